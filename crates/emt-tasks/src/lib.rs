@@ -1,0 +1,41 @@
+//! # emt-tasks: variable-binding tasks
+//!
+//! The task family of Episodic Memory Theory (EMT.md §2): `s` variables of `d` bits are shown,
+//! then each output bit is a signed copy of one bit of the last `s` outputs, as chosen by an
+//! operator F `(s*d, d)` named by a [`TaskId`].
+//!
+//! - [`LinearVb`]: any member, decoded from `(id1, id2, id3)`; [`TaskId::from_operator`] is the
+//!   inverse.
+//! - [`RepeatCopy`] (classic form) and [`ComposeCopy`]: named members.
+//! - [`Curriculum`]: the horizon ladder used in training.
+//!
+//! All tasks implement [`emt_core::Task`]: episodes are time-major `(T, B, d)` `f32`.
+//!
+//! ```
+//! use emt_core::{Task, rng};
+//! use emt_tasks::{LinearVb, TaskId};
+//!
+//! let task = LinearVb::new("255,0,0".parse()?, 8, 8)?; // repeat copy, s = d = 8
+//! let ep = task.sample(16, 32, &mut rng::seeded(42))?;
+//! assert_eq!(ep.inputs().dim(), (24, 32, 8));           // (s + H, B, d)
+//! assert_eq!(ep.first_scored(), 8);
+//! assert_eq!(ep.targets()[[20, 5, 3]], ep.inputs()[[4, 5, 3]]); // y(t) = y(t - 8)
+//! # Ok::<(), emt_core::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod curriculum;
+mod linear_vb;
+mod named;
+mod task_id;
+
+pub use curriculum::Curriculum;
+pub use linear_vb::{LinearVb, Source};
+pub use named::{ComposeCopy, RepeatCopy};
+pub use task_id::TaskId;
+
+/// The README examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

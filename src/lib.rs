@@ -1,0 +1,39 @@
+//! # emt: Episodic Memory Theory for recurrent neural networks
+//!
+//! The facade crate: it re-exports the workspace's crates under short names, so one
+//! dependency gives the whole toolkit.
+//!
+//! | module | crate | job |
+//! |---|---|---|
+//! | [`core`] | `emt-core` | errors, episodes, the `Task` trait, `ElmanWeights`, metrics |
+//! | [`tasks`] | `emt-tasks` | variable-binding tasks (`LinearVb`, `RepeatCopy`, ...) and the curriculum |
+//! | [`rnn`] | `emt-rnn` | training engine |
+//! | [`circuit`] | `emt-circuit` | closed-form circuits |
+//! | [`basis`] | `emt-basis` | variable-memory basis extraction |
+//!
+//! ```
+//! use emt::prelude::*;
+//! let task = LinearVb::new("255,0,0".parse()?, 8, 8)?;
+//! let episode = task.sample(20, 4, &mut emt::core::rng::seeded(0))?;
+//! assert_eq!(episode.inputs().dim(), (28, 4, 8));
+//! # Ok::<(), emt::core::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub use emt_basis as basis;
+pub use emt_circuit as circuit;
+pub use emt_core as core;
+pub use emt_rnn as rnn;
+pub use emt_tasks as tasks;
+
+/// The names most programs need.
+pub mod prelude {
+    pub use emt_core::{Activation, ElmanWeights, Episode, Error, RecurrentMap, Result, Task};
+    pub use emt_tasks::{ComposeCopy, Curriculum, LinearVb, RepeatCopy, TaskId};
+}
+
+/// The README examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
