@@ -141,7 +141,11 @@ fn random_task(s: usize, d: usize, seed: u64) -> LinearVb {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..Default::default()
+    })]
 
     #[test]
     fn from_operator_inverts_operator(s in 1usize..=8, d in 1usize..=8, seed: u64) {
