@@ -28,6 +28,7 @@
 pub mod check;
 mod episode;
 mod error;
+pub mod io;
 pub mod metrics;
 mod real;
 pub mod rng;

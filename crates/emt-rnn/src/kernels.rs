@@ -1,0 +1,129 @@
+//! The inner loops: GEMM into preallocated buffers and the tanh kernels.
+
+use emt_core::Real;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// How tanh is evaluated in the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TanhMode {
+    /// The platform `tanh` (libm), element by element: for gradient checks and PyTorch parity.
+    Exact,
+    /// A vectorisable rational approximation in `f32` (max abs error 3.7e-7, see
+    /// `tools/fit_tanh.py`); `f64` always uses the exact tanh.
+    #[default]
+    Fast,
+}
+
+/// Floats the engine runs in: [`Real`] plus the tanh kernels.
+pub trait EngineFloat: Real {
+    /// Applies tanh in place to every element of `x`.
+    fn tanh_in_place(x: &mut [Self], mode: TanhMode);
+}
+
+// tanh(x) ~ x P(x^2) / Q(x^2) on |x| <= 9, fitted by tools/fit_tanh.py (Q >= 1 there: no poles).
+// Written as the script prints them; rounding to f32 here is what the script's error check measures.
+#[allow(clippy::excessive_precision)]
+const P: [f32; 5] = [9.999999795e-01, 1.338096977e-01, 3.495521829e-03, 2.060799928e-05, 1.335318640e-08];
+#[allow(clippy::excessive_precision)]
+const Q: [f32; 5] = [1.000000000e+00, 4.671428536e-01, 2.587672975e-02, 3.285526671e-04, 7.775948553e-07];
+const CLAMP: f32 = 9.0;
+
+/// The fast f32 tanh of one value. Branch-free so loops over slices vectorise; NaN stays
+/// NaN (the clamp propagates it), which the trainer's divergence check needs.
+#[inline(always)]
+pub fn tanh_fast(x: f32) -> f32 {
+    let x = x.clamp(-CLAMP, CLAMP);
+    let z = x * x;
+    let p = P[4].mul_add(z, P[3]).mul_add(z, P[2]).mul_add(z, P[1]).mul_add(z, P[0]);
+    let q = Q[4].mul_add(z, Q[3]).mul_add(z, Q[2]).mul_add(z, Q[1]).mul_add(z, Q[0]);
+    (x * p / q).clamp(-1.0, 1.0)
+}
+
+impl EngineFloat for f32 {
+    fn tanh_in_place(x: &mut [f32], mode: TanhMode) {
+        match mode {
+            TanhMode::Exact => x.iter_mut().for_each(|v| *v = v.tanh()),
+            TanhMode::Fast => fast_tanh_slice(x),
+        }
+    }
+}
+
+impl EngineFloat for f64 {
+    fn tanh_in_place(x: &mut [f64], _mode: TanhMode) {
+        x.iter_mut().for_each(|v| *v = v.tanh());
+    }
+}
+
+/// The slice loop, compiled for FMA-capable x86 when the CPU has it (checked once).
+fn fast_tanh_slice(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the required CPU features were detected just above.
+            unsafe { fast_tanh_avx2(x) };
+            return;
+        }
+    }
+    x.iter_mut().for_each(|v| *v = tanh_fast(*v));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fast_tanh_avx2(x: &mut [f32]) {
+    x.iter_mut().for_each(|v| *v = tanh_fast(*v));
+}
+
+/// `c = alpha a b + beta c`, all row-major views (matrixmultiply underneath, through ndarray).
+#[inline]
+pub fn gemm<F: Real>(alpha: F, a: &ArrayView2<'_, F>, b: &ArrayView2<'_, F>, beta: F, c: &mut ArrayViewMut2<'_, F>) {
+    general_mat_mul(alpha, a, b, beta, c);
+}
+
+/// `dpre = (direct + dh_next) * (1 - h^2)`, fused; `dh_next` absent at the last step.
+#[inline]
+pub fn tanh_backward<F: Real>(dpre: &mut [F], dh_next: Option<&[F]>, h: &[F]) {
+    match dh_next {
+        Some(dn) => {
+            for ((g, &n), &y) in dpre.iter_mut().zip(dn).zip(h) {
+                *g = (*g + n) * (F::one() - y * y);
+            }
+        }
+        None => {
+            for (g, &y) in dpre.iter_mut().zip(h) {
+                *g *= F::one() - y * y;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_tanh_accuracy_over_a_dense_grid() {
+        // Compared with f64 tanh over [-12, 12]: the fitted bound is 3.7e-7.
+        let mut worst = 0.0f64;
+        let mut xs: Vec<f32> = (0..2_400_001).map(|i| -12.0 + i as f32 * 1e-5).collect();
+        let orig = xs.clone();
+        f32::tanh_in_place(&mut xs, TanhMode::Fast);
+        for (&x, &y) in orig.iter().zip(&xs) {
+            worst = worst.max((y as f64 - (x as f64).tanh()).abs());
+        }
+        assert!(worst < 5e-7, "max abs error {worst:e}");
+        assert_eq!(tanh_fast(0.0), 0.0);
+        assert_eq!(tanh_fast(100.0), 1.0);
+        assert_eq!(tanh_fast(-100.0), -1.0);
+        assert!(tanh_fast(f32::NAN).is_nan());
+        // Odd symmetry, exactly.
+        assert!(orig.iter().step_by(997).all(|&x| tanh_fast(-x) == -tanh_fast(x)));
+    }
+
+    #[test]
+    fn exact_mode_is_libm() {
+        let mut xs = vec![0.3f32, -2.0, 5.5];
+        f32::tanh_in_place(&mut xs, TanhMode::Exact);
+        assert_eq!(xs, vec![0.3f32.tanh(), (-2.0f32).tanh(), 5.5f32.tanh()]);
+    }
+}
