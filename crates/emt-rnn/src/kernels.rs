@@ -1,5 +1,7 @@
 //! The inner loops: GEMM into preallocated buffers and the tanh kernels.
 
+use std::any::TypeId;
+
 use emt_core::Real;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -74,10 +76,48 @@ unsafe fn fast_tanh_avx2(x: &mut [f32]) {
     x.iter_mut().for_each(|v| *v = tanh_fast(*v));
 }
 
-/// `c = alpha a b + beta c`, all row-major views (matrixmultiply underneath, through ndarray).
+/// `c = alpha a b + beta c` for views of any strides: `a` `(m, k)`, `b` `(k, n)`, `c` `(m, n)`.
+///
+/// f32 and f64 go to the `gemm` crate (AVX-512 and AVX2 micro-kernels chosen at run time,
+/// tuned for the small matrices of an RNN step, single-threaded: the engine parallelises
+/// over the batch); any other `Real` falls back to ndarray's `general_mat_mul`.
 #[inline]
 pub fn gemm<F: Real>(alpha: F, a: &ArrayView2<'_, F>, b: &ArrayView2<'_, F>, beta: F, c: &mut ArrayViewMut2<'_, F>) {
-    general_mat_mul(alpha, a, b, beta, c);
+    let ((m, k), (k2, n)) = (a.dim(), b.dim());
+    assert!(k == k2 && c.dim() == (m, n), "gemm shapes: ({m}, {k}) x ({k2}, {n}) -> {:?}", c.dim());
+    let native = TypeId::of::<F>() == TypeId::of::<f32>() || TypeId::of::<F>() == TypeId::of::<f64>();
+    if !native || m == 0 || n == 0 || k == 0 {
+        general_mat_mul(alpha, a, b, beta, c);
+        return;
+    }
+    let (cs, as_, bs) = (c.strides().to_vec(), a.strides().to_vec(), b.strides().to_vec());
+    // SAFETY: the three views are valid for the shapes asserted above with the strides passed,
+    // `c` is borrowed mutably so it aliases neither input, and F is f32 or f64 (checked), the
+    // only types routed here. The crate computes dst = alpha_g dst + beta_g lhs rhs, reading
+    // dst only when asked: our (alpha, beta) map to its (beta, alpha).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            cs[1],
+            cs[0],
+            beta != F::zero(),
+            a.as_ptr(),
+            as_[1],
+            as_[0],
+            b.as_ptr(),
+            bs[1],
+            bs[0],
+            beta,
+            alpha,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
 }
 
 /// `dpre = (direct + dh_next) * (1 - h^2)`, fused; `dh_next` absent at the last step.

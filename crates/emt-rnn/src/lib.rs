@@ -7,6 +7,19 @@
 //! - [`ElmanParams`]: parameters in PyTorch's state-dict order and default initialisation.
 //! - [`Engine`]: forward, BPTT and batch statistics, generic over `f32` (training) and `f64`
 //!   (gradient checks), split across threads with a fixed reduction order.
+//! - [`Adam`], [`clip_grad_norm`]: PyTorch's semantics.
+//! - [`Trainer`] + [`TrainerParams`] + [`Observer`]: the loop, in the solver/observer style.
+//!
+//! ```
+//! use emt_rnn::{Trainer, TrainerParams};
+//! use emt_tasks::{Curriculum, RepeatCopy};
+//! let params = TrainerParams::paper().hidden(32).max_steps(30).eval_horizon(8).eval_batch(32)
+//!     .curriculum(Curriculum::new(vec![8], 0.96)?);
+//! let mut trainer = Trainer::new(RepeatCopy::new(4, 4, 2)?, params)?;
+//! let report = trainer.run(&mut [])?;
+//! assert_eq!(report.steps, 30);
+//! # Ok::<(), emt_core::Error>(())
+//! ```
 
 #![warn(missing_docs)]
 
@@ -14,8 +27,17 @@ mod engine;
 mod kernels;
 mod optim;
 mod params;
+mod trainer;
 
 pub use engine::{BatchStats, Engine};
 pub use kernels::{EngineFloat, TanhMode, tanh_fast};
 pub use optim::{Adam, AdamConfig, clip_grad_norm};
 pub use params::{ElmanParams, Layout};
+pub use trainer::{
+    Control, EvalInfo, Event, Observer, StepInfo, StopReason, TrainReport, Trainer, TrainerParams, TrainerView,
+};
+
+/// The README example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,463 @@
+//! The training loop: curriculum, evaluation, stopping, observers.
+//!
+//! The optimiser only steps ([`Adam`]); the [`Trainer`] loops; [`Observer`]s (progress bars,
+//! checkpoint writers, loggers, early stopping) subscribe to [`Event`]s and may stop the run.
+//! The library itself never prints.
+
+use std::time::Instant;
+
+use emt_core::{ElmanWeights, Error, Result, Task, check, rng};
+use emt_tasks::Curriculum;
+
+use crate::{Adam, AdamConfig, BatchStats, ElmanParams, Engine, TanhMode, clip_grad_norm};
+
+/// Training settings. [`TrainerParams::paper`] is EMT.md §5's setting; change fields with the
+/// builder methods; [`Trainer::new`] checks them all before any work starts.
+///
+/// ```
+/// use emt_rnn::TrainerParams;
+/// let p = TrainerParams::paper().hidden(64).max_steps(500).seed(3);
+/// assert!(p.clone().check().is_ok());
+/// assert!(p.lr(0.0).check().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainerParams {
+    hidden: usize,
+    bias: bool,
+    adam: AdamConfig,
+    clip: Option<f64>,
+    batch: usize,
+    max_steps: u64,
+    curriculum: Curriculum,
+    eval_horizon: usize,
+    eval_batch: usize,
+    eval_every: u64,
+    target_accuracy: Option<f64>,
+    seed: u64,
+    threads: usize,
+    tanh: TanhMode,
+}
+
+macro_rules! setter {
+    ($name:ident, $ty:ty, $doc:literal) => {
+        #[doc = $doc]
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$name = value;
+            self
+        }
+    };
+}
+
+impl TrainerParams {
+    /// The paper's setting: N = 128, no biases, Adam lr 1e-3, clip 1.0, batch 64, curriculum
+    /// `[10, 20, 40, 60, 100]` at 0.96, evaluation at H = 200 on 512 fresh sequences every
+    /// 100 steps (once the curriculum is at its top), stop at 0.999 or 20,000 steps, one
+    /// thread, fast tanh.
+    pub fn paper() -> Self {
+        TrainerParams {
+            hidden: 128,
+            bias: false,
+            adam: AdamConfig::default(),
+            clip: Some(1.0),
+            batch: 64,
+            max_steps: 20_000,
+            curriculum: Curriculum::paper(),
+            eval_horizon: 200,
+            eval_batch: 512,
+            eval_every: 100,
+            target_accuracy: Some(0.999),
+            seed: 0,
+            threads: 1,
+            tanh: TanhMode::Fast,
+        }
+    }
+
+    setter!(hidden, usize, "Hidden size N.");
+    setter!(bias, bool, "Whether the network has biases.");
+    setter!(clip, Option<f64>, "Global-norm clipping threshold (None: no clipping).");
+    setter!(batch, usize, "Training batch size.");
+    setter!(max_steps, u64, "Step budget.");
+    setter!(curriculum, Curriculum, "Horizon ladder for training batches.");
+    setter!(eval_horizon, usize, "Evaluation horizon (scored steps).");
+    setter!(eval_batch, usize, "Sequences per evaluation.");
+    setter!(eval_every, u64, "Steps between evaluations (counted once the curriculum is at its top).");
+    setter!(target_accuracy, Option<f64>, "Stop when an evaluation reaches this sign accuracy.");
+    setter!(seed, u64, "Seed: stream 0 initialises, 1 draws training batches, 2 evaluation batches.");
+    setter!(threads, usize, "Threads the batch is split across.");
+    setter!(tanh, TanhMode, "Tanh kernel.");
+
+    /// Learning rate.
+    pub fn lr(mut self, lr: f64) -> Self {
+        self.adam.lr = lr;
+        self
+    }
+
+    /// Coupled L2 weight decay.
+    pub fn weight_decay(mut self, wd: f64) -> Self {
+        self.adam.weight_decay = wd;
+        self
+    }
+
+    /// Full Adam configuration.
+    pub fn adam(mut self, adam: AdamConfig) -> Self {
+        self.adam = adam;
+        self
+    }
+
+    /// The seed.
+    pub fn get_seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The hidden size.
+    pub fn get_hidden(&self) -> usize {
+        self.hidden
+    }
+
+    /// Validates every field.
+    pub fn check(self) -> Result<Self> {
+        for (name, v) in [
+            ("hidden", self.hidden),
+            ("batch", self.batch),
+            ("eval_horizon", self.eval_horizon),
+            ("eval_batch", self.eval_batch),
+            ("threads", self.threads),
+        ] {
+            check::positive(name, v)?;
+        }
+        if self.eval_every == 0 {
+            return Err(Error::param("eval_every", 0, "must be at least 1"));
+        }
+        if let Some(c) = self.clip {
+            if !(c.is_finite() && c > 0.0) {
+                return Err(Error::param("clip", c, "must be finite and > 0"));
+            }
+        }
+        if let Some(a) = self.target_accuracy {
+            if !(a > 0.0 && a <= 1.0) {
+                return Err(Error::param("target_accuracy", a, "must be in (0, 1]"));
+            }
+        }
+        self.adam.check()?;
+        Ok(self)
+    }
+}
+
+/// What one training step measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepInfo {
+    /// Step number (1-based).
+    pub step: u64,
+    /// Training horizon of this batch.
+    pub horizon: usize,
+    /// Batch loss and accuracy (before the update).
+    pub stats: BatchStats,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
+/// What one evaluation measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvalInfo {
+    /// Step after which it ran.
+    pub step: u64,
+    /// Evaluation horizon.
+    pub horizon: usize,
+    /// Loss and accuracy on fresh sequences.
+    pub stats: BatchStats,
+}
+
+/// Something observers are told.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event {
+    /// A training step finished.
+    Step(StepInfo),
+    /// The curriculum moved up a level.
+    Advanced {
+        /// Step at which it advanced.
+        step: u64,
+        /// New level (0-based).
+        level: usize,
+        /// New training horizon.
+        horizon: usize,
+    },
+    /// An evaluation finished.
+    Eval(EvalInfo),
+}
+
+/// An observer's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Keep training.
+    Continue,
+    /// Stop after this event.
+    Stop,
+}
+
+/// Subscribes to training events (progress bars, loggers, checkpoints, early stopping).
+pub trait Observer {
+    /// Called for every event, in order.
+    fn observe(&mut self, trainer: &TrainerView<'_>, event: &Event) -> Control;
+}
+
+/// Read-only access to the trainer for observers (e.g. to write a checkpoint).
+#[derive(Debug)]
+pub struct TrainerView<'a> {
+    params: &'a ElmanParams<f32>,
+    settings: &'a TrainerParams,
+}
+
+impl TrainerView<'_> {
+    /// Current parameters.
+    pub fn params(&self) -> &ElmanParams<f32> {
+        self.params
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &TrainerParams {
+        self.settings
+    }
+}
+
+/// Why training stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// An evaluation reached the target accuracy.
+    TargetReached,
+    /// The step budget ran out.
+    MaxSteps,
+    /// An observer asked to stop.
+    Observer,
+}
+
+/// The outcome of [`Trainer::run`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// Steps taken in total.
+    pub steps: u64,
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// Loss of the last training batch.
+    pub final_loss: f64,
+    /// The last evaluation (always run at the end).
+    pub eval: EvalInfo,
+    /// Seconds spent in training steps (data generation included, evaluation excluded).
+    pub train_seconds: f64,
+    /// Seconds spent evaluating.
+    pub eval_seconds: f64,
+    /// Curriculum level at the end.
+    pub level: usize,
+}
+
+/// Trains an Elman RNN (f32) on a task.
+///
+/// ```
+/// use emt_rnn::{Trainer, TrainerParams};
+/// use emt_tasks::{Curriculum, RepeatCopy};
+/// let task = RepeatCopy::new(2, 3, 2)?;
+/// let params = TrainerParams::paper().hidden(16).max_steps(20).eval_batch(16).eval_horizon(6)
+///     .curriculum(Curriculum::new(vec![6], 0.9)?);
+/// let mut trainer = Trainer::new(task, params)?;
+/// let report = trainer.run(&mut [])?;
+/// assert_eq!(report.steps, 20);
+/// # Ok::<(), emt_core::Error>(())
+/// ```
+pub struct Trainer<T: Task> {
+    task: T,
+    settings: TrainerParams,
+    net: ElmanParams<f32>,
+    grad: ElmanParams<f32>,
+    adam: Adam<f32>,
+    engine: Engine<f32>,
+    curriculum: Curriculum,
+    data_rng: rng::EmtRng,
+    eval_rng: rng::EmtRng,
+    step: u64,
+}
+
+impl<T: Task> std::fmt::Debug for Trainer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer").field("settings", &self.settings).field("step", &self.step).finish_non_exhaustive()
+    }
+}
+
+impl<T: Task> Trainer<T> {
+    /// Checks `settings` and initialises the network (PyTorch's default init, seed stream 0).
+    pub fn new(task: T, settings: TrainerParams) -> Result<Self> {
+        let settings = settings.check()?;
+        let net = ElmanParams::init(
+            settings.hidden,
+            task.input_dim(),
+            task.output_dim(),
+            settings.bias,
+            &mut rng::stream(settings.seed, 0),
+        )?;
+        Trainer::with_params(task, settings, net)
+    }
+
+    /// Starts from given parameters (e.g. loaded weights or a circuit).
+    pub fn with_params(task: T, settings: TrainerParams, net: ElmanParams<f32>) -> Result<Self> {
+        let settings = settings.check()?;
+        let l = net.layout();
+        if l.input != task.input_dim() || l.output != task.output_dim() {
+            return Err(Error::shape(
+                "network",
+                format!("d_in = {}, d_out = {} (the task's)", task.input_dim(), task.output_dim()),
+                format!("d_in = {}, d_out = {}", l.input, l.output),
+            ));
+        }
+        check::finite("initial parameters", &ndarray::ArrayView1::from(net.as_slice()))?;
+        Ok(Trainer {
+            grad: ElmanParams::zeros(l),
+            adam: Adam::new(l.len(), settings.adam)?,
+            engine: Engine::new(settings.threads, settings.tanh)?,
+            curriculum: settings.curriculum.clone(),
+            data_rng: rng::stream(settings.seed, 1),
+            eval_rng: rng::stream(settings.seed, 2),
+            step: 0,
+            task,
+            settings,
+            net,
+        })
+    }
+
+    /// One step: sample a batch at the curriculum's horizon, BPTT, clip, Adam. Errors (and
+    /// leaves the parameters as they were before the bad update is detected) if the loss or
+    /// any parameter becomes non-finite.
+    pub fn step(&mut self) -> Result<StepInfo> {
+        let horizon = self.curriculum.horizon();
+        let ep = self.task.sample(horizon, self.settings.batch, &mut self.data_rng)?;
+        let stats = self.engine.loss_and_grad(&self.net, &ep, &mut self.grad)?;
+        self.step += 1;
+        if !stats.loss.is_finite() {
+            return Err(Error::Diverged {
+                step: self.step as usize,
+                reason: format!("training loss is {}", stats.loss),
+            });
+        }
+        let grad_norm = match self.settings.clip {
+            Some(c) => clip_grad_norm(self.grad.as_mut_slice(), c)?,
+            None => self.grad.as_slice().iter().map(|g| (*g as f64).powi(2)).sum::<f64>().sqrt(),
+        };
+        if !grad_norm.is_finite() {
+            return Err(Error::Diverged { step: self.step as usize, reason: format!("gradient norm is {grad_norm}") });
+        }
+        self.adam.step(self.net.as_mut_slice(), self.grad.as_slice())?;
+        if let Some(k) = self.net.as_slice().iter().position(|w| !w.is_finite()) {
+            return Err(Error::Diverged {
+                step: self.step as usize,
+                reason: format!("parameter {k} became non-finite"),
+            });
+        }
+        Ok(StepInfo { step: self.step, horizon, stats, grad_norm })
+    }
+
+    /// Loss and accuracy on fresh sequences at the evaluation horizon (seed stream 2).
+    pub fn evaluate(&mut self) -> Result<EvalInfo> {
+        let horizon = self.settings.eval_horizon;
+        let ep = self.task.sample(horizon, self.settings.eval_batch, &mut self.eval_rng)?;
+        let stats = self.engine.evaluate(&self.net, &ep)?;
+        Ok(EvalInfo { step: self.step, horizon, stats })
+    }
+
+    /// Trains until the target accuracy, the step budget, or an observer's stop.
+    pub fn run(&mut self, observers: &mut [&mut dyn Observer]) -> Result<TrainReport> {
+        let (mut train_seconds, mut eval_seconds) = (0.0, 0.0);
+        let mut final_loss = f64::NAN;
+        let mut since_top = 0u64;
+        let mut last_eval = None;
+        let stop = loop {
+            if self.step >= self.settings.max_steps {
+                break StopReason::MaxSteps;
+            }
+            let t0 = Instant::now();
+            let info = self.step()?;
+            let advanced = self.curriculum.observe(info.stats.accuracy);
+            train_seconds += t0.elapsed().as_secs_f64();
+            final_loss = info.stats.loss;
+            let mut events = vec![Event::Step(info)];
+            if advanced {
+                events.push(Event::Advanced {
+                    step: self.step,
+                    level: self.curriculum.level(),
+                    horizon: self.curriculum.horizon(),
+                });
+            }
+            if self.curriculum.is_last() {
+                since_top += 1;
+            }
+            let mut reached = false;
+            if self.curriculum.is_last() && since_top % self.settings.eval_every == 0 {
+                let t1 = Instant::now();
+                let eval = self.evaluate()?;
+                eval_seconds += t1.elapsed().as_secs_f64();
+                reached = self.settings.target_accuracy.is_some_and(|a| eval.stats.accuracy >= a);
+                last_eval = Some(eval);
+                events.push(Event::Eval(eval));
+            }
+            if self.notify(observers, &events) == Control::Stop {
+                break StopReason::Observer;
+            }
+            if reached {
+                break StopReason::TargetReached;
+            }
+        };
+        let eval = match last_eval {
+            Some(e) if e.step == self.step => e,
+            _ => {
+                let t1 = Instant::now();
+                let e = self.evaluate()?;
+                eval_seconds += t1.elapsed().as_secs_f64();
+                self.notify(observers, &[Event::Eval(e)]);
+                e
+            }
+        };
+        Ok(TrainReport {
+            steps: self.step,
+            stop,
+            final_loss,
+            eval,
+            train_seconds,
+            eval_seconds,
+            level: self.curriculum.level(),
+        })
+    }
+
+    fn notify(&self, observers: &mut [&mut dyn Observer], events: &[Event]) -> Control {
+        let view = TrainerView { params: &self.net, settings: &self.settings };
+        let mut control = Control::Continue;
+        for ev in events {
+            for o in observers.iter_mut() {
+                if o.observe(&view, ev) == Control::Stop {
+                    control = Control::Stop;
+                }
+            }
+        }
+        control
+    }
+
+    /// Current parameters.
+    pub fn params(&self) -> &ElmanParams<f32> {
+        &self.net
+    }
+
+    /// Current weights as checked `ElmanWeights` (`b_h = bias_ih + bias_hh`).
+    pub fn weights(&self) -> Result<ElmanWeights<f32>> {
+        self.net.to_weights()
+    }
+
+    /// Steps taken.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    /// The curriculum's state.
+    pub fn curriculum(&self) -> &Curriculum {
+        &self.curriculum
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &TrainerParams {
+        &self.settings
+    }
+}

@@ -1,0 +1,127 @@
+//! Trainer behaviour: determinism, threads, divergence detection, and that it learns.
+
+use emt_core::{Error, rng};
+use emt_rnn::{Control, Event, Observer, StopReason, Trainer, TrainerParams, TrainerView};
+use emt_tasks::{Curriculum, RepeatCopy};
+
+fn small(seed: u64, threads: usize) -> TrainerParams {
+    TrainerParams::paper()
+        .hidden(48)
+        .batch(32)
+        .seed(seed)
+        .threads(threads)
+        .lr(3e-3)
+        .curriculum(Curriculum::new(vec![7, 14, 28], 0.96).unwrap())
+        .eval_horizon(28)
+        .eval_batch(256)
+        .eval_every(50)
+}
+
+fn run_steps(params: TrainerParams, steps: u64) -> (Vec<f32>, f64) {
+    let mut t = Trainer::new(RepeatCopy::new(6, 7, 4).unwrap(), params.max_steps(steps).target_accuracy(None)).unwrap();
+    let report = t.run(&mut []).unwrap();
+    (t.params().as_slice().to_vec(), report.final_loss)
+}
+
+#[test]
+fn same_seed_and_threads_give_identical_weights() {
+    for threads in [1, 2] {
+        let (a, _) = run_steps(small(5, threads), 50);
+        let (b, _) = run_steps(small(5, threads), 50);
+        assert_eq!(a, b, "{threads} thread(s)");
+    }
+    let (a, _) = run_steps(small(5, 1), 50);
+    let (c, _) = run_steps(small(6, 1), 50);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn one_and_two_threads_track_each_other() {
+    let (_, l1) = run_steps(small(2, 1), 200);
+    let (_, l2) = run_steps(small(2, 2), 200);
+    assert!((l1 - l2).abs() < 1e-3, "200-step losses {l1} vs {l2}");
+}
+
+/// Records events; stops after `stop_at` steps if set.
+#[derive(Default)]
+struct Recorder {
+    steps: u64,
+    advanced: Vec<usize>,
+    evals: Vec<f64>,
+    stop_at: Option<u64>,
+}
+
+impl Observer for Recorder {
+    fn observe(&mut self, _: &TrainerView<'_>, event: &Event) -> Control {
+        match event {
+            Event::Step(s) => self.steps = s.step,
+            Event::Advanced { horizon, .. } => self.advanced.push(*horizon),
+            Event::Eval(e) => self.evals.push(e.stats.accuracy),
+        }
+        if self.stop_at.is_some_and(|k| self.steps >= k) { Control::Stop } else { Control::Continue }
+    }
+}
+
+#[test]
+fn learns_classic_repeat_copy() {
+    let params = small(0, 1).max_steps(4000).target_accuracy(Some(0.99));
+    let mut trainer = Trainer::new(RepeatCopy::new(6, 7, 4).unwrap(), params).unwrap();
+    let mut rec = Recorder::default();
+    let report = trainer.run(&mut [&mut rec]).unwrap();
+    assert_eq!(report.stop, StopReason::TargetReached, "{report:?}");
+    assert!(report.eval.stats.accuracy >= 0.99);
+    assert_eq!(rec.advanced, vec![14, 28], "the curriculum climbs and never goes back");
+    assert_eq!(rec.steps, report.steps);
+    eprintln!("classic repeat copy: {} steps, eval accuracy {:.4}", report.steps, report.eval.stats.accuracy);
+}
+
+#[test]
+fn observers_can_stop_the_run() {
+    let mut trainer = Trainer::new(RepeatCopy::new(6, 7, 4).unwrap(), small(1, 1)).unwrap();
+    let mut rec = Recorder { stop_at: Some(7), ..Default::default() };
+    let report = trainer.run(&mut [&mut rec]).unwrap();
+    assert_eq!((report.stop, report.steps), (StopReason::Observer, 7));
+    assert_eq!(rec.evals.len(), 1, "a final evaluation always runs");
+}
+
+#[test]
+fn divergence_is_an_error_naming_the_step() {
+    // lr = 1e37 without clipping pushes the f32 parameters past f32::MAX within a few steps.
+    let params = small(0, 1).lr(1e37).clip(None);
+    let mut trainer = Trainer::new(RepeatCopy::new(6, 7, 4).unwrap(), params).unwrap();
+    let mut calls = 0;
+    let err = loop {
+        calls += 1;
+        assert!(calls < 100, "never diverged");
+        match trainer.step() {
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    match err {
+        Error::Diverged { step, reason } => {
+            assert_eq!(step, calls, "the error names the step that failed ({reason})");
+            assert!(reason.contains("non-finite") || reason.contains("inf") || reason.contains("NaN"), "{reason}");
+        }
+        other => panic!("expected divergence, got {other}"),
+    }
+    // run() reports the same error instead of continuing.
+    let mut again = Trainer::new(RepeatCopy::new(6, 7, 4).unwrap(), small(0, 1).lr(1e37).clip(None)).unwrap();
+    assert!(matches!(again.run(&mut []), Err(Error::Diverged { .. })));
+}
+
+#[test]
+fn bad_settings_and_mismatched_networks_are_errors() {
+    let task = || RepeatCopy::new(6, 7, 4).unwrap();
+    for p in [
+        small(0, 1).lr(-1.0),
+        small(0, 1).batch(0),
+        small(0, 1).threads(0),
+        small(0, 1).clip(Some(0.0)),
+        small(0, 1).target_accuracy(Some(1.5)),
+    ] {
+        assert!(matches!(Trainer::new(task(), p), Err(Error::InvalidParameter { .. })));
+    }
+    let wrong = emt_rnn::ElmanParams::<f32>::init(8, 3, 6, false, &mut rng::seeded(0)).unwrap();
+    assert!(matches!(Trainer::with_params(task(), small(0, 1), wrong), Err(Error::Shape { .. })));
+}
