@@ -3,10 +3,10 @@
 use std::fmt;
 
 use emt_core::{Activation, ElmanWeights, Error, Result};
-use emt_tasks::LinearVb;
+use emt_tasks::{LinearVb, Phi};
 use ndarray::{Array1, Array2, s};
 
-use crate::{MemoryBasis, Phi};
+use crate::MemoryBasis;
 
 /// Whether the linear circuit reproduces its task end to end at every horizon.
 #[derive(Debug, Clone, PartialEq)]

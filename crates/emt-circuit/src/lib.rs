@@ -11,6 +11,7 @@
 //!   [`Realizability::of`] says so (ours: the exact criterion; about 29% of random ids pass,
 //!   repeat copy and its signed permutations always do).
 //! - [`TanhCircuit`]: a neuron-aligned tanh circuit that solves every task of the family.
+//! - [`planted`]: `W_hh = B diag(Phi, T) B^-1` with a known basis, for testing extraction.
 //!
 //! ```
 //! use emt_circuit::{LinearCircuit, MemoryBasis, Phi, TanhCircuit};
@@ -35,11 +36,13 @@
 
 mod basis;
 mod circuits;
-mod phi;
+mod planted;
 
 pub use basis::{MemoryBasis, RANK_TOLERANCE};
 pub use circuits::{LinearCircuit, Realizability, TanhCircuit};
-pub use phi::{Cycle, Phi};
+/// Phi lives in emt-tasks (emt-basis needs it too); re-exported here for convenience.
+pub use emt_tasks::{Cycle, Phi};
+pub use planted::{Planted, PlantedBasis, planted};
 
 /// The README example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -8,6 +8,7 @@
 //!   inverse.
 //! - [`RepeatCopy`] (classic form) and [`ComposeCopy`]: named members.
 //! - [`Curriculum`]: the horizon ladder used in training.
+//! - [`Phi`]: the task's memory operator (shift + composition), its cycles and exact spectrum.
 //!
 //! All tasks implement [`emt_core::Task`]: episodes are time-major `(T, B, d)` `f32`.
 //!
@@ -28,11 +29,13 @@
 mod curriculum;
 mod linear_vb;
 mod named;
+mod phi;
 mod task_id;
 
 pub use curriculum::Curriculum;
 pub use linear_vb::{LinearVb, Source};
 pub use named::{ComposeCopy, RepeatCopy};
+pub use phi::{Cycle, Phi};
 pub use task_id::TaskId;
 
 /// The README examples, compiled and run as doctests so they stay true.

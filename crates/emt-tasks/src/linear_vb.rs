@@ -4,7 +4,7 @@ use std::fmt;
 
 use emt_core::{Episode, Error, Result, Task, check, rng};
 use ndarray::{Array2, Array3, ArrayView2};
-use rand::RngCore;
+use rand::{Rng, RngCore};
 
 use crate::TaskId;
 
@@ -98,6 +98,29 @@ impl LinearVb {
         }
         let negate = (0..d).map(|j| (id.id3 >> j) & 1 == 1).collect();
         Ok(LinearVb { id, s, d, choice, negate })
+    }
+
+    /// A uniformly random valid task for `(s, d)`: `d` distinct window positions, each
+    /// permutation digit `g_p` uniform in `0..d-p`, each sign uniform; for sweeps over ids.
+    ///
+    /// ```
+    /// let task = emt_tasks::LinearVb::random(5, 3, &mut emt_core::rng::seeded(1))?;
+    /// assert_eq!(task.operator().iter().filter(|&&x| x != 0.0).count(), 3);
+    /// # Ok::<(), emt_core::Error>(())
+    /// ```
+    pub fn random(s: usize, d: usize, rng: &mut dyn RngCore) -> Result<Self> {
+        check_sizes(s, d)?;
+        let n = s * d;
+        let mut positions: Vec<usize> = (0..n).collect();
+        for i in 0..d {
+            let j = rng.random_range(i..n);
+            positions.swap(i, j);
+        }
+        let id1 = positions[..d].iter().fold(0u128, |acc, &p| acc | 1 << p);
+        // Digits most significant first, so digit p ends up at base-d place p.
+        let id2 = (0..d).rev().fold(0u128, |acc, p| acc * d as u128 + rng.random_range(0..(d - p)) as u128);
+        let id3 = (0..d).fold(0u128, |acc, j| acc | (u128::from(rng.random::<bool>()) << j));
+        LinearVb::new(TaskId::new(id1, id2, id3), s, d)
     }
 
     /// The task whose operator is `f` `(s*d, d)`; see [`TaskId::from_operator`].

@@ -5,7 +5,6 @@ use emt_core::{Error, Task, rng};
 use emt_tasks::{ComposeCopy, LinearVb, RepeatCopy, Source, TaskId};
 use ndarray::{Array1, Array2, s};
 use proptest::prelude::*;
-use rand::{Rng, SeedableRng};
 
 const X: u128 = 9241421688590303745;
 
@@ -126,18 +125,8 @@ fn seeds_control_episodes() {
     assert_ne!(a.inputs(), c.inputs());
 }
 
-/// A random valid task: `d` distinct window positions, swap digits `g_p < d - p`, signs.
 fn random_task(s: usize, d: usize, seed: u64) -> LinearVb {
-    let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut positions: Vec<usize> = (0..s * d).collect();
-    for i in 0..d {
-        let j = r.random_range(i..s * d);
-        positions.swap(i, j);
-    }
-    let id1 = positions[..d].iter().fold(0u128, |acc, &p| acc | 1 << p);
-    let id2 = (0..d).rev().fold(0u128, |acc, p| acc * d as u128 + r.random_range(0..(d - p)) as u128);
-    let id3 = r.random_range(0..(1u128 << d));
-    LinearVb::new(TaskId::new(id1, id2, id3), s, d).expect("generator only builds valid ids")
+    LinearVb::random(s, d, &mut rng::seeded(seed)).expect("sizes are valid")
 }
 
 proptest! {

@@ -1,8 +1,9 @@
-//! Phi: the memory operator of a variable-binding task (EMT.md §3).
+//! Phi: the memory operator of a variable-binding task (EMT.md §3), shared by the circuit
+//! builders (emt-circuit) and the basis extraction (emt-basis).
 
 use std::f64::consts::PI;
 
-use emt_tasks::LinearVb;
+use crate::LinearVb;
 use ndarray::{Array1, Array2};
 use num_complex::Complex64;
 
@@ -37,8 +38,7 @@ impl Cycle {
 /// cycles give the whole nonzero spectrum.
 ///
 /// ```
-/// use emt_circuit::Phi;
-/// use emt_tasks::{LinearVb, TaskId};
+/// use emt_tasks::{LinearVb, Phi, TaskId};
 /// let phi = Phi::new(&LinearVb::new(TaskId::new(0x8040201008040201, 0, 0), 8, 8)?);
 /// let mut lengths: Vec<usize> = phi.cycles().iter().map(|c| c.len()).collect();
 /// lengths.sort_unstable();
