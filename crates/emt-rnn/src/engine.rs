@@ -202,15 +202,16 @@ impl<F: EngineFloat> Engine<F> {
         if chunks == 1 {
             return Ok(vec![run_chunk(params, data, bounds[0], &mut workers[0], backward, mode)]);
         }
-        let partials = std::thread::scope(|scope| {
-            let handles: Vec<_> = workers
-                .iter_mut()
-                .zip(&bounds)
-                .map(|(w, &b)| scope.spawn(move || run_chunk(params, data, b, w, backward, mode)))
-                .collect();
-            handles.into_iter().map(|h| h.join()).collect::<std::result::Result<Vec<_>, _>>()
+        // rayon's pool keeps its threads alive between steps (spawning two OS threads per
+        // step cost measurable time at small N). Chunks and the reduction order are fixed, so
+        // the result does not depend on which pool thread runs which chunk.
+        let mut partials = vec![Partial::default(); chunks];
+        rayon::scope(|scope| {
+            for ((w, &b), out) in workers.iter_mut().zip(&bounds).zip(partials.iter_mut()) {
+                scope.spawn(move |_| *out = run_chunk(params, data, b, w, backward, mode));
+            }
         });
-        partials.map_err(|_| Error::Diverged { step: 0, reason: "a worker thread panicked".into() })
+        Ok(partials)
     }
 }
 
