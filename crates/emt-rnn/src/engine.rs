@@ -175,9 +175,8 @@ impl<F: EngineFloat> Engine<F> {
             t_len,
             batch,
             self.mode,
-        );
-        let h =
-            ArrayView2::from_shape((t_len * batch, l.hidden), &w.h[..t_len * batch * l.hidden]).map_err(shape_err)?;
+        )?;
+        let h = view(&w.h, t_len * batch, l.hidden)?;
         let mut out = ndarray::Array2::<F>::zeros((t_len * batch, l.output));
         gemm(F::one(), &h, &params.w_r().t(), F::zero(), &mut out.view_mut());
         if let Some(b) = params.b_r() {
@@ -200,23 +199,41 @@ impl<F: EngineFloat> Engine<F> {
         let mode = self.mode;
         let workers = &mut self.workers[..chunks];
         if chunks == 1 {
-            return Ok(vec![run_chunk(params, data, bounds[0], &mut workers[0], backward, mode)]);
+            return Ok(vec![run_chunk(params, data, bounds[0], &mut workers[0], backward, mode)?]);
         }
         // rayon's pool keeps its threads alive between steps (spawning two OS threads per
         // step cost measurable time at small N). Chunks and the reduction order are fixed, so
         // the result does not depend on which pool thread runs which chunk.
-        let mut partials = vec![Partial::default(); chunks];
+        let mut partials: Vec<Result<Partial>> = (0..chunks).map(|_| Ok(Partial::default())).collect();
         rayon::scope(|scope| {
             for ((w, &b), out) in workers.iter_mut().zip(&bounds).zip(partials.iter_mut()) {
                 scope.spawn(move |_| *out = run_chunk(params, data, b, w, backward, mode));
             }
         });
-        Ok(partials)
+        partials.into_iter().collect()
     }
 }
 
 fn shape_err(e: ndarray::ShapeError) -> Error {
     Error::shape("engine buffer", "consistent sizes", e.to_string())
+}
+
+/// `(rows, cols)` view of the front of a worker buffer. Buffers are grown to fit before use,
+/// so this only fails if that invariant breaks, and then as an error, not a panic.
+fn view<F>(buf: &[F], rows: usize, cols: usize) -> Result<ArrayView2<'_, F>> {
+    let len = rows * cols;
+    let front = buf
+        .get(..len)
+        .ok_or_else(|| Error::shape("engine buffer", format!("{len} values"), format!("{}", buf.len())))?;
+    ArrayView2::from_shape((rows, cols), front).map_err(shape_err)
+}
+
+/// Mutable counterpart of [`view`].
+fn view_mut<F>(buf: &mut [F], rows: usize, cols: usize) -> Result<ArrayViewMut2<'_, F>> {
+    let (len, have) = (rows * cols, buf.len());
+    let front =
+        buf.get_mut(..len).ok_or_else(|| Error::shape("engine buffer", format!("{len} values"), format!("{have}")))?;
+    ArrayViewMut2::from_shape((rows, cols), front).map_err(shape_err)
 }
 
 fn summarise(partials: &[Partial], count: usize) -> BatchStats {
@@ -283,12 +300,12 @@ fn forward_hidden<F: EngineFloat>(
     t_len: usize,
     batch: usize,
     mode: TanhMode,
-) {
+) -> Result<()> {
     let l = p.layout();
     let (n, rows) = (l.hidden, t_len * batch);
-    let xv = ArrayView2::from_shape((rows, l.input), x).expect("buffer sized by caller");
+    let xv = view(x, rows, l.input)?;
     {
-        let mut hv = ArrayViewMut2::from_shape((rows, n), &mut *h).expect("buffer sized by caller");
+        let mut hv = view_mut(h, rows, n)?;
         gemm(F::one(), &xv, &p.w_ih().t(), F::zero(), &mut hv);
         if let (Some(a), Some(b)) = (p.b_ih(), p.b_hh()) {
             let bias = &a + &b;
@@ -301,12 +318,13 @@ fn forward_hidden<F: EngineFloat>(
         let (done, rest) = h.split_at_mut(t * step);
         let cur = &mut rest[..step];
         if t > 0 {
-            let prev = ArrayView2::from_shape((batch, n), &done[(t - 1) * step..]).expect("sized");
-            let mut cv = ArrayViewMut2::from_shape((batch, n), &mut *cur).expect("sized");
+            let prev = view(&done[(t - 1) * step..], batch, n)?;
+            let mut cv = view_mut(cur, batch, n)?;
             gemm(F::one(), &prev, &w_hh_t, F::one(), &mut cv);
         }
         F::tanh_in_place(cur, mode);
     }
+    Ok(())
 }
 
 /// Forward (and, if `backward`, BPTT into `w.grad`) for batch rows `b0..b1`.
@@ -317,7 +335,7 @@ fn run_chunk<F: EngineFloat, S: Real>(
     w: &mut Worker<F>,
     backward: bool,
     mode: TanhMode,
-) -> Partial {
+) -> Result<Partial> {
     let l = p.layout();
     let (t_len, first, bc, n, d_out) = (data.inputs.dim().0, data.first, b1 - b0, l.hidden, l.output);
     let total = data.count();
@@ -328,12 +346,12 @@ fn run_chunk<F: EngineFloat, S: Real>(
     load(y, data.targets, b0, b1);
     grow(h, rows * n);
     grow(out, scored_rows * d_out);
-    forward_hidden(p, &x[..rows * l.input], &mut h[..rows * n], t_len, bc, mode);
+    forward_hidden(p, &x[..rows * l.input], &mut h[..rows * n], t_len, bc, mode)?;
 
     // Outputs for the scored steps only: (scored_rows, d_out).
-    let hv = ArrayView2::from_shape((rows, n), &h[..rows * n]).expect("sized");
+    let hv = view(h, rows, n)?;
     let h_scored = hv.slice_axis(Axis(0), (first * bc..rows).into());
-    let mut ov = ArrayViewMut2::from_shape((scored_rows, d_out), &mut out[..scored_rows * d_out]).expect("sized");
+    let mut ov = view_mut(out, scored_rows, d_out)?;
     gemm(F::one(), &h_scored, &p.w_r().t(), F::zero(), &mut ov);
     if let Some(b) = p.b_r() {
         ov += &b;
@@ -349,7 +367,7 @@ fn run_chunk<F: EngineFloat, S: Real>(
         *o = diff * scale;
     }
     if !backward {
-        return part;
+        return Ok(part);
     }
 
     grow(dpre, rows * n);
@@ -357,8 +375,8 @@ fn run_chunk<F: EngineFloat, S: Real>(
     if grad.as_ref().is_none_or(|g| g.layout() != l) {
         *grad = Some(ElmanParams::zeros(l));
     }
-    let Some(g) = grad.as_mut() else { return part };
-    let dout = ArrayView2::from_shape((scored_rows, d_out), &out[..scored_rows * d_out]).expect("sized");
+    let Some(g) = grad.as_mut() else { return Ok(part) };
+    let dout = view(out, scored_rows, d_out)?;
     {
         // Readout gradients and the direct hidden gradient dH = dO W_r on scored rows.
         gemm(F::one(), &dout.t(), &h_scored, F::zero(), &mut g.w_r_mut());
@@ -367,7 +385,7 @@ fn run_chunk<F: EngineFloat, S: Real>(
         }
         let (unscored, scored) = dpre[..rows * n].split_at_mut(first * bc * n);
         unscored.iter_mut().for_each(|v| *v = F::zero());
-        let mut dv = ArrayViewMut2::from_shape((scored_rows, n), scored).expect("sized");
+        let mut dv = view_mut(scored, scored_rows, n)?;
         gemm(F::one(), &dout, &p.w_r(), F::zero(), &mut dv);
     }
     // The sweep: dPre_t = (dH_t + dh_next) (1 - h_t^2); dh_next = dPre_t W_hh.
@@ -378,14 +396,14 @@ fn run_chunk<F: EngineFloat, S: Real>(
         let next = (t + 1 < t_len).then_some(&dh[..step]);
         tanh_backward(dp, next, &h[t * step..(t + 1) * step]);
         if t > 0 {
-            let dpv = ArrayView2::from_shape((bc, n), &*dp).expect("sized");
-            let mut dhv = ArrayViewMut2::from_shape((bc, n), &mut dh[..step]).expect("sized");
+            let dpv = view(dp, bc, n)?;
+            let mut dhv = view_mut(dh, bc, n)?;
             gemm(F::one(), &dpv, &w_hh, F::zero(), &mut dhv);
         }
     }
     // Weight gradients as three GEMMs over all steps.
-    let dpre = ArrayView2::from_shape((rows, n), &dpre[..rows * n]).expect("sized");
-    let xv = ArrayView2::from_shape((rows, l.input), &x[..rows * l.input]).expect("sized");
+    let dpre = view(dpre, rows, n)?;
+    let xv = view(x, rows, l.input)?;
     gemm(F::one(), &dpre.t(), &xv, F::zero(), &mut g.w_ih_mut());
     if t_len > 1 {
         let dpre_late = dpre.slice_axis(Axis(0), (bc..rows).into());
@@ -401,5 +419,5 @@ fn run_chunk<F: EngineFloat, S: Real>(
             v.assign(&db);
         }
     }
-    part
+    Ok(part)
 }

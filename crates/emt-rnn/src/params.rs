@@ -88,6 +88,9 @@ pub struct ElmanParams<F: Real> {
     data: Vec<F>,
 }
 
+// The `expect`s below cannot fire: `data.len() == layout.len()` holds from construction on
+// (only `&mut [F]` is handed out, which cannot change the length), and each range is cut
+// from that layout.
 macro_rules! view2 {
     ($get:ident, $get_mut:ident, $k:expr, $rows:expr, $cols:expr, $doc:literal) => {
         #[doc = $doc]
