@@ -14,6 +14,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+mod common;
+
 use clap::{Parser, ValueEnum};
 use emt::basis::{ExtractOptions, Grounding, Method, VariableBasis, linalg, spectral_error};
 use emt::core::io::{load_weights, tensors_to_safetensors};
@@ -151,14 +153,5 @@ fn run(args: &Args) -> Result<serde_json::Value> {
 }
 
 fn main() -> std::process::ExitCode {
-    match run(&Args::parse()) {
-        Ok(v) => {
-            println!("{v}");
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::finish(run(&Args::parse()))
 }

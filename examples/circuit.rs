@@ -11,6 +11,8 @@
 //! `linear_realizable`, `linear_accuracy`, `linear_max_abs_err`, `tanh_accuracy`,
 //! `tanh_max_abs_err_last_100`.
 
+mod common;
+
 use clap::Parser;
 use emt::circuit::{LinearCircuit, MemoryBasis, Phi, TanhCircuit};
 use emt::core::{ElmanWeights, Episode, metrics, rng};
@@ -20,15 +22,9 @@ use serde_json::json;
 #[derive(Parser, Debug)]
 #[command(about = "Closed-form EMT circuits: build, simulate, report")]
 struct Args {
-    /// Task id "id1,id2,id3"; omit to run the four reference ids of EMT.md (s = d = 8).
-    #[arg(long)]
-    task: Option<TaskId>,
-    /// Number of variables s.
-    #[arg(long, default_value_t = 8)]
-    s: usize,
-    /// Bits per variable d.
-    #[arg(long, default_value_t = 8)]
-    d: usize,
+    /// The task; omit --task to run the four reference ids of EMT.md (s = d = 8).
+    #[command(flatten)]
+    task: common::TaskArgs,
     /// Hidden size N (>= s*d); default max(96, s*d).
     #[arg(long)]
     hidden: Option<usize>,
@@ -105,8 +101,8 @@ fn run(args: &Args, id: TaskId, s: usize, d: usize) -> Result<serde_json::Value>
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let jobs: Vec<(TaskId, usize, usize)> = match args.task {
-        Some(id) => vec![(id, args.s, args.d)],
+    let jobs: Vec<(TaskId, usize, usize)> = match args.task.task {
+        Some(id) => vec![(id, args.task.s, args.task.d)],
         None => [(255, 0, 0), (X, 0, 0), (X, 262676, 189), (X, 38637, 145)]
             .iter()
             .map(|&(a, b, c)| (TaskId::new(a, b, c), 8, 8))

@@ -9,6 +9,8 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use clap::{Parser, ValueEnum};
 use emt::circuit::{PlantedBasis, planted};
 use emt::core::io::{WeightsMetadata, save_weights};
@@ -32,15 +34,9 @@ enum Dtype {
 #[derive(Parser, Debug)]
 #[command(about = "Write a planted EMT network (known memory basis) as safetensors")]
 struct Args {
-    /// Task id "id1,id2,id3" (default: repeat copy for d bits).
-    #[arg(long)]
-    task: Option<TaskId>,
-    /// Number of variables s.
-    #[arg(long, default_value_t = 8)]
-    s: usize,
-    /// Bits per variable d.
-    #[arg(long, default_value_t = 8)]
-    d: usize,
+    /// The task (default: repeat copy for d bits).
+    #[command(flatten)]
+    task: common::TaskArgs,
     /// Hidden size N (>= s*d).
     #[arg(long, default_value_t = 96)]
     hidden: usize,
@@ -62,8 +58,8 @@ struct Args {
 }
 
 fn run(args: &Args) -> Result<serde_json::Value> {
-    let id = args.task.unwrap_or(TaskId::repeat_copy(args.d));
-    let task = LinearVb::new(id, args.s, args.d)?;
+    let id = args.task.id_or_repeat_copy();
+    let task = LinearVb::new(id, args.task.s, args.task.d)?;
     let kind = match args.basis {
         Basis::Orthonormal => PlantedBasis::Orthonormal,
         Basis::Perturbed => PlantedBasis::Perturbed(args.eps),
@@ -72,8 +68,8 @@ fn run(args: &Args) -> Result<serde_json::Value> {
     let p = planted(&task, args.hidden, kind, 0.3, &mut rng::seeded(args.seed))?;
     let mut meta = WeightsMetadata {
         task: Some(id.to_string()),
-        s: Some(args.s),
-        d: Some(args.d),
+        s: Some(args.task.s),
+        d: Some(args.task.d),
         seed: Some(args.seed),
         ..Default::default()
     };
@@ -90,21 +86,13 @@ fn run(args: &Args) -> Result<serde_json::Value> {
         args.out.display()
     );
     Ok(json!({
-        "task": id.to_string(), "s": args.s, "d": args.d, "hidden": args.hidden,
+        "task": id.to_string(), "s": args.task.s, "d": args.task.d, "hidden": args.hidden,
         "basis": format!("{:?}", args.basis).to_lowercase(), "dtype": format!("{:?}", args.dtype).to_lowercase(),
         "out": args.out.display().to_string(),
     }))
 }
 
 fn main() -> std::process::ExitCode {
-    match run(&Args::parse()) {
-        Ok(v) => {
-            println!("{v}");
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    let args = Args::parse();
+    common::finish(run(&args))
 }

@@ -14,6 +14,8 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use clap::Parser;
 use emt::core::io::{WeightsMetadata, save_weights};
 use emt::prelude::*;
@@ -24,15 +26,9 @@ use serde_json::json;
 #[derive(Parser, Debug)]
 #[command(about = "Train an Elman RNN on a variable-binding task (EMT paper setting)")]
 struct Args {
-    /// Task id "id1,id2,id3" (default: repeat copy for d bits).
-    #[arg(long)]
-    task: Option<TaskId>,
-    /// Number of variables s.
-    #[arg(long, default_value_t = 8)]
-    s: usize,
-    /// Bits per variable d.
-    #[arg(long, default_value_t = 8)]
-    d: usize,
+    /// The task (default: repeat copy for d bits).
+    #[command(flatten)]
+    task: common::TaskArgs,
     /// Hidden size N.
     #[arg(long, default_value_t = 128)]
     hidden: usize,
@@ -79,8 +75,8 @@ impl Observer for Progress {
 }
 
 fn run(args: &Args) -> Result<serde_json::Value> {
-    let id = args.task.unwrap_or(TaskId::repeat_copy(args.d));
-    let task = LinearVb::new(id, args.s, args.d)?;
+    let id = args.task.id_or_repeat_copy();
+    let task = LinearVb::new(id, args.task.s, args.task.d)?;
     let params =
         TrainerParams::paper().hidden(args.hidden).seed(args.seed).max_steps(args.max_steps).threads(args.threads);
     let mut trainer = Trainer::new(task, params)?;
@@ -94,8 +90,8 @@ fn run(args: &Args) -> Result<serde_json::Value> {
     progress.bar.finish_and_clear();
     let meta = WeightsMetadata {
         task: Some(id.to_string()),
-        s: Some(args.s),
-        d: Some(args.d),
+        s: Some(args.task.s),
+        d: Some(args.task.d),
         seed: Some(args.seed),
         step: Some(report.steps),
         ..Default::default()
@@ -114,8 +110,8 @@ fn run(args: &Args) -> Result<serde_json::Value> {
     );
     Ok(json!({
         "task": id.to_string(),
-        "s": args.s,
-        "d": args.d,
+        "s": args.task.s,
+        "d": args.task.d,
         "hidden": args.hidden,
         "seed": args.seed,
         "steps": report.steps,
@@ -131,14 +127,5 @@ fn run(args: &Args) -> Result<serde_json::Value> {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    match run(&args) {
-        Ok(summary) => {
-            println!("{summary}");
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::finish(run(&args))
 }
