@@ -114,3 +114,39 @@ pub trait Task {
     /// Errors if `horizon` or `batch` is zero.
     fn sample(&self, horizon: usize, batch: usize, rng: &mut dyn RngCore) -> Result<Episode>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_invalid_episode_is_an_error() {
+        let ok = || (Array3::<f32>::zeros((4, 2, 3)), Array3::<f32>::zeros((4, 2, 1)));
+        let (x, y) = ok();
+        assert!(Episode::new(x, y, 3).is_ok());
+        for shape in [(0, 2, 3), (4, 0, 3), (4, 2, 0)] {
+            let e = Episode::new(Array3::zeros(shape), Array3::zeros((shape.0, shape.1, 1)), 0).unwrap_err();
+            assert!(matches!(e, Error::InvalidParameter { .. }), "{shape:?}: {e}");
+        }
+        let (x, _) = ok();
+        assert!(
+            matches!(Episode::new(x, Array3::zeros((4, 2, 0)), 0), Err(Error::InvalidParameter { ref name, .. }) if name == "d_out")
+        );
+        let (x, _) = ok();
+        assert!(
+            matches!(Episode::new(x, Array3::zeros((5, 2, 1)), 0), Err(Error::Shape { ref what, .. }) if what == "targets")
+        );
+        let (x, y) = ok();
+        assert!(
+            matches!(Episode::new(x, y, 4), Err(Error::InvalidParameter { ref name, .. }) if name == "first_scored")
+        );
+        let (mut x, y) = ok();
+        x[[1, 1, 2]] = f32::NAN;
+        assert!(
+            matches!(Episode::new(x, y, 0), Err(Error::NonFinite { ref what, ref index, .. }) if what == "inputs" && index == &vec![1, 1, 2])
+        );
+        let (x, mut y) = ok();
+        y[[3, 0, 0]] = f32::INFINITY;
+        assert!(matches!(Episode::new(x, y, 0), Err(Error::NonFinite { ref what, .. }) if what == "targets"));
+    }
+}
