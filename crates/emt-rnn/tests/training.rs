@@ -64,7 +64,8 @@ impl Observer for Recorder {
 
 #[test]
 fn learns_classic_repeat_copy() {
-    let params = small(0, 1).max_steps(4000).target_accuracy(Some(0.99));
+    // Converges at ~3,600 steps here; the budget leaves room for other CPUs' rounding paths.
+    let params = small(0, 1).max_steps(10_000).target_accuracy(Some(0.99));
     let mut trainer = Trainer::new(RepeatCopy::new(6, 7, 4).unwrap(), params).unwrap();
     let mut rec = Recorder::default();
     let report = trainer.run(&mut [&mut rec]).unwrap();
