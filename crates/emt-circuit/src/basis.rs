@@ -40,8 +40,7 @@ impl MemoryBasis {
     /// distributed up to column signs). Errors if `N < n` or `n = 0`.
     pub fn orthonormal(hidden: usize, n: usize, rng: &mut dyn RngCore) -> Result<Self> {
         check_sizes(hidden, n)?;
-        let g = DMatrix::<f64>::from_fn(hidden, n, |_, _| rng.sample(StandardNormal));
-        let q = g.qr().q();
+        let q = gaussian(hidden, n, rng).qr().q();
         let psi = Array2::from_shape_fn((hidden, n), |(i, j)| q[(i, j)]);
         let dual = psi.t().to_owned();
         Ok(MemoryBasis { psi, dual, neurons: None })
@@ -128,6 +127,11 @@ impl MemoryBasis {
         }
         Ok(h.dot(&self.dual.t()))
     }
+}
+
+/// A `(rows, cols)` standard Gaussian matrix, drawn column by column.
+pub(crate) fn gaussian(rows: usize, cols: usize, rng: &mut dyn RngCore) -> DMatrix<f64> {
+    DMatrix::from_fn(rows, cols, |_, _| rng.sample(StandardNormal))
 }
 
 /// `Some((neuron, sign))` per column if every column of `psi` is `+-e_k` for distinct `k`.

@@ -5,8 +5,9 @@ use emt_core::{Activation, ElmanWeights, Error, Result};
 use emt_tasks::{LinearVb, Phi};
 use nalgebra::DMatrix;
 use ndarray::{Array2, s};
-use rand::{Rng, RngCore};
-use rand_distr::StandardNormal;
+use rand::RngCore;
+
+use crate::basis::gaussian;
 
 /// How the hidden basis `B` `(N, N)` of a planted network is drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,10 +28,6 @@ pub struct Planted {
     pub weights: ElmanWeights<f64>,
     /// `B` `(N, N)`; its first `n = s*d` columns are the memory basis.
     pub basis: Array2<f64>,
-}
-
-fn gaussian(rows: usize, cols: usize, rng: &mut dyn RngCore) -> DMatrix<f64> {
-    DMatrix::from_fn(rows, cols, |_, _| rng.sample(StandardNormal))
 }
 
 fn condition(m: &DMatrix<f64>) -> f64 {

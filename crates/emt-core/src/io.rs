@@ -84,30 +84,28 @@ impl Tensors {
 
     /// The tensor called exactly `name`, or the unique one whose name ends in `.{name}`.
     pub fn find(&self, name: &str) -> Result<(&str, &ArrayD<f64>)> {
-        if let Some((k, v)) = self.tensors.get_key_value(name) {
-            return Ok((k.as_str(), v));
-        }
-        let suffix = format!(".{name}");
-        let hits: Vec<(&String, &ArrayD<f64>)> = self.tensors.iter().filter(|(k, _)| k.ends_with(&suffix)).collect();
-        match hits.as_slice() {
-            [(k, v)] => Ok((k.as_str(), v)),
-            [] => Err(format_err(
+        self.find_optional(name)?.ok_or_else(|| {
+            format_err(
                 &self.source,
                 format!("missing tensor {name:?} (have: {:?})", self.tensors.keys().collect::<Vec<_>>()),
-            )),
-            many => Err(format_err(
-                &self.source,
-                format!("tensor name {name:?} is ambiguous: {:?}", many.iter().map(|(k, _)| k).collect::<Vec<_>>()),
-            )),
-        }
+            )
+        })
     }
 
     /// Like [`find`](Self::find) but `None` when absent (still an error when ambiguous).
     pub fn find_optional(&self, name: &str) -> Result<Option<(&str, &ArrayD<f64>)>> {
-        match self.find(name) {
-            Ok(hit) => Ok(Some(hit)),
-            Err(Error::Format { reason, .. }) if reason.starts_with("missing") => Ok(None),
-            Err(e) => Err(e),
+        if let Some((k, v)) = self.tensors.get_key_value(name) {
+            return Ok(Some((k.as_str(), v)));
+        }
+        let suffix = format!(".{name}");
+        let hits: Vec<(&String, &ArrayD<f64>)> = self.tensors.iter().filter(|(k, _)| k.ends_with(&suffix)).collect();
+        match hits.as_slice() {
+            [] => Ok(None),
+            [(k, v)] => Ok(Some((k.as_str(), v))),
+            many => Err(format_err(
+                &self.source,
+                format!("tensor name {name:?} is ambiguous: {:?}", many.iter().map(|(k, _)| k).collect::<Vec<_>>()),
+            )),
         }
     }
 
