@@ -1,98 +1,22 @@
-//! Writes a planted network `W_hh = B diag(Phi, T) B^-1` (identity activation) as safetensors,
-//! a test subject with a known answer for `analyze`.
+//! A planted network: Phi hidden behind a random basis, saved as a model file, a test subject
+//! with a known answer for `analyze`.
 //!
 //! ```text
-//! cargo run --release --example plant -- --task 9241421688590303745,0,0 --hidden 96 --basis random --out planted.safetensors
+//! cargo run --release --example plant && cargo run --release --example analyze -- planted.safetensors
 //! ```
-//!
-//! Last stdout line: one JSON object with keys `task`, `s`, `d`, `hidden`, `basis`, `dtype`, `out`.
 
-use std::path::PathBuf;
-
-mod common;
-
-use clap::{Parser, ValueEnum};
 use emt::circuit::{PlantedBasis, planted};
-use emt::core::io::{WeightsMetadata, save_weights};
+use emt::core::cells::{Model, ModelFile};
+use emt::core::io::WeightsMetadata;
 use emt::core::rng;
 use emt::prelude::*;
-use serde_json::json;
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Basis {
-    Orthonormal,
-    Perturbed,
-    Random,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Dtype {
-    F64,
-    F32,
-}
-
-#[derive(Parser, Debug)]
-#[command(about = "Write a planted EMT network (known memory basis) as safetensors")]
-struct Args {
-    /// The task (default: repeat copy for d bits).
-    #[command(flatten)]
-    task: common::TaskArgs,
-    /// Hidden size N (>= s*d).
-    #[arg(long, default_value_t = 96)]
-    hidden: usize,
-    /// How the hidden basis B is drawn.
-    #[arg(long, value_enum, default_value_t = Basis::Random)]
-    basis: Basis,
-    /// Perturbation size for --basis perturbed.
-    #[arg(long, default_value_t = 0.3)]
-    eps: f64,
-    /// Stored dtype.
-    #[arg(long, value_enum, default_value_t = Dtype::F64)]
-    dtype: Dtype,
-    /// Seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Output path.
-    #[arg(long, default_value = "planted.safetensors")]
-    out: PathBuf,
-}
-
-fn run(args: &Args) -> Result<serde_json::Value> {
-    let id = args.task.id_or_repeat_copy();
-    let task = LinearVb::new(id, args.task.s, args.task.d)?;
-    let kind = match args.basis {
-        Basis::Orthonormal => PlantedBasis::Orthonormal,
-        Basis::Perturbed => PlantedBasis::Perturbed(args.eps),
-        Basis::Random => PlantedBasis::Random,
-    };
-    let p = planted(&task, args.hidden, kind, 0.3, &mut rng::seeded(args.seed))?;
-    let mut meta = WeightsMetadata {
-        task: Some(id.to_string()),
-        s: Some(args.task.s),
-        d: Some(args.task.d),
-        seed: Some(args.seed),
-        ..Default::default()
-    };
-    meta.other.insert("planted_basis".into(), format!("{:?}", args.basis).to_lowercase());
-    match args.dtype {
-        Dtype::F64 => save_weights(&args.out, &p.weights, &meta)?,
-        Dtype::F32 => save_weights(&args.out, &p.weights.cast::<f32>(), &meta)?,
-    }
-    println!(
-        "planted {task} in N = {} ({:?} basis, {:?}) -> {}",
-        args.hidden,
-        args.basis,
-        args.dtype,
-        args.out.display()
-    );
-    Ok(json!({
-        "task": id.to_string(), "s": args.task.s, "d": args.task.d, "hidden": args.hidden,
-        "basis": format!("{:?}", args.basis).to_lowercase(), "dtype": format!("{:?}", args.dtype).to_lowercase(),
-        "out": args.out.display().to_string(),
-    }))
-}
-
-fn main() -> std::process::ExitCode {
-    let args = Args::parse();
-    common::finish(run(&args))
+fn main() -> Result<()> {
+    let id: TaskId = "9241421688590303745,0,0".parse()?;
+    let task = LinearVb::new(id, 8, 8)?;
+    let p = planted(&task, 96, PlantedBasis::Random, 0.3, &mut rng::seeded(0))?;
+    let meta = WeightsMetadata { task: Some(id.to_string()), s: Some(8), d: Some(8), ..Default::default() };
+    ModelFile::new(Model::Elman(p.weights)).with_meta(meta).save("planted.safetensors")?;
+    println!("planted {task} in N = 96 -> planted.safetensors");
+    Ok(())
 }

@@ -29,8 +29,9 @@ pub use emt_tasks as tasks;
 
 /// The names most programs need.
 pub mod prelude {
-    pub use emt_core::{Activation, ElmanWeights, Episode, Error, RecurrentMap, Result, Task};
-    pub use emt_tasks::{ComposeCopy, Curriculum, LinearVb, RepeatCopy, TaskId};
+    pub use emt_core::{Activation, ElmanWeights, Episode, Error, Result, Task};
+    pub use emt_rnn::Curriculum;
+    pub use emt_tasks::{ComposeCopy, LinearVb, RepeatCopy, TaskId};
 }
 
 /// The README examples, compiled and run as doctests so they stay true.

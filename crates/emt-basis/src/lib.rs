@@ -11,7 +11,7 @@
 //!   [`Method::PaperKrylov`] (the paper's procedure, for comparison).
 //! - [`spectral_error`]: the paper's spectral comparison, with an optimal assignment and
 //!   explicit count mismatches (never NaN).
-//! - [`linalg`]: eigendecomposition, SVD, pseudo-inverse and PCA on ndarray types.
+//! - [`linalg`]: emt-linalg re-exported (eigendecomposition, SVD, pseudo-inverse, PCA).
 //!
 //! [`Phi`]: emt_tasks::Phi
 //!
@@ -34,7 +34,8 @@
 
 #![warn(missing_docs)]
 
-pub mod linalg;
+/// Linear algebra, re-exported from emt-linalg (kept here so `emt_basis::linalg` paths work).
+pub use emt_linalg as linalg;
 mod spectral;
 mod variable;
 

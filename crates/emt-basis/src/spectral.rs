@@ -62,14 +62,14 @@ pub fn compare_spectra(a: &[Complex64], b: &[Complex64], threshold: f64) -> Resu
     let (ka, kb) = (keep(a), keep(b));
     // The assignment runs rows <= columns; transpose if needed and swap pairs back.
     let (rows, cols, swapped) = if ka.len() <= kb.len() { (&ka, &kb, false) } else { (&kb, &ka, true) };
-    let cost: Vec<Vec<f64>> = rows.iter().map(|x| cols.iter().map(|y| angle_gap(*x, *y)).collect()).collect();
-    let assignment = hungarian(&cost, cols.len());
+    let cost = ndarray::Array2::from_shape_fn((rows.len(), cols.len()), |(i, j)| angle_gap(rows[i], cols[j]));
+    let assignment = linalg::assignment(cost.view())?;
     let pairs: Vec<(Complex64, Complex64)> = assignment
         .iter()
         .enumerate()
         .map(|(i, &j)| if swapped { (cols[j], rows[i]) } else { (rows[i], cols[j]) })
         .collect();
-    let total: f64 = assignment.iter().enumerate().map(|(i, &j)| cost[i][j]).sum();
+    let total: f64 = assignment.iter().enumerate().map(|(i, &j)| cost[[i, j]]).sum();
     let matched = pairs.len();
     Ok(SpectralComparison {
         radians: if matched == 0 { 0.0 } else { total / matched as f64 },
@@ -87,110 +87,9 @@ fn angle_gap(x: Complex64, y: Complex64) -> f64 {
     d.sin().atan2(d.cos()).abs()
 }
 
-/// Minimum-cost assignment of every row to a distinct column (`rows <= cols`), by the
-/// Hungarian algorithm with potentials, O(rows^2 cols). Returns the column of each row.
-fn hungarian(cost: &[Vec<f64>], cols: usize) -> Vec<usize> {
-    let n = cost.len();
-    let m = cols;
-    if n == 0 {
-        return Vec::new();
-    }
-    let (mut u, mut v) = (vec![0.0; n + 1], vec![0.0; m + 1]);
-    let (mut p, mut way) = (vec![0usize; m + 1], vec![0usize; m + 1]);
-    for i in 1..=n {
-        p[0] = i;
-        let mut j0 = 0;
-        let mut minv = vec![f64::INFINITY; m + 1];
-        let mut used = vec![false; m + 1];
-        loop {
-            used[j0] = true;
-            let i0 = p[j0];
-            let (mut delta, mut j1) = (f64::INFINITY, 0);
-            for j in 1..=m {
-                if !used[j] {
-                    let cur = cost[i0 - 1][j - 1] - u[i0] - v[j];
-                    if cur < minv[j] {
-                        minv[j] = cur;
-                        way[j] = j0;
-                    }
-                    if minv[j] < delta {
-                        delta = minv[j];
-                        j1 = j;
-                    }
-                }
-            }
-            for j in 0..=m {
-                if used[j] {
-                    u[p[j]] += delta;
-                    v[j] -= delta;
-                } else {
-                    minv[j] -= delta;
-                }
-            }
-            j0 = j1;
-            if p[j0] == 0 {
-                break;
-            }
-        }
-        loop {
-            let j1 = way[j0];
-            p[j0] = p[j1];
-            j0 = j1;
-            if j0 == 0 {
-                break;
-            }
-        }
-    }
-    let mut assignment = vec![0; n];
-    for j in 1..=m {
-        if p[j] != 0 {
-            assignment[p[j] - 1] = j - 1;
-        }
-    }
-    assignment
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn brute_force(cost: &[Vec<f64>], cols: usize) -> f64 {
-        fn go(i: usize, cost: &[Vec<f64>], used: &mut Vec<bool>, acc: f64, best: &mut f64) {
-            if i == cost.len() {
-                *best = best.min(acc);
-                return;
-            }
-            for j in 0..used.len() {
-                if !used[j] {
-                    used[j] = true;
-                    go(i + 1, cost, used, acc + cost[i][j], best);
-                    used[j] = false;
-                }
-            }
-        }
-        let mut best = f64::INFINITY;
-        go(0, cost, &mut vec![false; cols], 0.0, &mut best);
-        best
-    }
-
-    #[test]
-    fn hungarian_is_optimal_against_brute_force() {
-        for seed in 0..200u64 {
-            let (n, m) = (1 + seed as usize % 5, 1 + seed as usize % 5 + (seed as usize / 5) % 3);
-            let cost: Vec<Vec<f64>> = (0..n)
-                .map(|i| {
-                    (0..m).map(|j| (((i * 31 + j * 17) as u64 ^ seed).wrapping_mul(2654435761) % 1000) as f64).collect()
-                })
-                .collect();
-            let a = hungarian(&cost, m);
-            let mut seen = a.clone();
-            seen.sort_unstable();
-            seen.dedup();
-            assert_eq!(seen.len(), n, "distinct columns");
-            let total: f64 = a.iter().enumerate().map(|(i, &j)| cost[i][j]).sum();
-            assert_eq!(total, brute_force(&cost, m), "seed {seed}");
-        }
-    }
 
     #[test]
     fn order_invariant_and_counts_reported() {

@@ -14,7 +14,7 @@ pub enum Grounding {
     /// `B = pinv(W_r)` (the reference code).
     #[default]
     Readout,
-    /// `B = W_uh` (the paper's text).
+    /// `B = W_ih` (the paper's text).
     Input,
 }
 
@@ -360,12 +360,12 @@ fn paper_basis(
         Grounding::Input => {
             if weights.input_dim() != d {
                 return Err(Error::shape(
-                    "w_uh",
+                    "w_ih",
                     format!("(N, d) with d = {d}"),
-                    check::fmt_shape(weights.w_uh().shape()),
+                    check::fmt_shape(weights.w_ih().shape()),
                 ));
             }
-            weights.w_uh().to_owned()
+            weights.w_ih().to_owned()
         }
     };
     let hidden = weights.hidden_dim();

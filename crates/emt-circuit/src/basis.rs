@@ -1,8 +1,7 @@
 //! Memory bases `Psi` `(N, n)`: where each memory coordinate lives in the hidden state.
 
 use emt_core::{Error, Result, check};
-use nalgebra::DMatrix;
-use ndarray::{Array2, ArrayView2, s};
+use ndarray::{Array2, ArrayView2, ShapeBuilder, s};
 use rand::{Rng, RngCore, seq::SliceRandom};
 use rand_distr::StandardNormal;
 
@@ -40,8 +39,7 @@ impl MemoryBasis {
     /// distributed up to column signs). Errors if `N < n` or `n = 0`.
     pub fn orthonormal(hidden: usize, n: usize, rng: &mut dyn RngCore) -> Result<Self> {
         check_sizes(hidden, n)?;
-        let q = gaussian(hidden, n, rng).qr().q();
-        let psi = Array2::from_shape_fn((hidden, n), |(i, j)| q[(i, j)]);
+        let psi = emt_linalg::qr(gaussian(hidden, n, rng).view())?.q;
         let dual = psi.t().to_owned();
         Ok(MemoryBasis { psi, dual, neurons: None })
     }
@@ -129,9 +127,11 @@ impl MemoryBasis {
     }
 }
 
-/// A `(rows, cols)` standard Gaussian matrix, drawn column by column.
-pub(crate) fn gaussian(rows: usize, cols: usize, rng: &mut dyn RngCore) -> DMatrix<f64> {
-    DMatrix::from_fn(rows, cols, |_, _| rng.sample(StandardNormal))
+/// A `(rows, cols)` standard Gaussian matrix, drawn column by column (the order of stage 1,
+/// so seeds keep drawing the same numbers).
+pub(crate) fn gaussian(rows: usize, cols: usize, rng: &mut dyn RngCore) -> Array2<f64> {
+    let draws: Vec<f64> = (0..rows * cols).map(|_| rng.sample(StandardNormal)).collect();
+    Array2::from_shape_vec((rows, cols).f(), draws).unwrap_or_else(|_| Array2::zeros((rows, cols)))
 }
 
 /// `Some((neuron, sign))` per column if every column of `psi` is `+-e_k` for distinct `k`.
@@ -153,12 +153,10 @@ fn neuron_alignment(psi: &Array2<f64>) -> Option<Vec<(usize, f64)>> {
 
 /// Pseudo-inverse of a tall matrix of full column rank, or `Error::Singular`.
 pub(crate) fn pinv_full_column_rank(a: ArrayView2<'_, f64>, what: &str) -> Result<Array2<f64>> {
-    let (rows, cols) = a.dim();
-    let m = DMatrix::<f64>::from_fn(rows, cols, |i, j| a[[i, j]]);
-    let svd = m.svd(true, true);
-    let sv = &svd.singular_values;
-    let max = sv.max();
-    let min = sv.min();
+    let cols = a.ncols();
+    let sv = emt_linalg::svd(a)?.s;
+    let max = sv.first().copied().unwrap_or(0.0);
+    let min = sv.last().copied().unwrap_or(0.0);
     if max.is_nan() || max <= 0.0 || min < RANK_TOLERANCE * max {
         let rank = sv.iter().filter(|&&x| x >= RANK_TOLERANCE * max && x > 0.0).count();
         return Err(Error::singular(
@@ -166,10 +164,7 @@ pub(crate) fn pinv_full_column_rank(a: ArrayView2<'_, f64>, what: &str) -> Resul
             format!("rank {rank} < {cols} columns (singular values from {max:.3e} down to {min:.3e})"),
         ));
     }
-    let p = svd
-        .pseudo_inverse(0.5 * RANK_TOLERANCE * max)
-        .map_err(|e| Error::singular(what, format!("pseudo-inverse failed: {e}")))?;
-    Ok(Array2::from_shape_fn((cols, rows), |(i, j)| p[(i, j)]))
+    emt_linalg::pinv(a, 0.5 * RANK_TOLERANCE)
 }
 
 #[cfg(test)]

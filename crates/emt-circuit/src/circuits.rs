@@ -123,7 +123,7 @@ fn check_basis(task: &LinearVb, basis: &MemoryBasis) -> Result<()> {
     Ok(())
 }
 
-/// The linear circuit: `W_hh = Psi Phi Psi+`, `W_uh = Psi[:, block s-1]`,
+/// The linear circuit: `W_hh = Psi Phi Psi+`, `W_ih = Psi[:, block s-1]`,
 /// `W_r = Psi+[block s-1, :]`, identity activation.
 ///
 /// ```
@@ -149,9 +149,9 @@ impl LinearCircuit {
         let (s, d) = (task.s(), task.d());
         let psi = basis.psi();
         let w_hh = psi.dot(&phi.matrix()).dot(&basis.dual());
-        let w_uh = basis.block(s - 1, d).to_owned();
+        let w_ih = basis.block(s - 1, d).to_owned();
         let w_r = basis.dual().slice(s![(s - 1) * d.., ..]).to_owned();
-        let weights = ElmanWeights::new(w_hh, w_uh, w_r)?.with_activation(Activation::Identity);
+        let weights = ElmanWeights::new(w_hh, w_ih, w_r)?.with_activation(Activation::Identity);
         Ok(LinearCircuit { weights, realizability: Realizability::of(&phi) })
     }
 
@@ -177,7 +177,7 @@ impl LinearCircuit {
 }
 
 /// The neuron-aligned tanh circuit (ours; EMT.md §3): `W_hh = g Psi Phi Psi^T`,
-/// `W_uh = a Psi[:, block s-1]`, `W_r = Psi[:, block s-1]^T / m*` with `m* = tanh(g m*)`.
+/// `W_ih = a Psi[:, block s-1]`, `W_r = Psi[:, block s-1]^T / m*` with `m* = tanh(g m*)`.
 /// It solves every task of the family: each neuron copies one signed neuron, so signs
 /// propagate exactly and magnitudes settle at `m*`, and during the input phase the write
 /// (`a > g`) outweighs the composition term.
@@ -246,8 +246,8 @@ impl TanhCircuit {
         let (s, d) = (task.s(), task.d());
         let psi = basis.psi();
         let w_hh = psi.dot(&Phi::new(task).matrix()).dot(&psi.t()) * self.gain;
-        let w_uh = basis.block(s - 1, d).to_owned() * self.write;
+        let w_ih = basis.block(s - 1, d).to_owned() * self.write;
         let w_r = basis.block(s - 1, d).t().to_owned() / self.fixed_point();
-        ElmanWeights::new(w_hh, w_uh, w_r)
+        ElmanWeights::new(w_hh, w_ih, w_r)
     }
 }

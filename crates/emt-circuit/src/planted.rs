@@ -3,7 +3,6 @@
 
 use emt_core::{Activation, ElmanWeights, Error, Result};
 use emt_tasks::{LinearVb, Phi};
-use nalgebra::DMatrix;
 use ndarray::{Array2, s};
 use rand::RngCore;
 
@@ -23,16 +22,19 @@ pub enum PlantedBasis {
 /// A planted linear network and the basis it was built from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planted {
-    /// `W_hh = B diag(Phi, T) B^-1`, `W_uh = B[:, block s-1]`, `W_r = B^-1[block s-1, :]`,
+    /// `W_hh = B diag(Phi, T) B^-1`, `W_ih = B[:, block s-1]`, `W_r = B^-1[block s-1, :]`,
     /// identity activation.
     pub weights: ElmanWeights<f64>,
     /// `B` `(N, N)`; its first `n = s*d` columns are the memory basis.
     pub basis: Array2<f64>,
 }
 
-fn condition(m: &DMatrix<f64>) -> f64 {
-    let sv = m.clone().svd(false, false).singular_values;
-    sv.max() / sv.min()
+fn condition(m: &Array2<f64>) -> Result<f64> {
+    emt_linalg::condition_number(m.view())
+}
+
+fn orthonormal(hidden: usize, rng: &mut dyn RngCore) -> Result<Array2<f64>> {
+    Ok(emt_linalg::qr(gaussian(hidden, hidden, rng).view())?.q)
 }
 
 /// Plants `task`'s `Phi` in a hidden space of size `hidden >= s*d`, with a transient block `T`
@@ -62,17 +64,17 @@ pub fn planted(
         return Err(Error::param("transient_radius", transient_radius, "must be in [0, 1)"));
     }
     let b = match kind {
-        PlantedBasis::Orthonormal => gaussian(hidden, hidden, rng).qr().q(),
+        PlantedBasis::Orthonormal => orthonormal(hidden, rng)?,
         PlantedBasis::Perturbed(eps) => {
             if !eps.is_finite() {
                 return Err(Error::param("eps", eps, "must be finite"));
             }
-            gaussian(hidden, hidden, rng).qr().q() + gaussian(hidden, hidden, rng) * eps
+            orthonormal(hidden, rng)? + gaussian(hidden, hidden, rng) * eps
         }
         PlantedBasis::Random => {
             let mut draw = gaussian(hidden, hidden, rng);
             let mut tries = 1;
-            while condition(&draw) >= 1e4 {
+            while condition(&draw)? >= 1e4 {
                 if tries == 50 {
                     return Err(Error::singular("planted basis", "50 Gaussian draws all had condition number >= 1e4"));
                 }
@@ -82,33 +84,24 @@ pub fn planted(
             draw
         }
     };
-    let b_inv = b.clone().try_inverse().ok_or_else(|| Error::singular("planted basis", "B is not invertible"))?;
-    if condition(&b) >= 1e8 {
-        return Err(Error::singular("planted basis", format!("condition number {:.2e} >= 1e8", condition(&b))));
+    let cond = condition(&b)?;
+    if cond >= 1e8 {
+        return Err(Error::singular("planted basis", format!("condition number {cond:.2e} >= 1e8")));
     }
+    let b_inv = emt_linalg::inverse(b.view())?;
     // Core: Phi on the memory block, T (Frobenius norm = radius >= spectral radius) elsewhere.
-    let mut core = DMatrix::<f64>::zeros(hidden, hidden);
-    let phi_m = phi.matrix();
-    for i in 0..n {
-        for j in 0..n {
-            core[(i, j)] = phi_m[[i, j]];
-        }
-    }
+    let mut core = Array2::<f64>::zeros((hidden, hidden));
+    core.slice_mut(s![..n, ..n]).assign(&phi.matrix());
     let rest = hidden - n;
     if rest > 0 && transient_radius > 0.0 {
         let t = gaussian(rest, rest, rng);
-        let scale = transient_radius / t.norm().max(f64::MIN_POSITIVE);
-        for i in 0..rest {
-            for j in 0..rest {
-                core[(n + i, n + j)] = t[(i, j)] * scale;
-            }
-        }
+        let frobenius = t.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let scale = transient_radius / frobenius.max(f64::MIN_POSITIVE);
+        core.slice_mut(s![n.., n..]).assign(&(t * scale));
     }
-    let w = &b * core * &b_inv;
-    let to_nd = |m: &DMatrix<f64>| Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)]);
-    let basis = to_nd(&b);
-    let w_uh = basis.slice(s![.., (s - 1) * d..n]).to_owned();
-    let w_r = to_nd(&b_inv).slice(s![(s - 1) * d..n, ..]).to_owned();
-    let weights = ElmanWeights::new(to_nd(&w), w_uh, w_r)?.with_activation(Activation::Identity);
-    Ok(Planted { weights, basis })
+    let w = b.dot(&core).dot(&b_inv);
+    let w_ih = b.slice(s![.., (s - 1) * d..n]).to_owned();
+    let w_r = b_inv.slice(s![(s - 1) * d..n, ..]).to_owned();
+    let weights = ElmanWeights::new(w, w_ih, w_r)?.with_activation(Activation::Identity);
+    Ok(Planted { weights, basis: b })
 }

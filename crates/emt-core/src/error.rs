@@ -80,9 +80,17 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// An operating-system I/O error.
+    /// An operating-system I/O error without a known path (prefer [`Error::File`]).
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// An operating-system I/O error on a named file or directory.
+    #[error("cannot access {path}: {source}")]
+    File {
+        /// The path that failed.
+        path: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -99,6 +107,11 @@ impl Error {
     /// Shorthand for [`Error::InvalidTaskId`].
     pub fn task_id(id: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidTaskId { id: id.into(), reason: reason.into() }
+    }
+
+    /// [`Error::File`] for `path`.
+    pub fn file(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        Error::File { path: path.as_ref().display().to_string(), source }
     }
 
     /// Shorthand for [`Error::Singular`].
@@ -123,5 +136,7 @@ mod tests {
         assert_eq!(e.to_string(), "shape mismatch in w_hh: expected (4, 4), got (4, 3)");
         let e = Error::param("gain", 0.5, "must be > 1");
         assert!(e.to_string().contains("gain = 0.5"));
+        let e = Error::file("/no/such/dir/w.safetensors", std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert!(e.to_string().starts_with("cannot access /no/such/dir/w.safetensors:"), "{e}");
     }
 }

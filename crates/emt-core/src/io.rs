@@ -5,7 +5,7 @@
 //!
 //! | ours | safetensors name | shape |
 //! |---|---|---|
-//! | `w_uh` | `weight_ih_l0` | `(N, d_in)` |
+//! | `w_ih` | `weight_ih_l0` | `(N, d_in)` |
 //! | `w_hh` | `weight_hh_l0` | `(N, N)` |
 //! | `b_h` | `bias_ih_l0` + `bias_hh_l0` | `(N)` each |
 //! | `w_r` | `weight` | `(d_out, N)` |
@@ -45,7 +45,7 @@ pub struct Tensors {
     pub dtypes: BTreeMap<String, &'static str>,
     /// The `__metadata__` header (string to string).
     pub metadata: BTreeMap<String, String>,
-    source: String,
+    pub(crate) source: String,
 }
 
 fn format_err(source: &str, reason: impl Into<String>) -> Error {
@@ -78,7 +78,7 @@ impl Tensors {
     /// Reads a safetensors file.
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)?;
+        let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
         Tensors::from_bytes(&bytes, &path.display().to_string())
     }
 
@@ -204,7 +204,8 @@ pub struct WeightsMetadata {
 }
 
 impl WeightsMetadata {
-    fn to_map(&self, activation: Activation) -> BTreeMap<String, String> {
+    /// The metadata as written (`activation` only for Elman weights).
+    pub(crate) fn to_map(&self, activation: Option<Activation>) -> BTreeMap<String, String> {
         let mut m = self.other.clone();
         let mut put = |k: &str, v: Option<String>| {
             if let Some(v) = v {
@@ -216,11 +217,14 @@ impl WeightsMetadata {
         put("d", self.d.map(|x| x.to_string()));
         put("seed", self.seed.map(|x| x.to_string()));
         put("step", self.step.map(|x| x.to_string()));
-        m.insert("activation".into(), if activation == Activation::Identity { "identity" } else { "tanh" }.into());
+        if let Some(a) = activation {
+            m.insert("activation".into(), if a == Activation::Identity { "identity" } else { "tanh" }.into());
+        }
         m
     }
 
-    fn from_map(mut m: BTreeMap<String, String>, source: &str) -> Result<(Self, Activation)> {
+    /// Parses metadata, taking out the known keys and `activation`.
+    pub(crate) fn from_map(mut m: BTreeMap<String, String>, source: &str) -> Result<(Self, Activation)> {
         fn num<T: std::str::FromStr>(m: &mut BTreeMap<String, String>, k: &str, source: &str) -> Result<Option<T>> {
             match m.remove(k) {
                 None => Ok(None),
@@ -252,7 +256,7 @@ impl WeightsMetadata {
 pub fn weights_to_safetensors<F: Real>(w: &ElmanWeights<F>, meta: &WeightsMetadata) -> Result<Vec<u8>> {
     let zeros = Array1::<F>::zeros(w.hidden_dim());
     let mut list: Vec<(&str, ArrayViewD<'_, F>)> = vec![
-        ("weight_ih_l0", w.w_uh().into_dyn()),
+        ("weight_ih_l0", w.w_ih().into_dyn()),
         ("weight_hh_l0", w.w_hh().into_dyn()),
         ("weight", w.w_r().into_dyn()),
     ];
@@ -263,12 +267,23 @@ pub fn weights_to_safetensors<F: Real>(w: &ElmanWeights<F>, meta: &WeightsMetada
     if let Some(b) = w.b_r() {
         list.push(("bias", b.into_dyn()));
     }
-    tensors_to_safetensors(&list, &meta.to_map(w.activation()))
+    let mut map = meta.to_map(Some(w.activation()));
+    map.insert("cell".into(), "elman".into());
+    tensors_to_safetensors(&list, &map)
 }
 
 /// Reads Elman weights (F32 or F64) saved by emt or by PyTorch; analysis runs in `f64`.
 pub fn weights_from_safetensors(bytes: &[u8], source: &str) -> Result<(ElmanWeights<f64>, WeightsMetadata)> {
     let t = Tensors::from_bytes(bytes, source)?;
+    match t.metadata.get("cell").map(String::as_str) {
+        None | Some("elman") => {}
+        Some(other) => {
+            return Err(format_err(
+                source,
+                format!("holds a {other} model, not Elman weights (load it with emt_core::cells::ModelFile)"),
+            ));
+        }
+    }
     let b_ih = t.vector_optional("bias_ih_l0")?;
     let b_hh = t.vector_optional("bias_hh_l0")?;
     let b_h = match (b_ih, b_hh) {
@@ -279,7 +294,9 @@ pub fn weights_from_safetensors(bytes: &[u8], source: &str) -> Result<(ElmanWeig
         (Some(a), None) | (None, Some(a)) => Some(a),
         (None, None) => None,
     };
-    let (meta, activation) = WeightsMetadata::from_map(t.metadata.clone(), source)?;
+    let mut map = t.metadata.clone();
+    map.remove("cell");
+    let (meta, activation) = WeightsMetadata::from_map(map, source)?;
     let w = ElmanWeights::new(t.matrix("weight_hh_l0")?, t.matrix("weight_ih_l0")?, t.matrix("weight")?)?
         .with_biases(b_h, t.vector_optional("bias")?)?
         .with_activation(activation);
@@ -288,14 +305,14 @@ pub fn weights_from_safetensors(bytes: &[u8], source: &str) -> Result<(ElmanWeig
 
 /// Writes Elman weights to a safetensors file.
 pub fn save_weights<F: Real>(path: impl AsRef<Path>, w: &ElmanWeights<F>, meta: &WeightsMetadata) -> Result<()> {
-    std::fs::write(path, weights_to_safetensors(w, meta)?)?;
-    Ok(())
+    let path = path.as_ref();
+    std::fs::write(path, weights_to_safetensors(w, meta)?).map_err(|e| Error::file(path, e))
 }
 
 /// Reads Elman weights from a safetensors file.
 pub fn load_weights(path: impl AsRef<Path>) -> Result<(ElmanWeights<f64>, WeightsMetadata)> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path)?;
+    let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
     weights_from_safetensors(&bytes, &path.display().to_string())
 }
 
@@ -395,7 +412,7 @@ mod tests {
         let b = w.b_h().unwrap().to_owned();
         let half = &b * 0.5;
         let list = [
-            ("rnn.weight_ih_l0", w.w_uh().into_dyn()),
+            ("rnn.weight_ih_l0", w.w_ih().into_dyn()),
             ("rnn.weight_hh_l0", w.w_hh().into_dyn()),
             ("rnn.bias_ih_l0", half.view().into_dyn()),
             ("rnn.bias_hh_l0", half.view().into_dyn()),

@@ -4,9 +4,13 @@
 //!
 //! - [`Error`] / [`Result`]: one error type; every fallible function names the offending value.
 //! - [`Episode`] and the [`Task`] trait: batches of `(T, B, d)` time-major `f32` sequences.
-//! - [`ElmanWeights`]: checked `W_hh (N,N)`, `W_uh (N,d_in)`, `W_r (d_out,N)` and optional
+//! - [`ElmanWeights`]: checked `W_hh (N,N)`, `W_ih (N,d_in)`, `W_r (d_out,N)` and optional
 //!   biases, generic over [`Real`] (`f32` for the engine, `f64` for analysis), with a
-//!   reference simulator and the [`RecurrentMap`] trait (step + Jacobian).
+//!   reference simulator.
+//! - [`cells`]: GRU, CT-RNN, CT-GRU and gated cells as checked types, and [`cells::ModelFile`],
+//!   one safetensors format for every cell.
+//! - [`DiscreteMap`] / [`Flow`]: what dynamical analysis needs of a cell (step or vector field,
+//!   Jacobians with respect to state and input), implemented by every cell.
 //! - [`metrics`]: `sign_accuracy` and `output_mse` over the scored steps (EMT.md §2).
 //! - [`rng`]: seeded, platform-stable random streams.
 //!
@@ -25,10 +29,12 @@
 
 #![warn(missing_docs)]
 
+pub mod cells;
 pub mod check;
 mod episode;
 mod error;
 pub mod io;
+pub mod maps;
 pub mod metrics;
 mod real;
 pub mod rng;
@@ -36,8 +42,9 @@ mod weights;
 
 pub use episode::{Episode, Task};
 pub use error::{Error, Result};
+pub use maps::{DiscreteMap, EulerMap, Flow};
 pub use real::Real;
-pub use weights::{Activation, ElmanWeights, RecurrentMap, Trajectory};
+pub use weights::{Activation, ElmanWeights, Trajectory};
 
 /// The README examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]

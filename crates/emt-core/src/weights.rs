@@ -1,15 +1,18 @@
-//! Elman RNN weights, the [`RecurrentMap`] trait, and a reference simulator.
+//! Elman RNN weights, their reference simulator, and their [`DiscreteMap`] (step + Jacobians).
 //!
 //! The model (EMT.md §1), with optional biases and a choice of activation:
 //!
 //! ```text
-//! h(t) = act(W_hh h(t-1) + W_uh u(t) + b_h),   h(-1) = h0 (default 0)
+//! h(t) = act(W_hh h(t-1) + W_ih u(t) + b_h),   h(-1) = h0 (default 0)
 //! o(t) = W_r h(t) + b_r
 //! ```
 
-use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis, s};
+use ndarray::linalg::general_mat_vec_mul;
+use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, Axis, s};
 
-use crate::{Error, Real, Result, check};
+use crate::cells::Cell;
+use crate::maps::check_into;
+use crate::{DiscreteMap, Error, Real, Result, check};
 
 /// The hidden-state nonlinearity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,10 +45,10 @@ impl Activation {
     }
 }
 
-/// Checked Elman weights: `w_hh` `(N, N)`, `w_uh` `(N, d_in)`, `w_r` `(d_out, N)`, optional
+/// Checked Elman weights: `w_hh` `(N, N)`, `w_ih` `(N, d_in)`, `w_r` `(d_out, N)`, optional
 /// `b_h` `(N)` and `b_r` `(d_out)`, all finite.
 ///
-/// Row-major like PyTorch: `w_uh` is `weight_ih_l0`, `w_r` is the readout `Linear.weight`.
+/// Row-major like PyTorch: `w_ih` is `weight_ih_l0`, `w_r` is the readout `Linear.weight`.
 ///
 /// ```
 /// use ndarray::Array2;
@@ -58,7 +61,7 @@ impl Activation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ElmanWeights<F: Real = f64> {
     w_hh: Array2<F>,
-    w_uh: Array2<F>,
+    w_ih: Array2<F>,
     w_r: Array2<F>,
     b_h: Option<Array1<F>>,
     b_r: Option<Array1<F>>,
@@ -68,20 +71,20 @@ pub struct ElmanWeights<F: Real = f64> {
 impl<F: Real> ElmanWeights<F> {
     /// Bias-free tanh weights. Errors on a shape mismatch or a non-finite value, naming the
     /// field.
-    pub fn new(w_hh: Array2<F>, w_uh: Array2<F>, w_r: Array2<F>) -> Result<Self> {
+    pub fn new(w_hh: Array2<F>, w_ih: Array2<F>, w_r: Array2<F>) -> Result<Self> {
         let n = w_hh.nrows();
         check::positive("N (rows of w_hh)", n)?;
         check::shape("w_hh", &w_hh, &[n, n])?;
-        if w_uh.nrows() != n || w_uh.ncols() == 0 {
-            return Err(Error::shape("w_uh", format!("(N, d_in) = ({n}, >=1)"), check::fmt_shape(w_uh.shape())));
+        if w_ih.nrows() != n || w_ih.ncols() == 0 {
+            return Err(Error::shape("w_ih", format!("(N, d_in) = ({n}, >=1)"), check::fmt_shape(w_ih.shape())));
         }
         if w_r.ncols() != n || w_r.nrows() == 0 {
             return Err(Error::shape("w_r", format!("(d_out, N) = (>=1, {n})"), check::fmt_shape(w_r.shape())));
         }
         check::finite("w_hh", &w_hh)?;
-        check::finite("w_uh", &w_uh)?;
+        check::finite("w_ih", &w_ih)?;
         check::finite("w_r", &w_r)?;
-        Ok(ElmanWeights { w_hh, w_uh, w_r, b_h: None, b_r: None, activation: Activation::Tanh })
+        Ok(ElmanWeights { w_hh, w_ih, w_r, b_h: None, b_r: None, activation: Activation::Tanh })
     }
 
     /// Sets the biases (`b_h` of length N, `b_r` of length d_out), each optional.
@@ -112,7 +115,7 @@ impl<F: Real> ElmanWeights<F> {
 
     /// Input size `d_in`.
     pub fn input_dim(&self) -> usize {
-        self.w_uh.ncols()
+        self.w_ih.ncols()
     }
 
     /// Output size `d_out`.
@@ -126,8 +129,8 @@ impl<F: Real> ElmanWeights<F> {
     }
 
     /// Input weights `(N, d_in)`.
-    pub fn w_uh(&self) -> ArrayView2<'_, F> {
-        self.w_uh.view()
+    pub fn w_ih(&self) -> ArrayView2<'_, F> {
+        self.w_ih.view()
     }
 
     /// Readout weights `(d_out, N)`.
@@ -156,7 +159,7 @@ impl<F: Real> ElmanWeights<F> {
         let c1 = |a: &Array1<F>| a.mapv(|x| G::of(x.f64()));
         ElmanWeights {
             w_hh: c2(&self.w_hh),
-            w_uh: c2(&self.w_uh),
+            w_ih: c2(&self.w_ih),
             w_r: c2(&self.w_r),
             b_h: self.b_h.as_ref().map(c1),
             b_r: self.b_r.as_ref().map(c1),
@@ -164,10 +167,10 @@ impl<F: Real> ElmanWeights<F> {
         }
     }
 
-    /// Takes the weights apart: `(w_hh, w_uh, w_r, b_h, b_r)`.
+    /// Takes the weights apart: `(w_hh, w_ih, w_r, b_h, b_r)`.
     #[allow(clippy::type_complexity)]
     pub fn into_parts(self) -> (Array2<F>, Array2<F>, Array2<F>, Option<Array1<F>>, Option<Array1<F>>) {
-        (self.w_hh, self.w_uh, self.w_r, self.b_h, self.b_r)
+        (self.w_hh, self.w_ih, self.w_r, self.b_h, self.b_r)
     }
 
     /// Runs the network from `h(-1) = 0` on `inputs` `(T, B, d_in)`.
@@ -211,8 +214,8 @@ impl<F: Real> ElmanWeights<F> {
         let mut outputs = Array3::zeros((t_len, batch, self.output_dim()));
         let mut h = h0.to_owned();
         for t in 0..t_len {
-            // (B, N) = h (B, N) W_hh^T + u (B, d_in) W_uh^T
-            let mut pre = h.dot(&self.w_hh.t()) + inputs.index_axis(Axis(0), t).dot(&self.w_uh.t());
+            // (B, N) = h (B, N) W_hh^T + u (B, d_in) W_ih^T
+            let mut pre = h.dot(&self.w_hh.t()) + inputs.index_axis(Axis(0), t).dot(&self.w_ih.t());
             if let Some(b) = &self.b_h {
                 pre += b;
             }
@@ -239,65 +242,83 @@ pub struct Trajectory<F: Real> {
     pub hidden: Array3<F>,
 }
 
-/// A discrete-time recurrent map `h' = f(h, u)`: what dynamical-systems analysis needs of any
-/// cell (Elman, GRU, circuits...).
-pub trait RecurrentMap {
-    /// The float type.
-    type Scalar: Real;
-    /// Hidden size `N`.
-    fn hidden_dim(&self) -> usize;
-    /// Input size `d_in`.
-    fn input_dim(&self) -> usize;
-    /// One step: `h` `(N)`, `u` `(d_in)` -> `h'` `(N)`.
-    fn step(&self, h: ArrayView1<'_, Self::Scalar>, u: ArrayView1<'_, Self::Scalar>) -> Result<Array1<Self::Scalar>>;
-    /// Jacobian `d h' / d h` `(N, N)` at `(h, u)`.
-    fn jacobian(
-        &self,
-        h: ArrayView1<'_, Self::Scalar>,
-        u: ArrayView1<'_, Self::Scalar>,
-    ) -> Result<Array2<Self::Scalar>>;
-}
-
-impl<F: Real> ElmanWeights<F> {
-    fn check_point(&self, h: &ArrayView1<'_, F>, u: &ArrayView1<'_, F>) -> Result<()> {
-        check::shape("h", h, &[self.hidden_dim()])?;
-        check::shape("u", u, &[self.input_dim()])?;
-        check::finite("h", h)?;
-        check::finite("u", u)
-    }
-}
-
-impl<F: Real> RecurrentMap for ElmanWeights<F> {
-    type Scalar = F;
-
-    fn hidden_dim(&self) -> usize {
-        ElmanWeights::hidden_dim(self)
+impl DiscreteMap for ElmanWeights<f64> {
+    fn state_dim(&self) -> usize {
+        self.hidden_dim()
     }
 
     fn input_dim(&self) -> usize {
         ElmanWeights::input_dim(self)
     }
 
-    fn step(&self, h: ArrayView1<'_, F>, u: ArrayView1<'_, F>) -> Result<Array1<F>> {
-        self.check_point(&h, &u)?;
-        let mut pre = self.w_hh.dot(&h) + self.w_uh.dot(&u);
+    fn step_into(&self, h: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>, mut out: ArrayViewMut1<'_, f64>) -> Result<()> {
+        let n = self.hidden_dim();
+        check_into(n, self.input_dim(), &h, &u, out.shape(), &[n])?;
+        general_mat_vec_mul(1.0, &self.w_hh, &h, 0.0, &mut out);
+        general_mat_vec_mul(1.0, &self.w_ih, &u, 1.0, &mut out);
         if let Some(b) = &self.b_h {
-            pre += b;
+            out += b;
         }
         let act = self.activation;
-        Ok(pre.mapv(|x| act.apply(x)))
+        out.mapv_inplace(|x| act.apply(x));
+        Ok(())
     }
 
-    /// `diag(act'(pre)) W_hh`: at a fixed point of a bias-free tanh net this is
-    /// `diag(1 - h*^2) W_hh` (EMT.md §1).
-    fn jacobian(&self, h: ArrayView1<'_, F>, u: ArrayView1<'_, F>) -> Result<Array2<F>> {
-        let next = self.step(h, u)?;
+    /// `D(act'(pre)) W_hh`: at a fixed point of a bias-free tanh net this is
+    /// `D(1 - h*^2) W_hh` (EMT.md §1).
+    fn jacobian_into(&self, h: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>, out: ArrayViewMut2<'_, f64>) -> Result<()> {
+        let n = self.hidden_dim();
+        check_into(n, self.input_dim(), &h, &u, out.shape(), &[n, n])?;
+        self.scaled_rows_into(h, u, &self.w_hh, out)
+    }
+
+    /// `D(act'(pre)) W_ih`.
+    fn input_jacobian_into(
+        &self,
+        h: ArrayView1<'_, f64>,
+        u: ArrayView1<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        let (n, d) = (self.hidden_dim(), self.input_dim());
+        check_into(n, d, &h, &u, out.shape(), &[n, d])?;
+        self.scaled_rows_into(h, u, &self.w_ih, out)
+    }
+}
+
+impl ElmanWeights<f64> {
+    /// `D(act'(pre)) M` into `out`, with the derivative taken through the step's output.
+    fn scaled_rows_into(
+        &self,
+        h: ArrayView1<'_, f64>,
+        u: ArrayView1<'_, f64>,
+        m: &Array2<f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        let mut next = Array1::zeros(self.hidden_dim());
+        self.step_into(h, u, next.view_mut())?;
+        out.assign(m);
         let act = self.activation;
-        let mut jac = self.w_hh.clone();
-        for (mut row, &y) in jac.rows_mut().into_iter().zip(next.iter()) {
+        for (mut row, &y) in out.rows_mut().into_iter().zip(next.iter()) {
             row *= act.derivative_from_output(y);
         }
-        Ok(jac)
+        Ok(())
+    }
+}
+
+impl Cell for ElmanWeights<f64> {
+    fn map(&self) -> Box<dyn DiscreteMap + '_> {
+        Box::new(self)
+    }
+
+    fn output_dim(&self) -> usize {
+        ElmanWeights::output_dim(self)
+    }
+
+    fn output_into(&self, state: ArrayView1<'_, f64>, mut out: ArrayViewMut1<'_, f64>) {
+        general_mat_vec_mul(1.0, &self.w_r, &state, 0.0, &mut out);
+        if let Some(b) = &self.b_r {
+            out += b;
+        }
     }
 }
 
@@ -308,9 +329,9 @@ mod tests {
 
     fn small() -> ElmanWeights<f64> {
         let w_hh = array![[0.1, -0.4, 0.3], [0.5, 0.2, -0.1], [-0.3, 0.6, 0.05]];
-        let w_uh = array![[1.0, 0.5], [-0.5, 0.2], [0.3, -0.7]];
+        let w_ih = array![[1.0, 0.5], [-0.5, 0.2], [0.3, -0.7]];
         let w_r = array![[0.4, -0.2, 0.9]];
-        ElmanWeights::new(w_hh, w_uh, w_r).unwrap()
+        ElmanWeights::new(w_hh, w_ih, w_r).unwrap()
     }
 
     #[test]
@@ -330,12 +351,12 @@ mod tests {
 
     #[test]
     fn rejects_non_finite_naming_field_and_index() {
-        let mut w_uh = Array2::<f64>::zeros((3, 2));
-        w_uh[[2, 1]] = f64::INFINITY;
-        let e = ElmanWeights::new(Array2::zeros((3, 3)), w_uh, Array2::zeros((1, 3))).unwrap_err();
+        let mut w_ih = Array2::<f64>::zeros((3, 2));
+        w_ih[[2, 1]] = f64::INFINITY;
+        let e = ElmanWeights::new(Array2::zeros((3, 3)), w_ih, Array2::zeros((1, 3))).unwrap_err();
         match e {
             Error::NonFinite { what, index, value } => {
-                assert_eq!((what.as_str(), index, value), ("w_uh", vec![2, 1], f64::INFINITY));
+                assert_eq!((what.as_str(), index, value), ("w_ih", vec![2, 1], f64::INFINITY));
             }
             other => panic!("unexpected {other}"),
         }

@@ -16,7 +16,7 @@ fn numpy_written_weights_load_exactly() {
     for ((i, j), &v) in w.w_hh().indexed_iter() {
         assert_eq!(v, grid(i, j), "w_hh[{i}, {j}] (written from a Fortran-ordered array)");
     }
-    for ((i, j), &v) in w.w_uh().indexed_iter() {
+    for ((i, j), &v) in w.w_ih().indexed_iter() {
         assert_eq!(v, grid(i, j));
     }
     for ((i, j), &v) in w.w_r().indexed_iter() {

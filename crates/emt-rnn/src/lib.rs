@@ -1,6 +1,6 @@
 //! # emt-rnn: the training engine
 //!
-//! Elman RNNs `h(t) = tanh(W_hh h(t-1) + W_uh u(t) [+ b])`, `o(t) = W_r h(t) [+ b_r]`
+//! Elman RNNs `h(t) = tanh(W_hh h(t-1) + W_ih u(t) [+ b])`, `o(t) = W_r h(t) [+ b_r]`
 //! trained by exact BPTT on the MSE over scored steps, with PyTorch's Adam and gradient
 //! clipping, fast on a laptop CPU.
 //!
@@ -12,7 +12,8 @@
 //!
 //! ```
 //! use emt_rnn::{Trainer, TrainerParams};
-//! use emt_tasks::{Curriculum, RepeatCopy};
+//! use emt_rnn::Curriculum;
+//! use emt_tasks::RepeatCopy;
 //! let params = TrainerParams::paper().hidden(32).max_steps(30).eval_horizon(8).eval_batch(32)
 //!     .curriculum(Curriculum::new(vec![8], 0.96)?);
 //! let mut trainer = Trainer::new(RepeatCopy::new(4, 4, 2)?, params)?;
@@ -23,12 +24,14 @@
 
 #![warn(missing_docs)]
 
+mod curriculum;
 mod engine;
 mod kernels;
 mod optim;
 mod params;
 mod trainer;
 
+pub use curriculum::Curriculum;
 pub use engine::{BatchStats, Engine};
 pub use kernels::{EngineFloat, TanhMode, tanh_fast};
 pub use optim::{Adam, AdamConfig, clip_grad_norm};

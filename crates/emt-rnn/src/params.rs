@@ -145,7 +145,7 @@ impl<F: Real> ElmanParams<F> {
         let bias = w.b_h().is_some() || w.b_r().is_some();
         let layout = Layout::new(w.hidden_dim(), w.input_dim(), w.output_dim(), bias)?;
         let mut p = ElmanParams::zeros(layout);
-        p.w_ih_mut().assign(&w.w_uh());
+        p.w_ih_mut().assign(&w.w_ih());
         p.w_hh_mut().assign(&w.w_hh());
         p.w_r_mut().assign(&w.w_r());
         if let (Some(mut dst), Some(src)) = (p.b_ih_mut(), w.b_h()) {

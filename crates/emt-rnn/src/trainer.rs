@@ -7,9 +7,8 @@
 use std::time::Instant;
 
 use emt_core::{ElmanWeights, Error, Result, Task, check, rng};
-use emt_tasks::Curriculum;
 
-use crate::{Adam, AdamConfig, BatchStats, ElmanParams, Engine, TanhMode, clip_grad_norm};
+use crate::{Adam, AdamConfig, BatchStats, Curriculum, ElmanParams, Engine, TanhMode, clip_grad_norm};
 
 /// Training settings. [`TrainerParams::paper`] is EMT.md §5's setting; change fields with the
 /// builder methods; [`Trainer::new`] checks them all before any work starts.
@@ -194,20 +193,41 @@ pub enum Control {
     Stop,
 }
 
-/// Subscribes to training events (progress bars, loggers, checkpoints, early stopping).
+/// Subscribes to training (progress bars, loggers, checkpoints, early stopping), in argmin's
+/// style: [`start`](Self::start) before the first step, [`observe`](Self::observe) for every
+/// event, [`finish`](Self::finish) with the report. Every hook may fail: an error (say, a
+/// checkpoint that cannot be written) stops the run and [`Trainer::run`] returns it.
 pub trait Observer {
+    /// Called once before the first step.
+    fn start(&mut self, trainer: &TrainerView<'_>) -> Result<()> {
+        let _ = trainer;
+        Ok(())
+    }
+
     /// Called for every event, in order.
-    fn observe(&mut self, trainer: &TrainerView<'_>, event: &Event) -> Control;
+    fn observe(&mut self, trainer: &TrainerView<'_>, event: &Event) -> Result<Control>;
+
+    /// Called once after the final evaluation, with the report `run` is about to return.
+    fn finish(&mut self, trainer: &TrainerView<'_>, report: &TrainReport) -> Result<()> {
+        let _ = (trainer, report);
+        Ok(())
+    }
 }
 
 /// Read-only access to the trainer for observers (e.g. to write a checkpoint).
 #[derive(Debug)]
 pub struct TrainerView<'a> {
+    step: u64,
     params: &'a ElmanParams<f32>,
     settings: &'a TrainerParams,
 }
 
 impl TrainerView<'_> {
+    /// Steps taken so far.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
     /// Current parameters.
     pub fn params(&self) -> &ElmanParams<f32> {
         self.params
@@ -253,7 +273,8 @@ pub struct TrainReport {
 ///
 /// ```
 /// use emt_rnn::{Trainer, TrainerParams};
-/// use emt_tasks::{Curriculum, RepeatCopy};
+/// use emt_rnn::Curriculum;
+/// use emt_tasks::RepeatCopy;
 /// let task = RepeatCopy::new(2, 3, 2)?;
 /// let params = TrainerParams::paper().hidden(16).max_steps(20).eval_batch(16).eval_horizon(6)
 ///     .curriculum(Curriculum::new(vec![6], 0.9)?);
@@ -321,9 +342,10 @@ impl<T: Task> Trainer<T> {
         })
     }
 
-    /// One step: sample a batch at the curriculum's horizon, BPTT, clip, Adam. Errors (and
-    /// leaves the parameters as they were before the bad update is detected) if the loss or
-    /// any parameter becomes non-finite.
+    /// One step: sample a batch at the curriculum's horizon, BPTT, clip, Adam. Errors with
+    /// [`Error::Diverged`] if the loss or the gradient norm is non-finite (the parameters are
+    /// then untouched) or if the update makes a parameter non-finite (the parameters then
+    /// hold that update; the error names the parameter).
     pub fn step(&mut self) -> Result<StepInfo> {
         let horizon = self.curriculum.horizon();
         let ep = self.task.sample(horizon, self.settings.batch, &mut self.data_rng)?;
@@ -362,6 +384,12 @@ impl<T: Task> Trainer<T> {
 
     /// Trains until the target accuracy, the step budget, or an observer's stop.
     pub fn run(&mut self, observers: &mut [&mut dyn Observer]) -> Result<TrainReport> {
+        {
+            let view = self.view();
+            for o in observers.iter_mut() {
+                o.start(&view)?;
+            }
+        }
         let (mut train_seconds, mut eval_seconds) = (0.0, 0.0);
         let mut final_loss = f64::NAN;
         let mut since_top = 0u64;
@@ -395,7 +423,7 @@ impl<T: Task> Trainer<T> {
                 last_eval = Some(eval);
                 events.push(Event::Eval(eval));
             }
-            if self.notify(observers, &events) == Control::Stop {
+            if self.notify(observers, &events)? == Control::Stop {
                 break StopReason::Observer;
             }
             if reached {
@@ -408,11 +436,11 @@ impl<T: Task> Trainer<T> {
                 let t1 = Instant::now();
                 let e = self.evaluate()?;
                 eval_seconds += t1.elapsed().as_secs_f64();
-                self.notify(observers, &[Event::Eval(e)]);
+                self.notify(observers, &[Event::Eval(e)])?;
                 e
             }
         };
-        Ok(TrainReport {
+        let report = TrainReport {
             steps: self.step,
             stop,
             final_loss,
@@ -420,20 +448,29 @@ impl<T: Task> Trainer<T> {
             train_seconds,
             eval_seconds,
             level: self.curriculum.level(),
-        })
+        };
+        let view = self.view();
+        for o in observers.iter_mut() {
+            o.finish(&view, &report)?;
+        }
+        Ok(report)
     }
 
-    fn notify(&self, observers: &mut [&mut dyn Observer], events: &[Event]) -> Control {
-        let view = TrainerView { params: &self.net, settings: &self.settings };
+    fn view(&self) -> TrainerView<'_> {
+        TrainerView { step: self.step, params: &self.net, settings: &self.settings }
+    }
+
+    fn notify(&self, observers: &mut [&mut dyn Observer], events: &[Event]) -> Result<Control> {
+        let view = self.view();
         let mut control = Control::Continue;
         for ev in events {
             for o in observers.iter_mut() {
-                if o.observe(&view, ev) == Control::Stop {
+                if o.observe(&view, ev)? == Control::Stop {
                     control = Control::Stop;
                 }
             }
         }
-        control
+        Ok(control)
     }
 
     /// Current parameters.

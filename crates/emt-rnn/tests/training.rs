@@ -1,8 +1,9 @@
 //! Trainer behaviour: determinism, threads, divergence detection, and that it learns.
 
 use emt_core::{Error, rng};
+use emt_rnn::Curriculum;
 use emt_rnn::{Control, Event, Observer, StopReason, Trainer, TrainerParams, TrainerView};
-use emt_tasks::{Curriculum, RepeatCopy};
+use emt_tasks::RepeatCopy;
 
 fn small(seed: u64, threads: usize) -> TrainerParams {
     TrainerParams::paper()
@@ -42,23 +43,42 @@ fn one_and_two_threads_track_each_other() {
     assert!((l1 - l2).abs() < 1e-3, "200-step losses {l1} vs {l2}");
 }
 
-/// Records events; stops after `stop_at` steps if set.
+/// Records events; stops after `stop_at` steps if set; fails at step `fail_at` if set.
 #[derive(Default)]
 struct Recorder {
+    started: bool,
+    finished: Option<u64>,
     steps: u64,
     advanced: Vec<usize>,
     evals: Vec<f64>,
     stop_at: Option<u64>,
+    fail_at: Option<u64>,
 }
 
 impl Observer for Recorder {
-    fn observe(&mut self, _: &TrainerView<'_>, event: &Event) -> Control {
+    fn start(&mut self, view: &TrainerView<'_>) -> emt_core::Result<()> {
+        assert_eq!(view.step(), 0);
+        self.started = true;
+        Ok(())
+    }
+
+    fn observe(&mut self, _: &TrainerView<'_>, event: &Event) -> emt_core::Result<Control> {
+        assert!(self.started, "start runs before any event");
         match event {
             Event::Step(s) => self.steps = s.step,
             Event::Advanced { horizon, .. } => self.advanced.push(*horizon),
             Event::Eval(e) => self.evals.push(e.stats.accuracy),
         }
-        if self.stop_at.is_some_and(|k| self.steps >= k) { Control::Stop } else { Control::Continue }
+        if self.fail_at.is_some_and(|k| self.steps >= k) {
+            return Err(Error::Format { path: "checkpoint.safetensors".into(), reason: "disk full".into() });
+        }
+        Ok(if self.stop_at.is_some_and(|k| self.steps >= k) { Control::Stop } else { Control::Continue })
+    }
+
+    fn finish(&mut self, view: &TrainerView<'_>, report: &emt_rnn::TrainReport) -> emt_core::Result<()> {
+        assert_eq!(view.step(), report.steps);
+        self.finished = Some(report.steps);
+        Ok(())
     }
 }
 
@@ -83,6 +103,16 @@ fn observers_can_stop_the_run() {
     let report = trainer.run(&mut [&mut rec]).unwrap();
     assert_eq!((report.stop, report.steps), (StopReason::Observer, 7));
     assert_eq!(rec.evals.len(), 1, "a final evaluation always runs");
+    assert_eq!(rec.finished, Some(7), "finish sees the report");
+}
+
+#[test]
+fn an_observer_error_stops_the_run_with_that_error() {
+    let mut trainer = Trainer::new(RepeatCopy::new(6, 7, 4).unwrap(), small(1, 1)).unwrap();
+    let mut rec = Recorder { fail_at: Some(3), ..Default::default() };
+    let err = trainer.run(&mut [&mut rec]).unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
+    assert_eq!((trainer.steps(), rec.finished), (3, None), "no step after the failure, no finish");
 }
 
 #[test]

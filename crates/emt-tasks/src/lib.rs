@@ -7,7 +7,6 @@
 //! - [`LinearVb`]: any member, decoded from `(id1, id2, id3)`; [`TaskId::from_operator`] is the
 //!   inverse.
 //! - [`RepeatCopy`] (classic form) and [`ComposeCopy`]: named members.
-//! - [`Curriculum`]: the horizon ladder used in training.
 //! - [`Phi`]: the task's memory operator (shift + composition), its cycles and exact spectrum.
 //!
 //! All tasks implement [`emt_core::Task`]: episodes are time-major `(T, B, d)` `f32`.
@@ -26,13 +25,11 @@
 
 #![warn(missing_docs)]
 
-mod curriculum;
 mod linear_vb;
 mod named;
 mod phi;
 mod task_id;
 
-pub use curriculum::Curriculum;
 pub use linear_vb::{LinearVb, Source};
 pub use named::{ComposeCopy, RepeatCopy};
 pub use phi::{Cycle, Phi};

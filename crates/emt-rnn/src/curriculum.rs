@@ -6,7 +6,7 @@ use emt_core::{Error, Result};
 /// batch whose accuracy exceeds the threshold; it never goes back.
 ///
 /// ```
-/// let mut c = emt_tasks::Curriculum::paper();
+/// let mut c = emt_rnn::Curriculum::paper();
 /// assert_eq!(c.horizon(), 10);
 /// assert!(!c.observe(0.95));
 /// assert!(c.observe(0.97));

@@ -1,0 +1,8 @@
+//! One module per subcommand: its flags (`Args`) and `run`, which returns the JSON summary.
+
+pub mod analyze;
+pub mod circuit;
+pub mod plant;
+pub mod plot;
+pub mod simulate;
+pub mod train;

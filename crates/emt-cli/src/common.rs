@@ -1,0 +1,105 @@
+//! What the subcommands share: task flags, output-path checks, atomic writes, the exit path.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use emt_core::{Error, Result};
+use emt_tasks::TaskId;
+
+/// `--task ID1,ID2,ID3 --s S --d D`.
+#[derive(Args, Debug, Clone)]
+pub struct TaskArgs {
+    /// Task id "id1,id2,id3" (default: repeat copy for d bits).
+    #[arg(long)]
+    pub task: Option<TaskId>,
+    /// Number of variables s.
+    #[arg(long, default_value_t = 8)]
+    pub s: usize,
+    /// Bits per variable d.
+    #[arg(long, default_value_t = 8)]
+    pub d: usize,
+}
+
+impl TaskArgs {
+    /// The id given, or repeat copy for `d` bits.
+    pub fn id_or_repeat_copy(&self) -> TaskId {
+        self.task.unwrap_or(TaskId::repeat_copy(self.d))
+    }
+}
+
+/// Errors now, before any work, if `path` cannot be written: its directory is missing or
+/// read-only, or the path is a directory. Leaves no file behind.
+pub fn ensure_writable(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::param("output path", path.display(), "is a directory"));
+    }
+    let probe = temp_sibling(path);
+    std::fs::write(&probe, b"").map_err(|e| Error::file(path, e))?;
+    std::fs::remove_file(&probe).map_err(|e| Error::file(&probe, e))
+}
+
+fn temp_sibling(path: &Path) -> PathBuf {
+    let name = path.file_name().map_or("out".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it over `path`, so a reader
+/// (or a killed run) never sees a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temp_sibling(path);
+    std::fs::write(&tmp, bytes).map_err(|e| Error::file(path, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::file(path, e))
+}
+
+/// Prints the summary as the last stdout line, or the error on stderr with a failing code.
+pub fn finish(result: Result<serde_json::Value>) -> std::process::ExitCode {
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// A progress bar on stderr in the house style (hidden when stderr is not a terminal).
+pub fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// The task of a model file: flags first, then the file's metadata, then repeat copy.
+pub fn task_from(
+    flag: Option<TaskId>,
+    s: Option<usize>,
+    d: Option<usize>,
+    meta: &emt_core::io::WeightsMetadata,
+) -> Result<(TaskId, usize, usize)> {
+    let s = s.or(meta.s).unwrap_or(8);
+    let d = d.or(meta.d).unwrap_or(8);
+    let id = match (flag, &meta.task) {
+        (Some(id), _) => id,
+        (None, Some(text)) => text.parse()?,
+        (None, None) => TaskId::repeat_copy(d),
+    };
+    Ok((id, s, d))
+}
+
+/// The Elman weights of a model file, or an error saying which cell the file holds.
+pub fn elman_of(file: &emt_core::cells::ModelFile, path: &Path, command: &str) -> Result<emt_core::ElmanWeights<f64>> {
+    match &file.model {
+        emt_core::cells::Model::Elman(w) => Ok(w.clone()),
+        other => Err(Error::param(
+            "--weights",
+            path.display(),
+            format!("`emt {command}` needs an elman model; this file holds a {} model", other.kind()),
+        )),
+    }
+}

@@ -1,0 +1,50 @@
+//! `emt`: train, simulate, analyse and plot recurrent networks from the command line.
+//!
+//! Every subcommand prints a human summary, shows progress on stderr for long work, and ends
+//! its stdout with one JSON object on one line (scripts parse that line). Errors go to stderr
+//! with a failing exit code and name the offending value or path.
+
+mod cmd;
+mod common;
+mod observers;
+mod plots;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "emt", version, about = "Open up recurrent neural networks: train, simulate, analyse, plot")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train an Elman RNN on a variable-binding task (EMT paper setting).
+    Train(cmd::train::Args),
+    /// Closed-form EMT circuits: build, simulate, report.
+    Circuit(cmd::circuit::Args),
+    /// Write a planted EMT network (a known memory basis) as a model file.
+    Plant(cmd::plant::Args),
+    /// Variable-memory basis of a trained (or planted) Elman RNN.
+    Analyze(cmd::analyze::Args),
+    /// Run any model file on inputs from a safetensors file.
+    Simulate(cmd::simulate::Args),
+    /// Figures: spectrum, phi, memory, training.
+    Plot(cmd::plot::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Train(a) => cmd::train::run(a),
+        Command::Circuit(a) => cmd::circuit::run(a),
+        Command::Plant(a) => cmd::plant::run(a),
+        Command::Analyze(a) => cmd::analyze::run(a),
+        Command::Simulate(a) => cmd::simulate::run(a),
+        Command::Plot(a) => cmd::plot::run(a),
+    };
+    common::finish(result)
+}

@@ -1,0 +1,210 @@
+//! The `emt` binary, run as a user would: every subcommand once on small inputs, its last
+//! stdout line parsed as JSON; `simulate` against PyTorch's numbers; plot files checked by
+//! signature and size; bad paths and files rejected with messages that name them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use emt_core::io::{Tensors, tensors_to_safetensors};
+use ndarray::ArrayD;
+use serde_json::Value;
+
+fn emt(args: &[&str]) -> (bool, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_emt")).args(args).output().expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        return (false, Value::Null, stderr);
+    }
+    let last = stdout.lines().last().unwrap_or_default();
+    let json = serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("last line of `emt {args:?}` is not JSON ({e}): {last:?}"));
+    (true, json, stderr)
+}
+
+fn ok(args: &[&str]) -> Value {
+    let (success, json, stderr) = emt(args);
+    assert!(success, "`emt {}` failed: {stderr}", args.join(" "));
+    json
+}
+
+fn fails(args: &[&str]) -> String {
+    let (success, _, stderr) = emt(args);
+    assert!(!success, "`emt {}` should fail", args.join(" "));
+    stderr
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("emt-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+#[test]
+fn train_log_checkpoint_and_plots() {
+    let d = dir("train");
+    let (model, log) = (d.join("rc.safetensors"), d.join("run.jsonl"));
+    let j = ok(&[
+        "train",
+        "--s",
+        "3",
+        "--d",
+        "3",
+        "--hidden",
+        "16",
+        "--max-steps",
+        "60",
+        "--threads",
+        "1",
+        "--out",
+        s(&model),
+        "--log",
+        s(&log),
+        "--log-every",
+        "5",
+        "--checkpoint-every",
+        "20",
+    ]);
+    assert_eq!((j["steps"].as_u64(), j["task"].as_str(), j["log"].as_str()), (Some(60), Some("7,0,0"), Some(s(&log))));
+    for key in ["train_seconds", "steps_per_second", "eval_accuracy", "final_loss"] {
+        assert!(j[key].is_number(), "{key}: {j}");
+    }
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.iter().filter(|v| v["event"] == "step").count(), 13, "steps 1, 5, 10, ..., 60");
+    assert_eq!(lines.last().unwrap()["event"], "eval", "the final evaluation is logged");
+    let file = emt_core::cells::ModelFile::load(&model).unwrap();
+    assert_eq!((file.model.kind().name(), file.dtype.name(), file.meta.step), ("elman", "f32", Some(60)));
+
+    for ext in ["png", "svg"] {
+        let out = d.join(format!("training.{ext}"));
+        let j = ok(&["plot", "training", "--log", s(&log), "--out", s(&out)]);
+        assert_eq!(j["format"], ext);
+        check_figure(&out);
+        for kind in ["spectrum", "phi", "memory"] {
+            let out = d.join(format!("{kind}.{ext}"));
+            let j = ok(&["plot", kind, "--weights", s(&model), "--out", s(&out)]);
+            assert_eq!(j["plot"], kind);
+            check_figure(&out);
+        }
+    }
+    assert!(
+        fails(&["plot", "spectrum", "--weights", s(&model), "--out", s(&d.join("x.jpg"))]).contains(".png or .svg")
+    );
+}
+
+fn check_figure(path: &Path) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(bytes.len() > 10_000, "{} has only {} bytes", path.display(), bytes.len());
+    if path.extension().unwrap() == "png" {
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+    } else {
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{}", path.display());
+        assert!(
+            text.contains("@font-face") && text.contains("font-family=\"emt-sans\""),
+            "font embedded in {}",
+            path.display()
+        );
+        assert!(!text.contains("font-family=\"sans-serif\""), "no text falls back to a system font");
+    }
+}
+
+#[test]
+fn plant_analyze_and_circuit() {
+    let d = dir("plant");
+    let model = d.join("planted.safetensors");
+    let j = ok(&["plant", "--task", "15,0,0", "--s", "4", "--d", "4", "--hidden", "24", "--out", s(&model)]);
+    assert_eq!((j["hidden"].as_u64(), j["basis"].as_str()), (Some(24), Some("random")));
+    let basis = d.join("basis.safetensors");
+    let j = ok(&["analyze", "--weights", s(&model), "--save", s(&basis)]);
+    assert_eq!(j["coordinates"].as_u64(), Some(16));
+    assert!(j["phi_error"].as_f64().unwrap() < 1e-8, "{j}");
+    assert!(Tensors::read(&basis).unwrap().tensors.contains_key("phi_emp"));
+    let j = ok(&["circuit", "--task", "15,0,0", "--s", "4", "--d", "4", "--horizon", "50", "--batch", "8"]);
+    let c = &j["circuits"][0];
+    assert_eq!((c["linear_realizable"].as_bool(), c["tanh_accuracy"].as_f64()), (Some(true), Some(1.0)));
+}
+
+/// Writes one case of a PyTorch fixture as a model file (prefix stripped) and an inputs file.
+fn split_fixture(fixture: &str, case: &str, cell: &str, d: &Path) -> (PathBuf, PathBuf, Tensors) {
+    let t =
+        Tensors::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../emt-rnn/tests/fixtures").join(fixture)).unwrap();
+    let pick = |names: &[&str]| -> Vec<(String, ArrayD<f64>)> {
+        names.iter().filter_map(|n| t.tensors.get(&format!("{case}.{n}")).map(|a| (n.to_string(), a.clone()))).collect()
+    };
+    let write = |path: &Path, list: Vec<(String, ArrayD<f64>)>, meta: &[(&str, &str)]| {
+        let views: Vec<(&str, _)> = list.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+        let meta = meta.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        std::fs::write(path, tensors_to_safetensors(&views, &meta).unwrap()).unwrap();
+    };
+    let (model, inputs) =
+        (d.join(format!("{cell}-{case}.safetensors")), d.join(format!("{cell}-{case}-inputs.safetensors")));
+    let params = pick(&["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight", "bias"]);
+    // The GRU file carries no `cell` key: a PyTorch state dict is recognised by its (3N, N) shapes.
+    write(&model, params, if cell == "elman" { &[("cell", "elman")] } else { &[] });
+    write(&inputs, pick(&["inputs"]), &[]);
+    (model, inputs, t)
+}
+
+#[test]
+fn simulate_reproduces_pytorch_elman_and_gru() {
+    let d = dir("simulate");
+    for (fixture, cell) in [("torch_elman.safetensors", "elman"), ("torch_gru.safetensors", "gru")] {
+        for case in ["nobias", "bias"] {
+            let (model, inputs, t) = split_fixture(fixture, case, cell, &d);
+            let out = d.join(format!("{cell}-{case}-out.safetensors"));
+            let j = ok(&["simulate", "--weights", s(&model), "--inputs", s(&inputs), "--out", s(&out)]);
+            assert_eq!(
+                (j["cell"].as_str(), j["steps"].as_u64(), j["batch"].as_u64(), j["state_dim"].as_u64()),
+                (Some(cell), Some(6), Some(2), Some(5))
+            );
+            assert_eq!(j["out"].as_str(), Some(s(&out)));
+            let y = Tensors::read(&out).unwrap();
+            for name in ["hidden", "outputs"] {
+                let (got, want) = (&y.tensors[name], &t.tensors[&format!("{case}.{name}")]);
+                assert_eq!(got.shape(), want.shape());
+                let err = got.iter().zip(want.iter()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                assert!(err < 1e-10, "{cell} {case} {name}: {err:e}");
+                assert_eq!(y.dtypes[name], "f64", "written in the model file's dtype");
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_paths_and_files_are_named() {
+    let d = dir("bad");
+    let e = fails(&[
+        "train",
+        "--s",
+        "2",
+        "--d",
+        "2",
+        "--hidden",
+        "8",
+        "--max-steps",
+        "5",
+        "--out",
+        "/no/such/dir/w.safetensors",
+    ]);
+    assert!(e.contains("/no/such/dir/w.safetensors"), "{e}");
+    let e = fails(&["analyze", "--weights", s(&d.join("missing.safetensors"))]);
+    assert!(e.contains("missing.safetensors"), "{e}");
+    let junk = d.join("junk.safetensors");
+    std::fs::write(&junk, b"this is not a safetensors file").unwrap();
+    let e = fails(&["simulate", "--weights", s(&junk), "--inputs", s(&junk), "--out", s(&d.join("y.safetensors"))]);
+    assert!(e.contains("junk.safetensors"), "{e}");
+    // A GRU file given to an Elman-only command says what it holds.
+    let (gru, inputs, _) = split_fixture("torch_gru.safetensors", "bias", "gru", &d);
+    let e = fails(&["analyze", "--weights", s(&gru)]);
+    assert!(e.contains("gru model"), "{e}");
+    // Inputs of the wrong width name the tensor and the shape.
+    let e = fails(&["simulate", "--weights", s(&gru), "--inputs", s(&gru), "--out", s(&d.join("y.safetensors"))]);
+    assert!(e.contains("inputs"), "{e}");
+    let _ = inputs;
+}

@@ -1,0 +1,242 @@
+//! What dynamical analysis needs of any recurrent cell: a discrete-time map
+//! `x' = F(x, u)` ([`DiscreteMap`]) or a flow `dx/dt = f(x, u)` ([`Flow`]), with analytic
+//! Jacobians with respect to the state and the input.
+//!
+//! The `_into` methods write into caller-owned buffers and only check dimensions (O(1)), so
+//! loops over millions of steps (Lyapunov spectra, shooting) allocate nothing per step. The
+//! provided methods without `_into` allocate and also reject NaN/inf.
+//!
+//! ```
+//! use emt_core::{DiscreteMap, ElmanWeights};
+//! let w = ElmanWeights::new(ndarray::array![[0.5, 0.0], [0.0, 0.5]], ndarray::array![[1.0], [0.0]],
+//!                           ndarray::array![[1.0, 0.0]])?;
+//! let next = w.step(ndarray::array![0.0, 0.0].view(), ndarray::array![1.0].view())?;
+//! assert!((next[0] - 1f64.tanh()).abs() < 1e-15);
+//! let j = w.jacobian(next.view(), ndarray::array![0.0].view())?;   // D(1 - h'^2) W_hh
+//! assert_eq!(j.dim(), (2, 2));
+//! # Ok::<(), emt_core::Error>(())
+//! ```
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut1, ArrayViewMut2};
+
+use crate::{Error, Result, check};
+
+/// Checks a state and an input against a system's dimensions.
+pub fn check_point(state_dim: usize, input_dim: usize, x: &ArrayView1<'_, f64>, u: &ArrayView1<'_, f64>) -> Result<()> {
+    if x.len() != state_dim {
+        return Err(Error::shape("state", check::fmt_shape(&[state_dim]), check::fmt_shape(x.shape())));
+    }
+    if u.len() != input_dim {
+        return Err(Error::shape("input", check::fmt_shape(&[input_dim]), check::fmt_shape(u.shape())));
+    }
+    Ok(())
+}
+
+fn check_out(what: &str, got: &[usize], expected: &[usize]) -> Result<()> {
+    if got != expected {
+        return Err(Error::shape(what, check::fmt_shape(expected), check::fmt_shape(got)));
+    }
+    Ok(())
+}
+
+/// A discrete-time system `x' = F(x, u)`: state `(n)`, input `(d_in)`.
+pub trait DiscreteMap {
+    /// State dimension `n`.
+    fn state_dim(&self) -> usize;
+    /// Input dimension `d_in` (0 for an autonomous map).
+    fn input_dim(&self) -> usize;
+    /// Writes `F(x, u)` `(n)` into `out`. Errors only on dimensions.
+    fn step_into(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>, out: ArrayViewMut1<'_, f64>) -> Result<()>;
+    /// Writes `dF/dx` `(n, n)` at `(x, u)` into `out`.
+    fn jacobian_into(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>, out: ArrayViewMut2<'_, f64>) -> Result<()>;
+    /// Writes `dF/du` `(n, d_in)` at `(x, u)` into `out`.
+    fn input_jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        u: ArrayView1<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()>;
+
+    /// `F(x, u)` `(n)`; errors on dimensions or NaN/inf in `x` or `u`.
+    fn step(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
+        checked_point(self.state_dim(), self.input_dim(), &x, &u)?;
+        let mut out = Array1::zeros(self.state_dim());
+        self.step_into(x, u, out.view_mut())?;
+        Ok(out)
+    }
+
+    /// `dF/dx` `(n, n)`; errors as [`step`](Self::step).
+    fn jacobian(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array2<f64>> {
+        checked_point(self.state_dim(), self.input_dim(), &x, &u)?;
+        let n = self.state_dim();
+        let mut out = Array2::zeros((n, n));
+        self.jacobian_into(x, u, out.view_mut())?;
+        Ok(out)
+    }
+
+    /// `dF/du` `(n, d_in)`; errors as [`step`](Self::step).
+    fn input_jacobian(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array2<f64>> {
+        checked_point(self.state_dim(), self.input_dim(), &x, &u)?;
+        let mut out = Array2::zeros((self.state_dim(), self.input_dim()));
+        self.input_jacobian_into(x, u, out.view_mut())?;
+        Ok(out)
+    }
+}
+
+/// Maps behind references (e.g. a borrowed cell boxed as `dyn DiscreteMap`).
+impl<T: DiscreteMap + ?Sized> DiscreteMap for &T {
+    fn state_dim(&self) -> usize {
+        (**self).state_dim()
+    }
+
+    fn input_dim(&self) -> usize {
+        (**self).input_dim()
+    }
+
+    fn step_into(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>, out: ArrayViewMut1<'_, f64>) -> Result<()> {
+        (**self).step_into(x, u, out)
+    }
+
+    fn jacobian_into(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>, out: ArrayViewMut2<'_, f64>) -> Result<()> {
+        (**self).jacobian_into(x, u, out)
+    }
+
+    fn input_jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        u: ArrayView1<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        (**self).input_jacobian_into(x, u, out)
+    }
+}
+
+/// A continuous-time system `dx/dt = f(x, u)`: state `(n)`, input `(d_in)`.
+pub trait Flow {
+    /// State dimension `n`.
+    fn state_dim(&self) -> usize;
+    /// Input dimension `d_in` (0 for an autonomous flow).
+    fn input_dim(&self) -> usize;
+    /// Writes `f(x, u)` `(n)` into `out`. Errors only on dimensions.
+    fn field_into(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>, out: ArrayViewMut1<'_, f64>) -> Result<()>;
+    /// Writes `Df = df/dx` `(n, n)` at `(x, u)` into `out`.
+    fn jacobian_into(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>, out: ArrayViewMut2<'_, f64>) -> Result<()>;
+    /// Writes `df/du` `(n, d_in)` at `(x, u)` into `out`.
+    fn input_jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        u: ArrayView1<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()>;
+
+    /// `f(x, u)` `(n)`; errors on dimensions or NaN/inf in `x` or `u`.
+    fn field(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
+        checked_point(self.state_dim(), self.input_dim(), &x, &u)?;
+        let mut out = Array1::zeros(self.state_dim());
+        self.field_into(x, u, out.view_mut())?;
+        Ok(out)
+    }
+
+    /// `Df` `(n, n)`; errors as [`field`](Self::field).
+    fn jacobian(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array2<f64>> {
+        checked_point(self.state_dim(), self.input_dim(), &x, &u)?;
+        let n = self.state_dim();
+        let mut out = Array2::zeros((n, n));
+        self.jacobian_into(x, u, out.view_mut())?;
+        Ok(out)
+    }
+
+    /// `df/du` `(n, d_in)`; errors as [`field`](Self::field).
+    fn input_jacobian(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array2<f64>> {
+        checked_point(self.state_dim(), self.input_dim(), &x, &u)?;
+        let mut out = Array2::zeros((self.state_dim(), self.input_dim()));
+        self.input_jacobian_into(x, u, out.view_mut())?;
+        Ok(out)
+    }
+}
+
+fn checked_point(n: usize, d: usize, x: &ArrayView1<'_, f64>, u: &ArrayView1<'_, f64>) -> Result<()> {
+    check_point(n, d, x, u)?;
+    check::finite("state", x)?;
+    check::finite("input", u)
+}
+
+/// Dimension checks every `_into` implementation starts with.
+pub(crate) fn check_into(
+    n: usize,
+    d: usize,
+    x: &ArrayView1<'_, f64>,
+    u: &ArrayView1<'_, f64>,
+    out: &[usize],
+    expected: &[usize],
+) -> Result<()> {
+    check_point(n, d, x, u)?;
+    check_out("output buffer", out, expected)
+}
+
+/// The explicit Euler map `x' = x + dt f(x, u)` of a flow (`dF/dx = I + dt Df`): how
+/// continuous-time cells are simulated step by step (and how ctgru is trained).
+#[derive(Debug, Clone, Copy)]
+pub struct EulerMap<'a, S: Flow + ?Sized> {
+    flow: &'a S,
+    dt: f64,
+}
+
+impl<'a, S: Flow + ?Sized> EulerMap<'a, S> {
+    /// Wraps `flow` with step `dt` (finite, > 0).
+    pub fn new(flow: &'a S, dt: f64) -> Result<Self> {
+        if !(dt.is_finite() && dt > 0.0) {
+            return Err(Error::param("dt", dt, "must be finite and > 0"));
+        }
+        Ok(EulerMap { flow, dt })
+    }
+
+    /// Without the check, for callers that validated `dt` already.
+    pub(crate) fn unchecked(flow: &'a S, dt: f64) -> Self {
+        EulerMap { flow, dt }
+    }
+
+    /// The step `dt`.
+    pub fn dt(&self) -> f64 {
+        self.dt
+    }
+}
+
+impl<S: Flow + ?Sized> DiscreteMap for EulerMap<'_, S> {
+    fn state_dim(&self) -> usize {
+        self.flow.state_dim()
+    }
+
+    fn input_dim(&self) -> usize {
+        self.flow.input_dim()
+    }
+
+    fn step_into(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>, mut out: ArrayViewMut1<'_, f64>) -> Result<()> {
+        self.flow.field_into(x, u, out.view_mut())?;
+        out.zip_mut_with(&x, |o, &xi| *o = xi + self.dt * *o);
+        Ok(())
+    }
+
+    fn jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        u: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        self.flow.jacobian_into(x, u, out.view_mut())?;
+        out.mapv_inplace(|v| self.dt * v);
+        out.diag_mut().mapv_inplace(|v| v + 1.0);
+        Ok(())
+    }
+
+    fn input_jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        u: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        self.flow.input_jacobian_into(x, u, out.view_mut())?;
+        out.mapv_inplace(|v| self.dt * v);
+        Ok(())
+    }
+}
