@@ -9,13 +9,8 @@ use ndarray::Array2;
 use proptest::prelude::*;
 use rand_distr::{Distribution, StandardNormal};
 
-const X: u128 = 9241421688590303745;
-
 fn reference() -> Vec<LinearVb> {
-    [(255, 0, 0), (X, 0, 0), (X, 262676, 189), (X, 38637, 145)]
-        .iter()
-        .map(|&(a, b, c)| LinearVb::new(TaskId::new(a, b, c), 8, 8).unwrap())
-        .collect()
+    emt_testkit::REFERENCE_IDS.iter().map(|&(a, b, c)| LinearVb::new(TaskId::new(a, b, c), 8, 8).unwrap()).collect()
 }
 
 fn dual() -> ExtractOptions {
@@ -35,11 +30,7 @@ fn observable(phi: &Phi) -> Vec<usize> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 96,
-        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..Default::default()
-    })]
+    #![proptest_config(emt_testkit::proptest_config(96))]
 
     /// Ours: exact on planted networks for any invertible basis.
     #[test]

@@ -282,7 +282,7 @@ fn dual_recursion(weights: &ElmanWeights<f64>, phi: &Phi) -> Dual {
     // (row, target, image, depth of the image) for targets already defined.
     let mut closing = Vec::new();
     while let Some(r) = queue.pop_front() {
-        let (c, sg) = (phi.target(r), phi.sign(r) as f64);
+        let (c, sg) = (phi.targets()[r], f64::from(phi.signs()[r]));
         let Some(src) = rows[r].as_ref() else { continue };
         let image = src.dot(&w_hh) * sg;
         if rows[c].is_none() {

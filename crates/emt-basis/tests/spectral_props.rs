@@ -3,20 +3,13 @@
 use emt_basis::spectral_error;
 use ndarray::Array2;
 use proptest::prelude::*;
-use rand::{Rng, SeedableRng};
-use rand_distr::StandardNormal;
 
 fn gaussian(n: usize, seed: u64, scale: f64) -> Array2<f64> {
-    let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    Array2::from_shape_fn((n, n), |_| scale * r.sample::<f64, _>(StandardNormal))
+    emt_testkit::gaussian(n, n, seed) * scale
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 64,
-        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..Default::default()
-    })]
+    #![proptest_config(emt_testkit::proptest_config(64))]
 
     /// Finite, in [0, pi], counts consistent, for random matrices of different sizes and
     /// scales (including ones with no eigenvalue above the threshold).

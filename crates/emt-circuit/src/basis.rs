@@ -98,8 +98,18 @@ impl MemoryBasis {
     }
 
     /// Columns `block*d .. (block+1)*d` of `Psi`: where variable `block` lives, `(N, d)`.
-    pub fn block(&self, block: usize, d: usize) -> ArrayView2<'_, f64> {
-        self.psi.slice(s![.., block * d..(block + 1) * d])
+    /// Errors if `d = 0` or the block runs past the `n` columns.
+    pub fn block(&self, block: usize, d: usize) -> Result<ArrayView2<'_, f64>> {
+        check::positive("d", d)?;
+        let end = block.checked_add(1).and_then(|b| b.checked_mul(d)).filter(|&e| e <= self.memory_dim());
+        match end {
+            Some(end) => Ok(self.psi.slice(s![.., block * d..end])),
+            None => Err(Error::param(
+                "block",
+                block,
+                format!("with d = {d} must end within the n = {} memory columns", self.memory_dim()),
+            )),
+        }
     }
 
     /// Hidden states for memory states: `m` `(B, n)` -> `m Psi^T` `(B, N)`.
@@ -187,6 +197,18 @@ mod tests {
         let mut nan = Array2::<f64>::eye(4);
         nan[[0, 1]] = f64::NAN;
         assert!(matches!(MemoryBasis::from_matrix(nan), Err(Error::NonFinite { .. })));
+    }
+
+    #[test]
+    fn blocks_outside_the_basis_are_errors() {
+        let basis = MemoryBasis::orthonormal(12, 8, &mut rng::seeded(1)).unwrap();
+        assert_eq!(basis.block(1, 4).unwrap().dim(), (12, 4));
+        assert_eq!(basis.block(1, 4).unwrap(), basis.psi().slice(s![.., 4..8]));
+        for (block, d) in [(2, 4), (0, 9), (usize::MAX, 2)] {
+            let e = basis.block(block, d).unwrap_err();
+            assert!(matches!(e, Error::InvalidParameter { ref name, .. } if name == "block"), "{e}");
+        }
+        assert!(matches!(basis.block(0, 0), Err(Error::InvalidParameter { .. })));
     }
 
     #[test]

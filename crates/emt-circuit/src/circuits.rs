@@ -41,13 +41,15 @@ impl Realizability {
     /// block in one or more steps. Exact iff rows `R` of `M` equal rows `R` of the identity.
     pub fn of(phi: &Phi) -> Self {
         let (s, d, n) = (phi.s(), phi.d(), phi.n());
+        let (targets, signs) = (phi.targets(), phi.signs());
         let mut m = Array2::<f64>::zeros((n, n));
         for k in 0..s {
             for i in 0..d {
                 let mut v = Array1::<f64>::zeros(n);
                 v[(s - 1) * d + i] = 1.0;
                 for _ in 0..(s - 1 - k) {
-                    v = phi.apply(&v);
+                    // Phi v, row by row: (Phi v)_r = sign_r v_target(r).
+                    v = targets.iter().zip(signs).map(|(&t, &sg)| f64::from(sg) * v[t]).collect();
                 }
                 m.column_mut(k * d + i).assign(&v);
             }
@@ -75,7 +77,7 @@ fn readout_distances(phi: &Phi) -> Vec<Option<usize>> {
     for step in 1..=n {
         let mut next = Vec::new();
         for &q in &frontier {
-            let c = phi.target(q);
+            let c = phi.targets()[q];
             if dist[c].is_none() {
                 dist[c] = Some(step);
                 next.push(c);
@@ -149,7 +151,7 @@ impl LinearCircuit {
         let (s, d) = (task.s(), task.d());
         let psi = basis.psi();
         let w_hh = psi.dot(&phi.matrix()).dot(&basis.dual());
-        let w_ih = basis.block(s - 1, d).to_owned();
+        let w_ih = basis.block(s - 1, d)?.to_owned();
         let w_r = basis.dual().slice(s![(s - 1) * d.., ..]).to_owned();
         let weights = ElmanWeights::new(w_hh, w_ih, w_r)?.with_activation(Activation::Identity);
         Ok(LinearCircuit { weights, realizability: Realizability::of(&phi) })
@@ -246,8 +248,9 @@ impl TanhCircuit {
         let (s, d) = (task.s(), task.d());
         let psi = basis.psi();
         let w_hh = psi.dot(&Phi::new(task).matrix()).dot(&psi.t()) * self.gain;
-        let w_ih = basis.block(s - 1, d).to_owned() * self.write;
-        let w_r = basis.block(s - 1, d).t().to_owned() / self.fixed_point();
+        let newest = basis.block(s - 1, d)?;
+        let w_ih = newest.to_owned() * self.write;
+        let w_r = newest.t().to_owned() / self.fixed_point();
         ElmanWeights::new(w_hh, w_ih, w_r)
     }
 }

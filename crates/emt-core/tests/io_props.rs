@@ -7,11 +7,7 @@ use ndarray::{Array, Array3, IxDyn, ShapeBuilder};
 use proptest::prelude::*;
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 64,
-        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..Default::default()
-    })]
+    #![proptest_config(emt_testkit::proptest_config(64))]
 
     #[test]
     fn round_trip_any_layout(a in 1usize..6, b in 1usize..6, c in 1usize..6, fortran: bool, perm in 0usize..6, seed in 0u32..1000) {

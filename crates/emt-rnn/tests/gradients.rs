@@ -51,11 +51,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 128,
-        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..Default::default()
-    })]
+    #![proptest_config(emt_testkit::proptest_config(128))]
 
     #[test]
     fn bptt_equals_central_differences(c in case_strategy()) {

@@ -3,6 +3,8 @@
 
 use std::f64::consts::PI;
 
+use emt_core::{Error, Result, check};
+
 use crate::LinearVb;
 use ndarray::{Array1, Array2};
 use num_complex::Complex64;
@@ -86,14 +88,28 @@ impl Phi {
         self.target.len()
     }
 
-    /// Column of row `r`'s single nonzero.
-    pub fn target(&self, r: usize) -> usize {
-        self.target[r]
+    /// Column of row `r`'s single nonzero; errors if `r >= n`.
+    pub fn target(&self, r: usize) -> Result<usize> {
+        self.target.get(r).copied().ok_or_else(|| self.row_error(r))
     }
 
-    /// Sign of row `r`'s single nonzero.
-    pub fn sign(&self, r: usize) -> i8 {
-        self.sign[r]
+    /// Sign of row `r`'s single nonzero; errors if `r >= n`.
+    pub fn sign(&self, r: usize) -> Result<i8> {
+        self.sign.get(r).copied().ok_or_else(|| self.row_error(r))
+    }
+
+    /// Every row's target column `(n)`: `Phi[r, targets[r]] = signs[r]`.
+    pub fn targets(&self) -> &[usize] {
+        &self.target
+    }
+
+    /// Every row's sign `(n)`, `+1` or `-1`.
+    pub fn signs(&self) -> &[i8] {
+        &self.sign
+    }
+
+    fn row_error(&self, r: usize) -> Error {
+        Error::param("row", r, format!("must be below n = s*d = {}", self.n()))
     }
 
     /// The dense matrix `(n, n)`.
@@ -105,9 +121,11 @@ impl Phi {
         m
     }
 
-    /// `Phi x` without forming the matrix: `(Phi x)_r = sign(r) x_target(r)`.
-    pub fn apply(&self, x: &Array1<f64>) -> Array1<f64> {
-        (0..self.n()).map(|r| self.sign[r] as f64 * x[self.target[r]]).collect()
+    /// `Phi x` `(n)` without forming the matrix: `(Phi x)_r = sign(r) x_target(r)`. Errors
+    /// unless `x` has length `n`.
+    pub fn apply(&self, x: &Array1<f64>) -> Result<Array1<f64>> {
+        check::shape("x", x, &[self.n()])?;
+        Ok((0..self.n()).map(|r| self.sign[r] as f64 * x[self.target[r]]).collect())
     }
 
     /// The cycles of `r -> target(r)`, ordered by their smallest coordinate.
@@ -197,4 +215,27 @@ fn find_cycles(target: &[usize], sign: &[i8]) -> Vec<Cycle> {
     }
     cycles.sort_by_key(|c| c.coordinates[0]);
     cycles
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TaskId;
+
+    #[test]
+    fn apply_matches_the_matrix_and_bad_arguments_are_errors() {
+        let task = LinearVb::new(TaskId::new(9241421688590303745, 262676, 189), 8, 8).unwrap();
+        let phi = Phi::new(&task);
+        let x: Array1<f64> = (0..64).map(|k| (k as f64 * 0.37).sin()).collect();
+        assert_eq!(phi.apply(&x).unwrap(), phi.matrix().dot(&x));
+        assert!(matches!(phi.apply(&Array1::zeros(63)), Err(Error::Shape { .. })));
+        for r in [0, 17, 63] {
+            assert_eq!(phi.target(r).unwrap(), phi.targets()[r]);
+            assert_eq!(phi.sign(r).unwrap(), phi.signs()[r]);
+        }
+        for bad in [64, usize::MAX] {
+            assert!(matches!(phi.target(bad), Err(Error::InvalidParameter { .. })));
+            assert!(matches!(phi.sign(bad), Err(Error::InvalidParameter { .. })));
+        }
+    }
 }

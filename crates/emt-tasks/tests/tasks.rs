@@ -6,7 +6,7 @@ use emt_tasks::{ComposeCopy, LinearVb, RepeatCopy, Source, TaskId};
 use ndarray::{Array1, Array2, s};
 use proptest::prelude::*;
 
-const X: u128 = 9241421688590303745;
+use emt_testkit::X;
 
 /// (lag, dim, sign) for outputs 0..8, transcribed from EMT.md §2's table.
 fn rule(spec: [(usize, usize, i8); 8]) -> Vec<Source> {
@@ -130,11 +130,7 @@ fn random_task(s: usize, d: usize, seed: u64) -> LinearVb {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 256,
-        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..Default::default()
-    })]
+    #![proptest_config(emt_testkit::proptest_config(256))]
 
     #[test]
     fn from_operator_inverts_operator(s in 1usize..=8, d in 1usize..=8, seed: u64) {
