@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use emt_core::{ElmanWeights, Error, Result, Task, check, rng};
+use emt_core::{ElmanWeights, Episode, Error, Result, Task, check, rng};
 
 use crate::{Adam, AdamConfig, BatchStats, Curriculum, ElmanParams, Engine, TanhMode, clip_grad_norm};
 
@@ -286,14 +286,50 @@ pub struct TrainReport {
 pub struct Trainer<T: Task> {
     task: T,
     settings: TrainerParams,
-    net: ElmanParams<f32>,
-    grad: ElmanParams<f32>,
-    adam: Adam<f32>,
-    engine: Engine<f32>,
+    learner: Learner,
     curriculum: Curriculum,
     data_rng: rng::EmtRng,
     eval_rng: rng::EmtRng,
     step: u64,
+}
+
+/// The f32 network and everything that updates it. Deliberately not generic: its code (BPTT,
+/// clipping, Adam) is compiled and optimised here in emt-rnn, even when the generic
+/// `Trainer<T>` is instantiated in a crate built without optimisation (a user's binary in the
+/// dev profile), which otherwise ran the whole engine at opt-level 0.
+struct Learner {
+    net: ElmanParams<f32>,
+    grad: ElmanParams<f32>,
+    adam: Adam<f32>,
+    engine: Engine<f32>,
+    clip: Option<f64>,
+}
+
+impl Learner {
+    /// BPTT on `ep`, clipping and one Adam step; `step` (1-based) names failures.
+    fn update(&mut self, ep: &Episode, step: u64) -> Result<(BatchStats, f64)> {
+        let stats = self.engine.loss_and_grad(&self.net, ep, &mut self.grad)?;
+        if !stats.loss.is_finite() {
+            return Err(Error::Diverged { step: step as usize, reason: format!("training loss is {}", stats.loss) });
+        }
+        let grad_norm = match self.clip {
+            Some(c) => clip_grad_norm(self.grad.as_mut_slice(), c)?,
+            None => self.grad.as_slice().iter().map(|g| (*g as f64).powi(2)).sum::<f64>().sqrt(),
+        };
+        if !grad_norm.is_finite() {
+            return Err(Error::Diverged { step: step as usize, reason: format!("gradient norm is {grad_norm}") });
+        }
+        self.adam.step(self.net.as_mut_slice(), self.grad.as_slice())?;
+        if let Some(k) = self.net.as_slice().iter().position(|w| !w.is_finite()) {
+            return Err(Error::Diverged { step: step as usize, reason: format!("parameter {k} became non-finite") });
+        }
+        Ok((stats, grad_norm))
+    }
+
+    /// Loss and accuracy of the current network on `ep`.
+    fn evaluate(&mut self, ep: &Episode) -> Result<BatchStats> {
+        self.engine.evaluate(&self.net, ep)
+    }
 }
 
 impl<T: Task> std::fmt::Debug for Trainer<T> {
@@ -329,16 +365,19 @@ impl<T: Task> Trainer<T> {
         }
         check::finite("initial parameters", &ndarray::ArrayView1::from(net.as_slice()))?;
         Ok(Trainer {
-            grad: ElmanParams::zeros(l),
-            adam: Adam::new(l.len(), settings.adam)?,
-            engine: Engine::new(settings.threads, settings.tanh)?,
+            learner: Learner {
+                grad: ElmanParams::zeros(l),
+                adam: Adam::new(l.len(), settings.adam)?,
+                engine: Engine::new(settings.threads, settings.tanh)?,
+                clip: settings.clip,
+                net,
+            },
             curriculum: settings.curriculum.clone(),
             data_rng: rng::stream(settings.seed, 1),
             eval_rng: rng::stream(settings.seed, 2),
             step: 0,
             task,
             settings,
-            net,
         })
     }
 
@@ -349,28 +388,8 @@ impl<T: Task> Trainer<T> {
     pub fn step(&mut self) -> Result<StepInfo> {
         let horizon = self.curriculum.horizon();
         let ep = self.task.sample(horizon, self.settings.batch, &mut self.data_rng)?;
-        let stats = self.engine.loss_and_grad(&self.net, &ep, &mut self.grad)?;
         self.step += 1;
-        if !stats.loss.is_finite() {
-            return Err(Error::Diverged {
-                step: self.step as usize,
-                reason: format!("training loss is {}", stats.loss),
-            });
-        }
-        let grad_norm = match self.settings.clip {
-            Some(c) => clip_grad_norm(self.grad.as_mut_slice(), c)?,
-            None => self.grad.as_slice().iter().map(|g| (*g as f64).powi(2)).sum::<f64>().sqrt(),
-        };
-        if !grad_norm.is_finite() {
-            return Err(Error::Diverged { step: self.step as usize, reason: format!("gradient norm is {grad_norm}") });
-        }
-        self.adam.step(self.net.as_mut_slice(), self.grad.as_slice())?;
-        if let Some(k) = self.net.as_slice().iter().position(|w| !w.is_finite()) {
-            return Err(Error::Diverged {
-                step: self.step as usize,
-                reason: format!("parameter {k} became non-finite"),
-            });
-        }
+        let (stats, grad_norm) = self.learner.update(&ep, self.step)?;
         Ok(StepInfo { step: self.step, horizon, stats, grad_norm })
     }
 
@@ -378,7 +397,7 @@ impl<T: Task> Trainer<T> {
     pub fn evaluate(&mut self) -> Result<EvalInfo> {
         let horizon = self.settings.eval_horizon;
         let ep = self.task.sample(horizon, self.settings.eval_batch, &mut self.eval_rng)?;
-        let stats = self.engine.evaluate(&self.net, &ep)?;
+        let stats = self.learner.evaluate(&ep)?;
         Ok(EvalInfo { step: self.step, horizon, stats })
     }
 
@@ -457,7 +476,7 @@ impl<T: Task> Trainer<T> {
     }
 
     fn view(&self) -> TrainerView<'_> {
-        TrainerView { step: self.step, params: &self.net, settings: &self.settings }
+        TrainerView { step: self.step, params: &self.learner.net, settings: &self.settings }
     }
 
     fn notify(&self, observers: &mut [&mut dyn Observer], events: &[Event]) -> Result<Control> {
@@ -475,12 +494,12 @@ impl<T: Task> Trainer<T> {
 
     /// Current parameters.
     pub fn params(&self) -> &ElmanParams<f32> {
-        &self.net
+        &self.learner.net
     }
 
     /// Current weights as checked `ElmanWeights` (`b_h = bias_ih + bias_hh`).
     pub fn weights(&self) -> Result<ElmanWeights<f32>> {
-        self.net.to_weights()
+        self.learner.net.to_weights()
     }
 
     /// Steps taken.
