@@ -478,3 +478,8 @@ mod tests {
         assert!(condition_number(Array2::<f64>::eye(3).view()).unwrap() == 1.0);
     }
 }
+
+/// The README example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
