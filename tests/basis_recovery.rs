@@ -32,7 +32,11 @@ fn observable(phi: &Phi) -> Vec<usize> {
 proptest! {
     #![proptest_config(emt_testkit::proptest_config(96))]
 
-    /// Ours: exact on planted networks for any invertible basis.
+    /// Ours: exact on planted networks for any invertible basis, up to rounding. Rounding
+    /// grows like eps cond(B)^2 (B and B^-1 both enter W_hh), so the bound does too: a perturbed
+    /// basis with cond(B) = 2.8e4 (kept in the regressions file) gives closure residuals of
+    /// 1.4e-8, over the fixed 1e-8 that stage 1 asserted; measured errors stay below
+    /// 0.1 eps cond(B)^2, and the bound leaves a factor 100 above that.
     #[test]
     fn dual_recursion_recovers_planted_phi(s in 2usize..=8, d in 2usize..=8, seed: u64, kind in 0usize..3, extra in 0usize..=12) {
         let task = LinearVb::random(s, d, &mut rng::seeded(seed)).unwrap();
@@ -40,8 +44,10 @@ proptest! {
         let basis = [PlantedBasis::Orthonormal, PlantedBasis::Perturbed(0.3), PlantedBasis::Random][kind];
         let p = planted(&task, phi.n() + extra, basis, 0.3, &mut rng::stream(seed, 1)).unwrap();
         let b = VariableBasis::extract(&p.weights, &phi, None, &dual()).unwrap();
-        prop_assert!(b.phi_error() < 1e-8, "phi_error {:e} ({:?})", b.phi_error(), basis);
-        prop_assert!(b.max_closure_residual() < 1e-8, "closure {:e}", b.max_closure_residual());
+        let cond = emt_linalg::condition_number(p.basis.view()).unwrap();
+        let tol = 1e-10 + 10.0 * f64::EPSILON * cond * cond;
+        prop_assert!(b.phi_error() < tol, "phi_error {:e} ({:?}, cond {:e})", b.phi_error(), basis, cond);
+        prop_assert!(b.max_closure_residual() < tol, "closure {:e} (cond {:e})", b.max_closure_residual(), cond);
         prop_assert!((b.gain() - 1.0).abs() < 1e-9);
         let expected = observable(&phi);
         prop_assert_eq!(b.coordinates(), expected.as_slice());

@@ -1,7 +1,7 @@
 //! Memory bases `Psi` `(N, n)`: where each memory coordinate lives in the hidden state.
 
 use emt_core::{Error, Result, check};
-use ndarray::{Array2, ArrayView2, ShapeBuilder, s};
+use ndarray::{Array2, ArrayView2, s};
 use rand::{Rng, RngCore, seq::SliceRandom};
 use rand_distr::StandardNormal;
 
@@ -140,8 +140,8 @@ impl MemoryBasis {
 /// A `(rows, cols)` standard Gaussian matrix, drawn column by column (the order of stage 1,
 /// so seeds keep drawing the same numbers).
 pub(crate) fn gaussian(rows: usize, cols: usize, rng: &mut dyn RngCore) -> Array2<f64> {
-    let draws: Vec<f64> = (0..rows * cols).map(|_| rng.sample(StandardNormal)).collect();
-    Array2::from_shape_vec((rows, cols).f(), draws).unwrap_or_else(|_| Array2::zeros((rows, cols)))
+    // Drawn row-major into the transpose, i.e. column-major into the result.
+    Array2::from_shape_simple_fn((cols, rows), || rng.sample(StandardNormal)).reversed_axes()
 }
 
 /// `Some((neuron, sign))` per column if every column of `psi` is `+-e_k` for distinct `k`.

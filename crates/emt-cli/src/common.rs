@@ -75,21 +75,32 @@ pub fn progress_bar(len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// The task of a model file: flags first, then the file's metadata, then repeat copy.
-pub fn task_from(
-    flag: Option<TaskId>,
-    s: Option<usize>,
-    d: Option<usize>,
-    meta: &emt_core::io::WeightsMetadata,
-) -> Result<(TaskId, usize, usize)> {
-    let s = s.or(meta.s).unwrap_or(8);
-    let d = d.or(meta.d).unwrap_or(8);
-    let id = match (flag, &meta.task) {
-        (Some(id), _) => id,
-        (None, Some(text)) => text.parse()?,
-        (None, None) => TaskId::repeat_copy(d),
-    };
-    Ok((id, s, d))
+/// `--task --s --d` for commands that read a model file: each defaults to the file's metadata.
+#[derive(Args, Debug, Clone)]
+pub struct ModelTaskArgs {
+    /// Task id "id1,id2,id3" (default: the file's metadata, else repeat copy).
+    #[arg(long)]
+    pub task: Option<TaskId>,
+    /// Number of variables s (default: the file's metadata, else 8).
+    #[arg(long)]
+    pub s: Option<usize>,
+    /// Bits per variable d (default: the file's metadata, else 8).
+    #[arg(long)]
+    pub d: Option<usize>,
+}
+
+impl ModelTaskArgs {
+    /// The task: flags first, then the file's metadata, then repeat copy with s = d = 8.
+    pub fn resolve(&self, meta: &emt_core::io::WeightsMetadata) -> Result<(TaskId, usize, usize)> {
+        let s = self.s.or(meta.s).unwrap_or(8);
+        let d = self.d.or(meta.d).unwrap_or(8);
+        let id = match (self.task, &meta.task) {
+            (Some(id), _) => id,
+            (None, Some(text)) => text.parse()?,
+            (None, None) => TaskId::repeat_copy(d),
+        };
+        Ok((id, s, d))
+    }
 }
 
 /// The Elman weights of a model file, or an error saying which cell the file holds.

@@ -59,27 +59,20 @@ pub trait DiscreteMap {
 
     /// `F(x, u)` `(n)`; errors on dimensions or NaN/inf in `x` or `u`.
     fn step(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
-        checked_point(self.state_dim(), self.input_dim(), &x, &u)?;
-        let mut out = Array1::zeros(self.state_dim());
-        self.step_into(x, u, out.view_mut())?;
-        Ok(out)
+        let (n, d) = (self.state_dim(), self.input_dim());
+        vector(n, d, x, u, |out| self.step_into(x, u, out))
     }
 
     /// `dF/dx` `(n, n)`; errors as [`step`](Self::step).
     fn jacobian(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array2<f64>> {
-        checked_point(self.state_dim(), self.input_dim(), &x, &u)?;
-        let n = self.state_dim();
-        let mut out = Array2::zeros((n, n));
-        self.jacobian_into(x, u, out.view_mut())?;
-        Ok(out)
+        let (n, d) = (self.state_dim(), self.input_dim());
+        matrix(n, d, n, x, u, |out| self.jacobian_into(x, u, out))
     }
 
     /// `dF/du` `(n, d_in)`; errors as [`step`](Self::step).
     fn input_jacobian(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array2<f64>> {
-        checked_point(self.state_dim(), self.input_dim(), &x, &u)?;
-        let mut out = Array2::zeros((self.state_dim(), self.input_dim()));
-        self.input_jacobian_into(x, u, out.view_mut())?;
-        Ok(out)
+        let (n, d) = (self.state_dim(), self.input_dim());
+        matrix(n, d, d, x, u, |out| self.input_jacobian_into(x, u, out))
     }
 }
 
@@ -131,27 +124,20 @@ pub trait Flow {
 
     /// `f(x, u)` `(n)`; errors on dimensions or NaN/inf in `x` or `u`.
     fn field(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
-        checked_point(self.state_dim(), self.input_dim(), &x, &u)?;
-        let mut out = Array1::zeros(self.state_dim());
-        self.field_into(x, u, out.view_mut())?;
-        Ok(out)
+        let (n, d) = (self.state_dim(), self.input_dim());
+        vector(n, d, x, u, |out| self.field_into(x, u, out))
     }
 
     /// `Df` `(n, n)`; errors as [`field`](Self::field).
     fn jacobian(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array2<f64>> {
-        checked_point(self.state_dim(), self.input_dim(), &x, &u)?;
-        let n = self.state_dim();
-        let mut out = Array2::zeros((n, n));
-        self.jacobian_into(x, u, out.view_mut())?;
-        Ok(out)
+        let (n, d) = (self.state_dim(), self.input_dim());
+        matrix(n, d, n, x, u, |out| self.jacobian_into(x, u, out))
     }
 
     /// `df/du` `(n, d_in)`; errors as [`field`](Self::field).
     fn input_jacobian(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array2<f64>> {
-        checked_point(self.state_dim(), self.input_dim(), &x, &u)?;
-        let mut out = Array2::zeros((self.state_dim(), self.input_dim()));
-        self.input_jacobian_into(x, u, out.view_mut())?;
-        Ok(out)
+        let (n, d) = (self.state_dim(), self.input_dim());
+        matrix(n, d, d, x, u, |out| self.input_jacobian_into(x, u, out))
     }
 }
 
@@ -159,6 +145,35 @@ fn checked_point(n: usize, d: usize, x: &ArrayView1<'_, f64>, u: &ArrayView1<'_,
     check_point(n, d, x, u)?;
     check::finite("state", x)?;
     check::finite("input", u)
+}
+
+/// Checks the point, then lets `fill` write an `(n)` vector.
+fn vector(
+    n: usize,
+    d: usize,
+    x: ArrayView1<'_, f64>,
+    u: ArrayView1<'_, f64>,
+    fill: impl FnOnce(ArrayViewMut1<'_, f64>) -> Result<()>,
+) -> Result<Array1<f64>> {
+    checked_point(n, d, &x, &u)?;
+    let mut out = Array1::zeros(n);
+    fill(out.view_mut())?;
+    Ok(out)
+}
+
+/// Checks the point, then lets `fill` write an `(n, cols)` matrix.
+fn matrix(
+    n: usize,
+    d: usize,
+    cols: usize,
+    x: ArrayView1<'_, f64>,
+    u: ArrayView1<'_, f64>,
+    fill: impl FnOnce(ArrayViewMut2<'_, f64>) -> Result<()>,
+) -> Result<Array2<f64>> {
+    checked_point(n, d, &x, &u)?;
+    let mut out = Array2::zeros((n, cols));
+    fill(out.view_mut())?;
+    Ok(out)
 }
 
 /// Dimension checks every `_into` implementation starts with.

@@ -20,11 +20,11 @@ use emt_basis::{ExtractOptions, Grounding, Method, VariableBasis, spectral_error
 use emt_core::cells::ModelFile;
 use emt_core::io::tensors_to_safetensors;
 use emt_core::{Result, Task, metrics, rng};
-use emt_tasks::{LinearVb, Phi, TaskId};
+use emt_tasks::{LinearVb, Phi};
 use ndarray::{Array2, Axis};
 use serde_json::json;
 
-use crate::common::{elman_of, ensure_writable, task_from, write_atomic};
+use crate::common::{ModelTaskArgs, elman_of, ensure_writable, write_atomic};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum MethodArg {
@@ -37,15 +37,8 @@ pub struct Args {
     /// Weights file (safetensors).
     #[arg(long)]
     weights: PathBuf,
-    /// Task id "id1,id2,id3" (default: the file's metadata, else repeat copy).
-    #[arg(long)]
-    task: Option<TaskId>,
-    /// Number of variables s (default: the file's metadata, else 8).
-    #[arg(long)]
-    s: Option<usize>,
-    /// Bits per variable d (default: the file's metadata, else 8).
-    #[arg(long)]
-    d: Option<usize>,
+    #[command(flatten)]
+    task: ModelTaskArgs,
     /// Extraction method.
     #[arg(long, value_enum, default_value_t = MethodArg::Dual)]
     method: MethodArg,
@@ -69,7 +62,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     }
     let file = ModelFile::load(&args.weights)?;
     let weights = elman_of(&file, &args.weights, "analyze")?;
-    let (id, s, d) = task_from(args.task, args.s, args.d, &file.meta)?;
+    let (id, s, d) = args.task.resolve(&file.meta)?;
     let task = LinearVb::new(id, s, d)?;
     let phi = Phi::new(&task);
 

@@ -16,32 +16,18 @@ use clap::Subcommand;
 use emt_basis::{ExtractOptions, VariableBasis};
 use emt_core::cells::ModelFile;
 use emt_core::{Error, Result, Task, rng};
-use emt_tasks::{LinearVb, Phi, TaskId};
+use emt_tasks::{LinearVb, Phi};
 use ndarray::{Array1, Axis};
 use plotters::style::RGBColor;
 use serde_json::json;
 
-use crate::common::{elman_of, task_from};
+use crate::common::{ModelTaskArgs, elman_of};
 use crate::plots::{self, Curve, EigenSet, render};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(subcommand)]
     plot: Plot,
-}
-
-/// Where the task comes from when a figure needs Phi.
-#[derive(clap::Args, Debug, Clone)]
-pub struct TaskFlags {
-    /// Task id "id1,id2,id3" (default: the file's metadata, else repeat copy).
-    #[arg(long)]
-    task: Option<TaskId>,
-    /// Number of variables s (default: the file's metadata, else 8).
-    #[arg(long)]
-    s: Option<usize>,
-    /// Bits per variable d (default: the file's metadata, else 8).
-    #[arg(long)]
-    d: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -52,7 +38,7 @@ enum Plot {
         #[arg(long)]
         weights: PathBuf,
         #[command(flatten)]
-        task: TaskFlags,
+        task: ModelTaskArgs,
         /// Output figure (.png or .svg).
         #[arg(long)]
         out: PathBuf,
@@ -63,7 +49,7 @@ enum Plot {
         #[arg(long)]
         weights: PathBuf,
         #[command(flatten)]
-        task: TaskFlags,
+        task: ModelTaskArgs,
         /// Output figure (.png or .svg).
         #[arg(long)]
         out: PathBuf,
@@ -74,7 +60,7 @@ enum Plot {
         #[arg(long)]
         weights: PathBuf,
         #[command(flatten)]
-        task: TaskFlags,
+        task: ModelTaskArgs,
         /// Output-phase length of the episode.
         #[arg(long, default_value_t = 40)]
         horizon: usize,
@@ -111,8 +97,8 @@ const RED: RGBColor = RGBColor(178, 24, 43);
 const GREEN: RGBColor = RGBColor(27, 120, 55);
 const GREY: RGBColor = RGBColor(110, 110, 110);
 
-fn task_of(file: &ModelFile, flags: &TaskFlags) -> Result<LinearVb> {
-    let (id, s, d) = task_from(flags.task, flags.s, flags.d, &file.meta)?;
+fn task_of(file: &ModelFile, flags: &ModelTaskArgs) -> Result<LinearVb> {
+    let (id, s, d) = flags.resolve(&file.meta)?;
     LinearVb::new(id, s, d)
 }
 
@@ -131,7 +117,7 @@ fn summary(kind: &str, out: &Path) -> Result<serde_json::Value> {
     Ok(json!({ "plot": kind, "out": out.display().to_string(), "format": format, "bytes": bytes }))
 }
 
-fn spectrum(weights: &Path, flags: &TaskFlags, out: &Path) -> Result<serde_json::Value> {
+fn spectrum(weights: &Path, flags: &ModelTaskArgs, out: &Path) -> Result<serde_json::Value> {
     plots::check_out(out)?;
     let file = ModelFile::load(weights)?;
     let kind = file.model.kind();
@@ -178,7 +164,7 @@ fn spectrum(weights: &Path, flags: &TaskFlags, out: &Path) -> Result<serde_json:
 
 fn basis_of(
     weights: &Path,
-    flags: &TaskFlags,
+    flags: &ModelTaskArgs,
     command: &str,
 ) -> Result<(emt_core::ElmanWeights<f64>, LinearVb, VariableBasis)> {
     let file = ModelFile::load(weights)?;
@@ -188,7 +174,7 @@ fn basis_of(
     Ok((w, task, basis))
 }
 
-fn phi(weights: &Path, flags: &TaskFlags, out: &Path) -> Result<serde_json::Value> {
+fn phi(weights: &Path, flags: &ModelTaskArgs, out: &Path) -> Result<serde_json::Value> {
     plots::check_out(out)?;
     let (_, task, basis) = basis_of(weights, flags, "plot phi")?;
     let m = basis.coordinates().len();
@@ -215,7 +201,7 @@ fn phi(weights: &Path, flags: &TaskFlags, out: &Path) -> Result<serde_json::Valu
     Ok(j)
 }
 
-fn memory(weights: &Path, flags: &TaskFlags, horizon: usize, seed: u64, out: &Path) -> Result<serde_json::Value> {
+fn memory(weights: &Path, flags: &ModelTaskArgs, horizon: usize, seed: u64, out: &Path) -> Result<serde_json::Value> {
     plots::check_out(out)?;
     let (w, task, basis) = basis_of(weights, flags, "plot memory")?;
     let ep = task.sample(horizon, 1, &mut rng::seeded(seed))?;

@@ -2,9 +2,9 @@
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, s};
 
-use super::{Cell, Readout, check_matrix, check_scalar, check_vector, sigmoid};
+use super::{Cell, Readout, check_matrix, check_readout, check_scalar, check_vector, sigmoid};
 use crate::maps::{EulerMap, check_into};
-use crate::{DiscreteMap, Error, Flow, Result, check};
+use crate::{DiscreteMap, Flow, Result, check};
 
 /// Checked continuous-time GRU: `u` `(3N, N)` = `[U_r; U_z; U_h]`, optional input weights
 /// `w_ih` `(3N, d_in)` (rows in the same order), optional bias `b` `(3N)` = `[b_r; b_z; b_h]`,
@@ -59,11 +59,7 @@ impl CtGruWeights {
         }
         check_vector("bias_hh_l0", &b, 3 * n)?;
         check_scalar("dt", dt, 0.0, f64::INFINITY)?;
-        if let Some(r) = &readout {
-            if r.w().ncols() != n {
-                return Err(Error::shape("weight", format!("(d_out, {n})"), check::fmt_shape(r.w().shape())));
-            }
-        }
+        check_readout(readout.as_ref(), n)?;
         Ok(CtGruWeights { u, w_ih, b, dt, readout })
     }
 
@@ -207,9 +203,8 @@ impl Flow for CtGruWeights {
 
 impl Cell for CtGruWeights {
     fn map(&self) -> Box<dyn DiscreteMap + '_> {
-        // dt was checked at construction, so the wrapper cannot fail; fall back to dt = 1
-        // rather than panic if that invariant were ever broken.
-        Box::new(EulerMap::new(self, self.dt).unwrap_or_else(|_| EulerMap::unchecked(self, 1.0)))
+        // dt was checked at construction.
+        Box::new(EulerMap::unchecked(self, self.dt))
     }
 
     fn output_dim(&self) -> usize {

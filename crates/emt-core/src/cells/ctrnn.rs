@@ -2,9 +2,9 @@
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 
-use super::{Cell, Readout, check_matrix, check_scalar, check_vector};
+use super::{Cell, Readout, check_matrix, check_readout, check_scalar, check_vector};
 use crate::maps::check_into;
-use crate::{DiscreteMap, Error, Result, check};
+use crate::{DiscreteMap, Result, check};
 
 /// Checked Euler CT-RNN weights: `w_ih` `(N, d_in)`, `w_hh` `(N, N)`, optional bias `b` `(N)`,
 /// `alpha = dt/tau` in `(0, 1]`, and a readout on `tanh(h')`.
@@ -50,9 +50,7 @@ impl CtRnnWeights {
         check_matrix("weight_ih_l0", &w_ih, n, w_ih.ncols())?;
         check_vector("bias_hh_l0", &b, n)?;
         check_scalar("alpha", alpha, 0.0, 1.0)?;
-        if readout.w().ncols() != n {
-            return Err(Error::shape("weight", format!("(d_out, {n})"), check::fmt_shape(readout.w().shape())));
-        }
+        check_readout(Some(&readout), n)?;
         Ok(CtRnnWeights { w_ih, w_hh, b, alpha, readout })
     }
 
@@ -161,6 +159,7 @@ mod tests {
     use super::super::testing::{assert_close, fd};
     use super::*;
     use crate::ElmanWeights;
+    use crate::Error;
 
     fn random(n: usize, d: usize, seed: u64, alpha: f64) -> CtRnnWeights {
         let g = |r, c, s| emt_testkit::gaussian(r, c, s) * 0.8;

@@ -3,7 +3,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, s};
 
-use super::{Cell, Readout, check_matrix, check_scalar, check_vector};
+use super::{Cell, Readout, check_matrix, check_readout, check_scalar, check_vector};
 use crate::maps::{EulerMap, check_into};
 use crate::{DiscreteMap, Error, Flow, Result, check};
 
@@ -109,11 +109,7 @@ impl GatedWeights {
         check_vector("bias_z", &b_z, n)?;
         check_vector("bias_r", &b_r, n)?;
         let params = params.check()?;
-        if let Some(r) = &readout {
-            if r.w().ncols() != n {
-                return Err(Error::shape("weight", format!("(d_out, {n})"), check::fmt_shape(r.w().shape())));
-            }
-        }
+        check_readout(readout.as_ref(), n)?;
         Ok(GatedWeights { j_h, j_z, j_r, b_h, b_z, b_r, params, readout })
     }
 

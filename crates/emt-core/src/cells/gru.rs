@@ -2,9 +2,9 @@
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, s};
 
-use super::{Cell, Readout, check_matrix, check_vector, sigmoid};
+use super::{Cell, Readout, check_matrix, check_readout, check_vector, sigmoid};
 use crate::maps::check_into;
-use crate::{DiscreteMap, Error, Result, check};
+use crate::{DiscreteMap, Result, check};
 
 /// Checked GRU weights in PyTorch's layout: `w_ih` `(3N, d_in)`, `w_hh` `(3N, N)`, optional
 /// `b_ih`, `b_hh` `(3N)`, row blocks `[r; z; n]`, and an optional readout on `h`.
@@ -59,11 +59,7 @@ impl GruWeights {
         check_matrix("weight_ih_l0", &w_ih, 3 * n, w_ih.ncols())?;
         check_vector("bias_ih_l0", &b_ih, 3 * n)?;
         check_vector("bias_hh_l0", &b_hh, 3 * n)?;
-        if let Some(r) = &readout {
-            if r.w().ncols() != n {
-                return Err(Error::shape("weight", format!("(d_out, {n})"), check::fmt_shape(r.w().shape())));
-            }
-        }
+        check_readout(readout.as_ref(), n)?;
         Ok(GruWeights { w_ih, w_hh, b_ih, b_hh, readout })
     }
 
@@ -198,6 +194,7 @@ impl Cell for GruWeights {
 mod tests {
     use super::super::testing::{assert_close, fd};
     use super::*;
+    use crate::Error;
 
     fn random(n: usize, d: usize, seed: u64, bias: bool) -> GruWeights {
         let g = |r, c, s| emt_testkit::gaussian(r, c, s) * 0.7;

@@ -155,6 +155,16 @@ pub(crate) fn check_vector(what: &str, v: &Option<Array1<f64>>, len: usize) -> R
     Ok(())
 }
 
+/// Checks an optional readout reads `n` units.
+pub(crate) fn check_readout(readout: Option<&Readout>, n: usize) -> Result<()> {
+    match readout {
+        Some(r) if r.w().ncols() != n => {
+            Err(Error::shape("weight", format!("(d_out, {n})"), check::fmt_shape(r.w().shape())))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Checks a scalar parameter is finite and in `(lo, hi]` (or `> lo` when `hi` is infinite).
 pub(crate) fn check_scalar(name: &str, value: f64, lo: f64, hi: f64) -> Result<()> {
     if value.is_finite() && value > lo && value <= hi {
