@@ -7,7 +7,8 @@
 //! - [`ElmanParams`]: parameters in PyTorch's state-dict order and default initialisation.
 //! - [`Engine`]: forward, BPTT and batch statistics, generic over `f32` (training) and `f64`
 //!   (gradient checks), split across threads with a fixed reduction order.
-//! - [`Adam`], [`clip_grad_norm`]: PyTorch's semantics.
+//! - [`Adam`] (coupled L2 or AdamW's decoupled decay, [`Decay`]), [`clip_grad_norm`]: PyTorch's
+//!   semantics.
 //! - [`Trainer`] + [`TrainerParams`] + [`Observer`]: the loop, in the solver/observer style.
 //!
 //! ```
@@ -34,7 +35,7 @@ mod trainer;
 pub use curriculum::Curriculum;
 pub use engine::{BatchStats, Engine};
 pub use kernels::{EngineFloat, TanhMode, tanh_fast};
-pub use optim::{Adam, AdamConfig, clip_grad_norm};
+pub use optim::{Adam, AdamConfig, Decay, clip_grad_norm};
 pub use params::{ElmanParams, Layout};
 pub use trainer::{
     Control, EvalInfo, Event, Observer, StepInfo, StopReason, TrainReport, Trainer, TrainerParams, TrainerView,

@@ -1,8 +1,26 @@
-//! Adam and gradient clipping with PyTorch's semantics.
+//! Adam, AdamW and gradient clipping with PyTorch's semantics.
 
 use emt_core::{Error, Real, Result};
 
+/// How weight decay enters the update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Decay {
+    /// Coupled L2, `g += weight_decay * p` before the moments (`torch.optim.Adam`).
+    #[default]
+    Coupled,
+    /// Decoupled, `p *= 1 - lr * weight_decay` before the Adam step (`torch.optim.AdamW`,
+    /// optax's `adamw`).
+    Decoupled,
+}
+
 /// Adam's hyper-parameters (PyTorch defaults except `lr`).
+///
+/// ```
+/// use emt_rnn::{AdamConfig, Decay};
+/// let adamw = AdamConfig::adamw(1e-3, 1e-4);          // the SET-task paper's optimiser
+/// assert_eq!((adamw.decay, adamw.weight_decay), (Decay::Decoupled, 1e-4));
+/// assert!(AdamConfig { lr: -1.0, ..Default::default() }.check().is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamConfig {
     /// Learning rate (> 0).
@@ -13,17 +31,24 @@ pub struct AdamConfig {
     pub beta2: f64,
     /// Denominator offset (> 0).
     pub eps: f64,
-    /// Coupled L2: `g += weight_decay * p` before the moments (PyTorch `Adam`, not `AdamW`).
+    /// Weight decay (>= 0), applied as `decay` says.
     pub weight_decay: f64,
+    /// Coupled L2 (Adam, the default) or decoupled (AdamW).
+    pub decay: Decay,
 }
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, decay: Decay::Coupled }
     }
 }
 
 impl AdamConfig {
+    /// AdamW: PyTorch's defaults with learning rate `lr` and decoupled decay `weight_decay`.
+    pub fn adamw(lr: f64, weight_decay: f64) -> Self {
+        AdamConfig { lr, weight_decay, decay: Decay::Decoupled, ..Default::default() }
+    }
+
     /// Errors on any value outside its range.
     pub fn check(self) -> Result<Self> {
         let bad = |name: &str, v: f64, why: &str| Err(Error::param(name, v, why));
@@ -45,11 +70,11 @@ impl AdamConfig {
     }
 }
 
-/// Adam over a flat parameter buffer (the optimiser only steps; the trainer loops).
+/// Adam (or AdamW) over a flat parameter buffer (the optimiser only steps; the trainer loops).
 ///
-/// Per element, at step `k` (from 1), as `torch.optim.Adam` computes it:
-/// `g += wd p; m = lerp(m, g, 1 - b1); v = b2 v + (1 - b2) g^2;
-/// p -= lr / (1 - b1^k) * m / (sqrt(v) / sqrt(1 - b2^k) + eps)`.
+/// Per element, at step `k` (from 1), as `torch.optim.Adam` / `AdamW` compute it:
+/// coupled `g += wd p` or decoupled `p *= 1 - lr wd`; then `m = lerp(m, g, 1 - b1);
+/// v = b2 v + (1 - b2) g^2; p -= lr / (1 - b1^k) * m / (sqrt(v) / sqrt(1 - b2^k) + eps)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Adam<F: Real> {
     config: AdamConfig,
@@ -90,8 +115,13 @@ impl<F: Real> Adam<F> {
         let bc2_sqrt = F::of((1.0 - c.beta2.powi(k)).sqrt());
         let (b1c, b2, b2c, wd, eps) =
             (F::of(1.0 - c.beta1), F::of(c.beta2), F::of(1.0 - c.beta2), F::of(c.weight_decay), F::of(c.eps));
+        let coupled = c.weight_decay != 0.0 && c.decay == Decay::Coupled;
+        let shrink = (c.weight_decay != 0.0 && c.decay == Decay::Decoupled).then(|| F::of(1.0 - c.lr * c.weight_decay));
         for (((p, &g), m), v) in params.iter_mut().zip(grad).zip(&mut self.m).zip(&mut self.v) {
-            let g = if c.weight_decay != 0.0 { g + wd * *p } else { g };
+            if let Some(s) = shrink {
+                *p *= s;
+            }
+            let g = if coupled { g + wd * *p } else { g };
             *m += (g - *m) * b1c;
             *v = *v * b2 + g * g * b2c;
             let denom = v.sqrt() / bc2_sqrt + eps;

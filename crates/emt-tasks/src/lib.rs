@@ -8,6 +8,7 @@
 //!   inverse.
 //! - [`RepeatCopy`] (classic form) and [`ComposeCopy`]: named members.
 //! - [`Phi`]: the task's memory operator (shift + composition), its cycles and exact spectrum.
+//! - [`FlipFlop`]: the classic fixed-point benchmark (Sussillo & Barak), for every cell.
 //!
 //! All tasks implement [`emt_core::Task`]: episodes are time-major `(T, B, d)` `f32`.
 //!
@@ -25,11 +26,13 @@
 
 #![warn(missing_docs)]
 
+mod flipflop;
 mod linear_vb;
 mod named;
 mod phi;
 mod task_id;
 
+pub use flipflop::FlipFlop;
 pub use linear_vb::{LinearVb, Source};
 pub use named::{ComposeCopy, RepeatCopy};
 pub use phi::{Cycle, Phi};
