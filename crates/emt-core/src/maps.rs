@@ -3,8 +3,10 @@
 //! Jacobians with respect to the state and the input.
 //!
 //! The `_into` methods write into caller-owned buffers and only check dimensions (O(1)), so
-//! loops over millions of steps (Lyapunov spectra, shooting) allocate nothing per step. The
-//! provided methods without `_into` allocate and also reject NaN/inf.
+//! loops over many steps (Lyapunov spectra, shooting) reuse their outputs. Elman's step and the
+//! GRU's step and Jacobians allocate nothing; the other cells still allocate O(N) temporaries
+//! (tanh of the state, gate vectors) per call, and the ctgru Jacobian an `(N, N)` product. The
+//! provided methods without `_into` allocate their result and also reject NaN/inf.
 //!
 //! ```
 //! use emt_core::{DiscreteMap, ElmanWeights};

@@ -4,14 +4,14 @@
 //! 0.96, evaluation at H = 200 on 512 fresh sequences every 100 steps once the curriculum is
 //! at its top, until accuracy >= 0.999 or the step budget. The last stdout line is one JSON
 //! object with keys `task`, `s`, `d`, `hidden`, `seed`, `steps`, `train_seconds`,
-//! `steps_per_second`, `eval_horizon`, `eval_accuracy`, `final_loss`, `weights`, `threads`
-//! (and `log` when `--log` is given).
+//! `steps_per_second`, `eval_horizon`, `eval_accuracy`, `final_loss`, `weights`, `threads`,
+//! `optimizer`, `lr`, `weight_decay` (and `log` when `--log` is given).
 
 use std::path::PathBuf;
 
 use emt_core::Result;
 use emt_core::io::WeightsMetadata;
-use emt_rnn::{Observer, Trainer, TrainerParams};
+use emt_rnn::{AdamConfig, Observer, Trainer, TrainerParams};
 use emt_tasks::LinearVb;
 use serde_json::json;
 
@@ -47,6 +47,21 @@ pub struct Args {
     /// Write the current weights to --out every K steps (0: only at the end).
     #[arg(long, default_value_t = 0)]
     checkpoint_every: u64,
+    /// Optimiser: Adam with coupled L2 (`torch.optim.Adam`) or AdamW (decoupled decay).
+    #[arg(long, value_enum, default_value_t = Optimizer::Adam)]
+    optimizer: Optimizer,
+    /// Learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Weight decay (coupled for adam, decoupled for adamw).
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Optimizer {
+    Adam,
+    Adamw,
 }
 
 pub fn run(args: &Args) -> Result<serde_json::Value> {
@@ -54,8 +69,16 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     ensure_writable(&args.out)?;
     let id = args.task.id_or_repeat_copy();
     let task = LinearVb::new(id, args.task.s, args.task.d)?;
-    let params =
-        TrainerParams::paper().hidden(args.hidden).seed(args.seed).max_steps(args.max_steps).threads(args.threads);
+    let adam = match args.optimizer {
+        Optimizer::Adam => AdamConfig { lr: args.lr, weight_decay: args.weight_decay, ..Default::default() },
+        Optimizer::Adamw => AdamConfig::adamw(args.lr, args.weight_decay),
+    };
+    let params = TrainerParams::paper()
+        .hidden(args.hidden)
+        .seed(args.seed)
+        .max_steps(args.max_steps)
+        .threads(args.threads)
+        .adam(adam);
     let mut trainer = Trainer::new(task, params)?;
     let meta = WeightsMetadata {
         task: Some(id.to_string()),
@@ -104,6 +127,9 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         "final_loss": report.final_loss,
         "weights": args.out.display().to_string(),
         "threads": args.threads,
+        "optimizer": match args.optimizer { Optimizer::Adam => "adam", Optimizer::Adamw => "adamw" },
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
     });
     if let Some(p) = &args.log {
         summary["log"] = json!(p.display().to_string());
