@@ -156,3 +156,23 @@ fn bad_settings_and_mismatched_networks_are_errors() {
     let wrong = emt_rnn::ElmanParams::<f32>::init(8, 3, 6, false, &mut rng::seeded(0)).unwrap();
     assert!(matches!(Trainer::with_params(task(), small(0, 1), wrong), Err(Error::Shape { .. })));
 }
+
+#[test]
+fn elman_learns_a_three_bit_flip_flop() {
+    let task = emt_tasks::FlipFlop::new(3, 0.05).unwrap();
+    let params = TrainerParams::paper()
+        .hidden(24)
+        .batch(32)
+        .lr(1e-2)
+        .max_steps(1500)
+        .curriculum(Curriculum::new(vec![40], 0.99).unwrap())
+        .eval_horizon(500)
+        .eval_batch(64)
+        .eval_every(50)
+        .target_accuracy(Some(0.995))
+        .seed(0);
+    let mut trainer = Trainer::new(task, params).unwrap();
+    let report = trainer.run(&mut []).unwrap();
+    eprintln!("3-bit flip-flop: {} steps, eval accuracy {:.4} at H = 500", report.steps, report.eval.stats.accuracy);
+    assert_eq!(report.stop, StopReason::TargetReached, "{report:?}");
+}
