@@ -5,11 +5,13 @@
 //!
 //! | module | crate | job |
 //! |---|---|---|
-//! | [`core`] | `emt-core` | errors, episodes, the `Task` trait, `ElmanWeights`, metrics |
-//! | [`tasks`] | `emt-tasks` | variable-binding tasks (`LinearVb`, `RepeatCopy`, ...) and the curriculum |
-//! | [`rnn`] | `emt-rnn` | training engine |
+//! | [`core`] | `emt-core` | errors, episodes, the `Task` trait, the cells and model files, metrics |
+//! | [`tasks`] | `emt-tasks` | variable-binding tasks (`LinearVb`, `RepeatCopy`, ...), `FlipFlop` |
+//! | [`rnn`] | `emt-rnn` | training engine and the curriculum |
 //! | [`circuit`] | `emt-circuit` | closed-form circuits |
 //! | [`basis`] | `emt-basis` | variable-memory basis extraction |
+//! | [`dynamics`] | `emt-dynamics` | Lyapunov spectra (and, to come, fixed points, cycles, phase response) |
+//! | [`linalg`] | `emt-linalg` | dense linear algebra on ndarray types |
 //!
 //! ```
 //! use emt::prelude::*;
@@ -24,6 +26,8 @@
 pub use emt_basis as basis;
 pub use emt_circuit as circuit;
 pub use emt_core as core;
+pub use emt_dynamics as dynamics;
+pub use emt_linalg as linalg;
 pub use emt_rnn as rnn;
 pub use emt_tasks as tasks;
 

@@ -32,7 +32,9 @@ enum Command {
     Analyze(cmd::analyze::Args),
     /// Run any model file on inputs from a safetensors file.
     Simulate(cmd::simulate::Args),
-    /// Figures: spectrum, phi, memory, training.
+    /// Lyapunov spectrum of a model's zero-input dynamics (any cell).
+    Lyapunov(cmd::lyapunov::Args),
+    /// Figures: spectrum, phi, memory, training, lyapunov.
     Plot(cmd::plot::Args),
 }
 
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Plant(a) => cmd::plant::run(a),
         Command::Analyze(a) => cmd::analyze::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
+        Command::Lyapunov(a) => cmd::lyapunov::run(a),
         Command::Plot(a) => cmd::plot::run(a),
     };
     common::finish(result)

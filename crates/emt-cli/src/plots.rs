@@ -293,16 +293,29 @@ pub struct Curve<'a> {
     pub color: RGBColor,
 }
 
-/// Stacked panels sharing the step axis: (panel title, y label, log-scale y, curves).
-pub fn curves<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    panels: &[(&str, &str, bool, Vec<Curve<'_>>)],
-) -> DrawResult<DB> {
+/// Whole numbers as integers; other tick positions stay unlabelled (steps, indices).
+fn integer_label(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 { format!("{v:.0}") } else { String::new() }
+}
+
+/// One panel of [`curves`]: title, x label, y label, log-scale y, the curves.
+pub type Panel<'a> = (&'a str, &'a str, &'a str, bool, Vec<Curve<'a>>);
+
+/// Stacked panels, each with its own axes.
+pub fn curves<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, panels: &[Panel<'_>]) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let root = root.titled(title, font(26))?;
-    let max_step = panels.iter().flat_map(|p| p.3.iter()).flat_map(|c| c.points.iter()).fold(1.0f64, |m, p| m.max(p.0));
-    for (area, (name, y_desc, log, series)) in root.split_evenly((panels.len().max(1), 1)).iter().zip(panels) {
+    for (area, (name, x_desc, y_desc, log, series)) in root.split_evenly((panels.len().max(1), 1)).iter().zip(panels) {
+        let (x_lo, x_hi) = series
+            .iter()
+            .flat_map(|c| c.points.iter())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
+        // Steps and times start at 0; an index axis (1..k) gets half a unit either side.
+        let (x_lo, x_hi) = match (x_lo.is_finite(), x_lo >= 1.0 && x_hi - x_lo < 1000.0) {
+            (false, _) => (0.0, 1.0),
+            (true, true) => (x_lo - 0.5, x_hi + 0.5),
+            (true, false) => (x_lo.min(0.0), x_hi.max(x_lo + 1.0)),
+        };
         let ys =
             series.iter().flat_map(|c| c.points.iter().map(|p| p.1)).filter(|v| v.is_finite() && (!log || *v > 0.0));
         let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
@@ -315,11 +328,11 @@ pub fn curves<DB: DrawingBackend>(
                 let mut chart = $chart;
                 chart
                     .configure_mesh()
-                    .x_desc("step")
+                    .x_desc(*x_desc)
                     .y_desc(*y_desc)
                     .label_style(font(14))
                     .axis_desc_style(font(16))
-                    .x_label_formatter(&|v| format!("{v:.0}"))
+                    .x_label_formatter(&integer_label)
                     .light_line_style(RGBColor(235, 235, 235))
                     .draw()?;
                 for c in series {
@@ -346,10 +359,10 @@ pub fn curves<DB: DrawingBackend>(
         }
         if *log {
             let (lo, hi) = (lo.max(1e-12), hi.max(lo.max(1e-12) * 10.0));
-            finish!(builder.build_cartesian_2d(0f64..max_step, (lo * 0.8..hi * 1.25).log_scale())?);
+            finish!(builder.build_cartesian_2d(x_lo..x_hi, (lo * 0.8..hi * 1.25).log_scale())?);
         } else {
             let p = pad(lo, hi);
-            finish!(builder.build_cartesian_2d(0f64..max_step, (lo - p)..(hi + p))?);
+            finish!(builder.build_cartesian_2d(x_lo..x_hi, (lo - p)..(hi + p))?);
         }
     }
     Ok(())

@@ -208,3 +208,26 @@ fn bad_paths_and_files_are_named() {
     assert!(e.contains("inputs"), "{e}");
     let _ = inputs;
 }
+
+#[test]
+fn lyapunov_of_a_ctgru_cycle_and_its_plot() {
+    use emt_core::cells::{CtGruWeights, Model, ModelFile};
+    let d = dir("lyapunov");
+    let (c, sn) = (std::f64::consts::FRAC_PI_4.cos(), std::f64::consts::FRAC_PI_4.sin());
+    let mut u = ndarray::Array2::zeros((6, 2));
+    u.slice_mut(ndarray::s![4.., ..]).assign(&(ndarray::array![[c, -sn], [sn, c]] * 4.0));
+    let model = d.join("ctgru.safetensors");
+    ModelFile::new(Model::CtGru(CtGruWeights::new(u, None, None, 0.1, None).unwrap())).save(&model).unwrap();
+    let j = ok(&["lyapunov", "--weights", s(&model), "--steps", "30000", "--transient", "3000", "--dt", "0.01"]);
+    let ex: Vec<f64> = j["exponents"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    // DYNAMICS.md §9: a stable cycle with multiplier 0.0375 and period 12.8325.
+    assert!(ex[0].abs() < 0.02 && (ex[1] - 0.0375f64.ln() / 12.8325).abs() < 0.01, "{ex:?}");
+    assert_eq!((j["time_unit"].as_str(), j["cell"].as_str(), j["k"].as_u64()), (Some("time"), Some("ctgru"), Some(2)));
+    assert!(j["sum"].is_number() && j["lambda_max_two_trajectories"].is_number() && j.get("kaplan_yorke").is_some());
+    for ext in ["png", "svg"] {
+        let out = d.join(format!("lyapunov.{ext}"));
+        let j = ok(&["plot", "lyapunov", "--weights", s(&model), "--steps", "5000", "--out", s(&out)]);
+        assert_eq!(j["time_unit"], "time");
+        check_figure(&out);
+    }
+}

@@ -267,6 +267,21 @@ pub fn inverse(a: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
     solve(a, Array2::<f64>::eye(n).view())
 }
 
+/// `ln |det A|` of a square matrix `(n, n)` from its full-pivot LU (`-inf` for a singular
+/// matrix, which is a valid answer here, not an error).
+///
+/// ```
+/// let a = ndarray::array![[2.0, 1.0], [0.0, -3.0]];
+/// assert!((emt_linalg::log_abs_det(a.view())? - 6f64.ln()).abs() < 1e-14);
+/// # Ok::<(), emt_core::Error>(())
+/// ```
+pub fn log_abs_det(a: ArrayView2<'_, f64>) -> Result<f64> {
+    square("matrix", &a)?;
+    let lu = to_faer(&a).full_piv_lu();
+    let u = lu.U();
+    Ok((0..a.nrows()).map(|i| u.get(i, i).abs().ln()).sum())
+}
+
 /// 2-norm condition number `s_max / s_min` of `a` `(m, n)` (infinite if rank-deficient).
 pub fn condition_number(a: ArrayView2<'_, f64>) -> Result<f64> {
     let d = svd(a)?;

@@ -5,6 +5,8 @@
 //! - [`proptest_config`]: proptest settings with failures persisted beside the test file.
 //! - [`gaussian`], [`gaussian_from`]: seeded standard Gaussian matrices.
 //! - [`jacobian_fd`], [`max_abs_diff`]: central finite differences and comparison.
+//! - [`systems`]: dynamical systems with known answers (Hénon, logistic, linear maps and flows,
+//!   Lorenz, Rössler, the random rate network), as `emt_core` maps and flows.
 //!
 //! ```
 //! let j = emt_testkit::jacobian_fd(|x| ndarray::array![x[0] * x[1], x[0].sin()], ndarray::array![1.0, 2.0].view(), 1e-6);
@@ -12,6 +14,8 @@
 //! ```
 
 #![warn(missing_docs)]
+
+pub mod systems;
 
 use ndarray::{Array1, Array2, ArrayView1};
 use rand::{Rng, RngCore, SeedableRng};

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod circuit;
+pub mod lyapunov;
 pub mod plant;
 pub mod plot;
 pub mod simulate;

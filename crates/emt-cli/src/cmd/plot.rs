@@ -71,6 +71,14 @@ enum Plot {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The Lyapunov spectrum (descending) and the convergence of each running estimate.
+    Lyapunov {
+        #[command(flatten)]
+        run: crate::cmd::lyapunov::RunArgs,
+        /// Output figure (.png or .svg).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Loss, accuracy, curriculum horizon and evaluation accuracy against the step.
     Training {
         /// A JSON Lines log written by `emt train --log`.
@@ -89,6 +97,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         Plot::Phi { weights, task, out } => phi(weights, task, out),
         Plot::Memory { weights, task, horizon, seed, out } => memory(weights, task, *horizon, *seed, out),
         Plot::Training { log, out } => training(log, out),
+        Plot::Lyapunov { run, out } => lyapunov(run, out),
     }
 }
 
@@ -256,9 +265,16 @@ fn training(log: &Path, out: &Path) -> Result<serde_json::Value> {
         return Err(Error::Format { path: log.display().to_string(), reason: "no step events to plot".into() });
     }
     let panels = [
-        ("Training loss (MSE)", "loss", true, vec![Curve { label: "batch loss", points: loss.clone(), color: BLUE }]),
+        (
+            "Training loss (MSE)",
+            "step",
+            "loss",
+            true,
+            vec![Curve { label: "batch loss", points: loss.clone(), color: BLUE }],
+        ),
         (
             "Sign accuracy",
+            "step",
             "accuracy",
             false,
             vec![
@@ -266,7 +282,13 @@ fn training(log: &Path, out: &Path) -> Result<serde_json::Value> {
                 Curve { label: "evaluation (H = 200)", points: eval.clone(), color: RED },
             ],
         ),
-        ("Curriculum", "horizon H", false, vec![Curve { label: "training horizon", points: horizon, color: GREEN }]),
+        (
+            "Curriculum",
+            "step",
+            "horizon H",
+            false,
+            vec![Curve { label: "training horizon", points: horizon, color: GREEN }],
+        ),
     ];
     let title =
         format!("Training log {}", log.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
@@ -275,5 +297,47 @@ fn training(log: &Path, out: &Path) -> Result<serde_json::Value> {
     j["steps"] = json!(loss.last().map_or(0.0, |p| p.0));
     j["evaluations"] = json!(eval.len());
     j["final_eval_accuracy"] = json!(eval.last().map(|p| p.1));
+    Ok(j)
+}
+
+fn lyapunov(run: &crate::cmd::lyapunov::RunArgs, out: &Path) -> Result<serde_json::Value> {
+    plots::check_out(out)?;
+    let (file, s, _) = crate::cmd::lyapunov::spectrum(run)?;
+    let unit = s.time_unit.name();
+    let spectrum: Vec<(f64, f64)> = s.exponents.iter().enumerate().map(|(i, &l)| ((i + 1) as f64, l)).collect();
+    // Running estimates in frame order, at most 8 of them (the largest first).
+    let shown = s.exponents.len().min(8);
+    let colours = [
+        BLUE,
+        RED,
+        GREEN,
+        GREY,
+        RGBColor(118, 42, 131),
+        RGBColor(230, 97, 1),
+        RGBColor(1, 133, 113),
+        RGBColor(0, 0, 0),
+    ];
+    let labels: Vec<String> = (1..=shown).map(|i| format!("lambda_{i}")).collect();
+    let mut curves = Vec::new();
+    for (i, label) in labels.iter().enumerate() {
+        let mut pts: Vec<(f64, f64)> = s.trace.iter().map(|p| (p.time, p.exponents[i])).collect();
+        pts.retain(|p| p.1.is_finite());
+        curves.push(Curve { label, points: pts, color: colours[i % colours.len()] });
+    }
+    let panels = [
+        ("Spectrum", "index i", "lambda_i", false, vec![Curve { label: "lambda_i", points: spectrum, color: BLUE }]),
+        (
+            "Convergence of the running estimates (frame order)",
+            if unit == "step" { "steps measured" } else { "time measured" },
+            "estimate",
+            false,
+            curves,
+        ),
+    ];
+    let title = format!("Lyapunov spectrum of the {} cell (per {unit}), {}", file.model.kind(), run.weights.display());
+    render!(out, (1100, 1000), plots::curves, &title, &panels);
+    let mut j = summary("lyapunov", out)?;
+    j["exponents"] = json!(s.exponents);
+    j["time_unit"] = json!(unit);
     Ok(j)
 }

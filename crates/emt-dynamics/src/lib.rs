@@ -1,0 +1,55 @@
+//! # emt-dynamics: recurrent networks as dynamical systems
+//!
+//! Works on anything that implements [`emt_core::DiscreteMap`] or [`emt_core::Flow`] (every emt
+//! cell does, and so can a researcher's own system), so it needs nothing else from emt. The
+//! maths, in the project's words, with the ground truths the tests reproduce: DYNAMICS.md §3, §9.
+//!
+//! - [`lyapunov_map`], [`lyapunov_flow`]: any `k <= n` exponents by QR (Benettin), with a
+//!   convergence trace, the sum rule and the Kaplan-Yorke dimension; [`lambda_max_map`] /
+//!   [`lambda_max_flow`]: the largest exponent from two trajectories, as a cross-check.
+//! - [`Rk4`]: fourth-order Runge-Kutta for a flow and its tangent equation.
+//!
+//! ```
+//! use emt_dynamics::{LyapunovParams, lyapunov_map};
+//! use emt_core::{DiscreteMap, Result};
+//! use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
+//!
+//! /// The logistic map x' = 4 x (1 - x): lambda = ln 2.
+//! struct Logistic;
+//! impl DiscreteMap for Logistic {
+//!     fn state_dim(&self) -> usize { 1 }
+//!     fn input_dim(&self) -> usize { 0 }
+//!     fn step_into(&self, x: ArrayView1<'_, f64>, _: ArrayView1<'_, f64>, mut out: ArrayViewMut1<'_, f64>) -> Result<()> {
+//!         out[0] = 4.0 * x[0] * (1.0 - x[0]);
+//!         Ok(())
+//!     }
+//!     fn jacobian_into(&self, x: ArrayView1<'_, f64>, _: ArrayView1<'_, f64>, mut out: ArrayViewMut2<'_, f64>) -> Result<()> {
+//!         out[[0, 0]] = 4.0 - 8.0 * x[0];
+//!         Ok(())
+//!     }
+//!     fn input_jacobian_into(&self, _: ArrayView1<'_, f64>, _: ArrayView1<'_, f64>, _: ArrayViewMut2<'_, f64>) -> Result<()> {
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let params = LyapunovParams { steps: 100_000, ..Default::default() };
+//! let s = lyapunov_map(&Logistic, ndarray::array![0.3].view(), ndarray::Array2::zeros((1, 0)).view(), &params)?;
+//! assert!((s.exponents[0] - 2f64.ln()).abs() < 0.01);
+//! # Ok::<(), emt_core::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod integrate;
+mod lyapunov;
+
+pub use integrate::Rk4;
+pub use lyapunov::{
+    KaplanYorke, LyapunovParams, LyapunovSpectrum, SumRule, TimeUnit, TracePoint, lambda_max_flow, lambda_max_map,
+    lyapunov_flow, lyapunov_map,
+};
+
+/// The README example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,289 @@
+//! Ground-truth dynamical systems (DYNAMICS.md §9) as [`DiscreteMap`]s and [`Flow`]s.
+//!
+//! | system | known answer |
+//! |---|---|
+//! | [`Henon`] (1.4, 0.3) | exponents 0.419217, -1.623190; D_KY 1.258267; sum ln 0.3 |
+//! | [`Logistic`] (r = 4) | ln 2 |
+//! | [`LinearMap`] / [`LinearFlow`] | ln abs(eig A) / Re eig A |
+//! | [`Lorenz`] (10, 28, 8/3) | 0.90563, 0, -14.57219; D_KY 2.06215; sum -13.6667 |
+//! | [`Rossler`] (0.2, 0.2, 5.7) | lambda_1 0.0714; sum -5.3229 |
+//! | [`RandomRateNetwork`] `dh/dt = -h + J tanh h` | g < 1: lambda_max = max Re eig(J) - 1 |
+
+use emt_core::{DiscreteMap, Error, Flow, Result};
+use ndarray::{Array2, ArrayView1, ArrayViewMut1, ArrayViewMut2};
+
+fn dims(n: usize, x: &ArrayView1<'_, f64>, out: &[usize]) -> Result<()> {
+    if x.len() != n || out.first() != Some(&n) {
+        return Err(Error::shape("state", format!("({n})"), format!("{:?} / out {:?}", x.shape(), out)));
+    }
+    Ok(())
+}
+
+macro_rules! autonomous_inputs {
+    () => {
+        fn input_dim(&self) -> usize {
+            0
+        }
+        fn input_jacobian_into(
+            &self,
+            _: ArrayView1<'_, f64>,
+            _: ArrayView1<'_, f64>,
+            _: ArrayViewMut2<'_, f64>,
+        ) -> Result<()> {
+            Ok(())
+        }
+    };
+}
+
+/// The Hénon map `(x, y) -> (1 - a x^2 + y, b x)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Henon {
+    /// `a` (1.4 in the classic case).
+    pub a: f64,
+    /// `b` (0.3; `det DF = -b`).
+    pub b: f64,
+}
+
+impl DiscreteMap for Henon {
+    fn state_dim(&self) -> usize {
+        2
+    }
+    autonomous_inputs!();
+    fn step_into(&self, x: ArrayView1<'_, f64>, _: ArrayView1<'_, f64>, mut out: ArrayViewMut1<'_, f64>) -> Result<()> {
+        dims(2, &x, out.shape())?;
+        out[0] = 1.0 - self.a * x[0] * x[0] + x[1];
+        out[1] = self.b * x[0];
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        dims(2, &x, out.shape())?;
+        out.assign(&ndarray::array![[-2.0 * self.a * x[0], 1.0], [self.b, 0.0]]);
+        Ok(())
+    }
+}
+
+/// The logistic map `x -> r x (1 - x)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Logistic {
+    /// `r` (4: lambda = ln 2).
+    pub r: f64,
+}
+
+impl DiscreteMap for Logistic {
+    fn state_dim(&self) -> usize {
+        1
+    }
+    autonomous_inputs!();
+    fn step_into(&self, x: ArrayView1<'_, f64>, _: ArrayView1<'_, f64>, mut out: ArrayViewMut1<'_, f64>) -> Result<()> {
+        dims(1, &x, out.shape())?;
+        out[0] = self.r * x[0] * (1.0 - x[0]);
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        dims(1, &x, out.shape())?;
+        out[[0, 0]] = self.r * (1.0 - 2.0 * x[0]);
+        Ok(())
+    }
+}
+
+/// `x -> A x`.
+#[derive(Debug, Clone)]
+pub struct LinearMap(pub Array2<f64>);
+
+impl DiscreteMap for LinearMap {
+    fn state_dim(&self) -> usize {
+        self.0.nrows()
+    }
+    autonomous_inputs!();
+    fn step_into(&self, x: ArrayView1<'_, f64>, _: ArrayView1<'_, f64>, mut out: ArrayViewMut1<'_, f64>) -> Result<()> {
+        dims(self.0.nrows(), &x, out.shape())?;
+        out.assign(&self.0.dot(&x));
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        dims(self.0.nrows(), &x, out.shape())?;
+        out.assign(&self.0);
+        Ok(())
+    }
+}
+
+/// `dx/dt = A x`.
+#[derive(Debug, Clone)]
+pub struct LinearFlow(pub Array2<f64>);
+
+impl Flow for LinearFlow {
+    fn state_dim(&self) -> usize {
+        self.0.nrows()
+    }
+    autonomous_inputs!();
+    fn field_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        dims(self.0.nrows(), &x, out.shape())?;
+        out.assign(&self.0.dot(&x));
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        dims(self.0.nrows(), &x, out.shape())?;
+        out.assign(&self.0);
+        Ok(())
+    }
+}
+
+/// The Lorenz system `(s (y - x), x (r - z) - y, x y - b z)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Lorenz {
+    /// sigma (10).
+    pub sigma: f64,
+    /// rho (28).
+    pub rho: f64,
+    /// beta (8/3).
+    pub beta: f64,
+}
+
+impl Flow for Lorenz {
+    fn state_dim(&self) -> usize {
+        3
+    }
+    autonomous_inputs!();
+    fn field_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        dims(3, &v, out.shape())?;
+        let (x, y, z) = (v[0], v[1], v[2]);
+        out[0] = self.sigma * (y - x);
+        out[1] = x * (self.rho - z) - y;
+        out[2] = x * y - self.beta * z;
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        dims(3, &v, out.shape())?;
+        let (x, y, z) = (v[0], v[1], v[2]);
+        out.assign(&ndarray::array![[-self.sigma, self.sigma, 0.0], [self.rho - z, -1.0, -x], [y, x, -self.beta]]);
+        Ok(())
+    }
+}
+
+/// The Rössler system `(-y - z, x + a y, b + z (x - c))`.
+#[derive(Debug, Clone, Copy)]
+pub struct Rossler {
+    /// a (0.2).
+    pub a: f64,
+    /// b (0.2).
+    pub b: f64,
+    /// c (5.7).
+    pub c: f64,
+}
+
+impl Flow for Rossler {
+    fn state_dim(&self) -> usize {
+        3
+    }
+    autonomous_inputs!();
+    fn field_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        dims(3, &v, out.shape())?;
+        let (x, y, z) = (v[0], v[1], v[2]);
+        out[0] = -y - z;
+        out[1] = x + self.a * y;
+        out[2] = self.b + z * (x - self.c);
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        dims(3, &v, out.shape())?;
+        let (x, z) = (v[0], v[2]);
+        out.assign(&ndarray::array![[0.0, -1.0, -1.0], [1.0, self.a, 0.0], [z, 0.0, x - self.c]]);
+        Ok(())
+    }
+}
+
+/// The random rate network of Sompolinsky, Crisanti & Sommers, `dh/dt = -h + J tanh h` with
+/// `J = g G / sqrt(N)`, `G` standard Gaussian (seeded).
+#[derive(Debug, Clone)]
+pub struct RandomRateNetwork {
+    /// The coupling matrix `(N, N)`.
+    pub j: Array2<f64>,
+}
+
+impl RandomRateNetwork {
+    /// `N` units with gain `g`, couplings from `seed`.
+    pub fn new(n: usize, g: f64, seed: u64) -> Self {
+        RandomRateNetwork { j: crate::gaussian(n, n, seed) * (g / (n as f64).sqrt()) }
+    }
+}
+
+impl Flow for RandomRateNetwork {
+    fn state_dim(&self) -> usize {
+        self.j.nrows()
+    }
+    autonomous_inputs!();
+    fn field_into(
+        &self,
+        h: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        dims(self.j.nrows(), &h, out.shape())?;
+        let p = h.mapv(f64::tanh);
+        ndarray::linalg::general_mat_vec_mul(1.0, &self.j, &p, 0.0, &mut out);
+        out -= &h;
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        h: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        let n = self.j.nrows();
+        dims(n, &h, out.shape())?;
+        for (j, &hj) in h.iter().enumerate() {
+            let d = 1.0 - hj.tanh().powi(2);
+            for i in 0..n {
+                out[[i, j]] = self.j[[i, j]] * d;
+            }
+        }
+        out.diag_mut().mapv_inplace(|v| v - 1.0);
+        Ok(())
+    }
+}
