@@ -224,6 +224,23 @@ fn lyapunov_of_a_ctgru_cycle_and_its_plot() {
     assert!(ex[0].abs() < 0.02 && (ex[1] - 0.0375f64.ln() / 12.8325).abs() < 0.01, "{ex:?}");
     assert_eq!((j["time_unit"].as_str(), j["cell"].as_str(), j["k"].as_u64()), (Some("time"), Some("ctgru"), Some(2)));
     assert!(j["sum"].is_number() && j["lambda_max_two_trajectories"].is_number() && j.get("kaplan_yorke").is_some());
+    // Fixed points: the origin only, an unstable focus 0.2071 +- 0.7071i (DYNAMICS.md §9).
+    let j = ok(&["fixed-points", "--weights", s(&model), "--starts", "16"]);
+    assert_eq!((j["count"].as_u64(), j["stable_count"].as_u64()), (Some(1), Some(0)), "{j}");
+    let fp = &j["fixed_points"][0];
+    let lead: Vec<f64> = fp["leading_eigenvalue"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let h = std::f64::consts::FRAC_1_SQRT_2;
+    assert!((lead[0] - (h - 0.5)).abs() < 1e-9 && (lead[1].abs() - h).abs() < 1e-9, "{lead:?}");
+    assert_eq!((fp["unstable_dims"].as_u64(), fp["stable"].as_bool()), (Some(2), Some(false)));
+    assert!(fp["residual"].as_f64().unwrap() < 1e-20 && fp["state"].as_array().unwrap().len() == 2);
+    let bad = d.join("input.safetensors");
+    std::fs::write(
+        &bad,
+        tensors_to_safetensors(&[("input", ndarray::Array1::<f64>::zeros(3).into_dyn().view())], &Default::default())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(fails(&["fixed-points", "--weights", s(&model), "--input", s(&bad)]).contains("input"));
     for ext in ["png", "svg"] {
         let out = d.join(format!("lyapunov.{ext}"));
         let j = ok(&["plot", "lyapunov", "--weights", s(&model), "--steps", "5000", "--out", s(&out)]);

@@ -7,6 +7,9 @@
 //! - [`lyapunov_map`], [`lyapunov_flow`]: any `k <= n` exponents by QR (Benettin), with a
 //!   convergence trace, the sum rule and the Kaplan-Yorke dimension; [`lambda_max_map`] /
 //!   [`lambda_max_flow`]: the largest exponent from two trajectories, as a cross-check.
+//! - [`find_fixed_points`]: fixed and slow points from seeds ([`trajectory_seeds`]) by
+//!   Levenberg-Marquardt on `q = 1/2 |res|^2`, polished to machine precision, deduplicated,
+//!   outliers dropped, classified by the Jacobian spectrum.
 //! - [`Rk4`]: fourth-order Runge-Kutta for a flow and its tangent equation.
 //!
 //! ```
@@ -40,9 +43,13 @@
 
 #![warn(missing_docs)]
 
+mod fixed_points;
 mod integrate;
 mod lyapunov;
 
+pub use fixed_points::{
+    FixedPoint, FixedPointParams, FixedPoints, Stability, System, find_fixed_points, trajectory_seeds,
+};
 pub use integrate::Rk4;
 pub use lyapunov::{
     KaplanYorke, LyapunovParams, LyapunovSpectrum, SumRule, TimeUnit, TracePoint, lambda_max_flow, lambda_max_map,

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod circuit;
+pub mod fixed_points;
 pub mod lyapunov;
 pub mod plant;
 pub mod plot;

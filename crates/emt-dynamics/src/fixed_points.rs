@@ -1,0 +1,378 @@
+//! Fixed and slow points of a map or flow under a constant input (DYNAMICS.md §2).
+//!
+//! `q = 1/2 |res|^2` with `res = F(x, u) - x`, `A = DF - I` (maps) or `res = f(x, u)`, `A = Df`
+//! (flows); `grad q = A^T res`. From each seed, Levenberg-Marquardt steps
+//! `(A^T A + mu I) d = -A^T res` minimise `q` far from a root (damped Gauss-Newton) and become
+//! Newton steps near one, polishing to `|res| ~ 1e-13`. A minimum with `q < tol_q` is a fixed
+//! point; a local minimum above it is a slow point, reported apart with its speed `|res|`.
+//! Duplicates closer than `tol_unique` merge (the smaller `q` is kept); candidates farther from
+//! the seeds' centroid than `outlier_distance_scale` times the seeds' mean distance are dropped.
+//! Each point is classified by its Jacobian's spectrum: maps by `|mu|` against 1, flows by
+//! `Re lambda` against 0, with a band of `boundary_tol` reported as marginal.
+
+use emt_core::{DiscreteMap, Error, Flow, Result, check};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use num_complex::Complex64;
+
+/// A map or a flow.
+#[derive(Clone, Copy)]
+pub enum System<'a> {
+    /// `x' = F(x, u)`: fixed points solve `F(x, u) = x`.
+    Map(&'a dyn DiscreteMap),
+    /// `dx/dt = f(x, u)`: fixed points solve `f(x, u) = 0`.
+    Flow(&'a dyn Flow),
+}
+
+impl std::fmt::Debug for System<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            System::Map(m) => write!(f, "Map(n = {})", m.state_dim()),
+            System::Flow(m) => write!(f, "Flow(n = {})", m.state_dim()),
+        }
+    }
+}
+
+impl System<'_> {
+    /// State dimension.
+    pub fn state_dim(&self) -> usize {
+        match self {
+            System::Map(m) => m.state_dim(),
+            System::Flow(f) => f.state_dim(),
+        }
+    }
+
+    /// Input dimension.
+    pub fn input_dim(&self) -> usize {
+        match self {
+            System::Map(m) => m.input_dim(),
+            System::Flow(f) => f.input_dim(),
+        }
+    }
+
+    /// The residual `res` `(n)` and `A` `(n, n)` at `x`.
+    fn residual(
+        &self,
+        x: &Array1<f64>,
+        u: ArrayView1<'_, f64>,
+        res: &mut Array1<f64>,
+        a: &mut Array2<f64>,
+    ) -> Result<()> {
+        match self {
+            System::Map(m) => {
+                m.step_into(x.view(), u, res.view_mut())?;
+                *res -= x;
+                m.jacobian_into(x.view(), u, a.view_mut())?;
+                a.diag_mut().mapv_inplace(|v| v - 1.0);
+            }
+            System::Flow(f) => {
+                f.field_into(x.view(), u, res.view_mut())?;
+                f.jacobian_into(x.view(), u, a.view_mut())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The Jacobian of the map or flow itself (not `A`) at `x`.
+    fn jacobian(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array2<f64>> {
+        match self {
+            System::Map(m) => m.jacobian(x, u),
+            System::Flow(f) => f.jacobian(x, u),
+        }
+    }
+}
+
+/// Settings; defaults follow FixedPointFinder (tol_q 1e-12, tol_dq 1e-20, max_iters 5000,
+/// tol_unique 1e-3, outlier_distance_scale 10).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FixedPointParams {
+    /// `q` below which a minimum is a fixed point.
+    pub tol_q: f64,
+    /// Stop when `q` improves by less than this in an accepted step.
+    pub tol_dq: f64,
+    /// Levenberg-Marquardt iterations per seed at most.
+    pub max_iters: usize,
+    /// Points closer than this (Euclidean) are one point.
+    pub tol_unique: f64,
+    /// Drop candidates farther than this many mean seed distances from the seeds' centroid.
+    pub outlier_distance_scale: f64,
+    /// Half-width of the band around the stability boundary reported as marginal.
+    pub boundary_tol: f64,
+}
+
+impl Default for FixedPointParams {
+    fn default() -> Self {
+        FixedPointParams {
+            tol_q: 1e-12,
+            tol_dq: 1e-20,
+            max_iters: 5000,
+            tol_unique: 1e-3,
+            outlier_distance_scale: 10.0,
+            boundary_tol: 1e-6,
+        }
+    }
+}
+
+impl FixedPointParams {
+    /// Errors on a non-positive or non-finite tolerance or scale, or zero iterations.
+    pub fn check(self) -> Result<Self> {
+        for (name, v) in [
+            ("tol_q", self.tol_q),
+            ("tol_unique", self.tol_unique),
+            ("outlier_distance_scale", self.outlier_distance_scale),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::param(name, v, "must be finite and > 0"));
+            }
+        }
+        for (name, v) in [("tol_dq", self.tol_dq), ("boundary_tol", self.boundary_tol)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::param(name, v, "must be finite and >= 0"));
+            }
+        }
+        check::positive("max_iters", self.max_iters)?;
+        Ok(self)
+    }
+}
+
+/// Stability from the Jacobian's spectrum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stability {
+    /// Every `|mu| < 1` (maps) / `Re lambda < 0` (flows), outside the marginal band.
+    Stable,
+    /// At least one eigenvalue beyond the boundary.
+    Unstable,
+    /// The leading eigenvalue lies within `boundary_tol` of the boundary: undecided.
+    Marginal,
+}
+
+/// A fixed (or slow) point with its linearisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedPoint {
+    /// The state `(n)`.
+    pub state: Array1<f64>,
+    /// `q = 1/2 |res|^2` there.
+    pub q: f64,
+    /// `|res|`: the speed (per step for maps, per unit time for flows).
+    pub speed: f64,
+    /// Eigenvalues of `DF` (maps) or `Df` (flows), leading first (largest `|mu|` / `Re`).
+    pub eigenvalues: Vec<Complex64>,
+    /// Matching eigenvectors as columns `(n, n)`.
+    pub eigenvectors: Array2<Complex64>,
+    /// Eigenvalues beyond the boundary (`|mu| > 1 + tol` / `Re > tol`).
+    pub unstable_dims: usize,
+    /// Stability.
+    pub stability: Stability,
+}
+
+impl FixedPoint {
+    /// The leading eigenvalue (largest modulus for maps, largest real part for flows).
+    pub fn leading_eigenvalue(&self) -> Complex64 {
+        self.eigenvalues.first().copied().unwrap_or_default()
+    }
+}
+
+/// What a search found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedPoints {
+    /// Distinct fixed points (`q < tol_q`), by increasing `q`.
+    pub fixed: Vec<FixedPoint>,
+    /// Distinct slow points (local minima of `q` above `tol_q`), by increasing `q`.
+    pub slow: Vec<FixedPoint>,
+    /// Candidates dropped as outliers.
+    pub outliers: usize,
+    /// Seeds used.
+    pub seeds: usize,
+}
+
+impl FixedPoints {
+    /// Stable fixed points.
+    pub fn stable_count(&self) -> usize {
+        self.fixed.iter().filter(|p| p.stability == Stability::Stable).count()
+    }
+}
+
+/// Fixed and slow points of `system` under the constant input `u` `(d_in)`, from `seeds`
+/// `(S, n)` (trajectory states plus noise, or points of a box; see [`trajectory_seeds`]).
+/// Trajectory seeds promise no completeness: a point no seed falls towards is not found.
+///
+/// ```
+/// use emt_dynamics::{FixedPointParams, Stability, System, find_fixed_points};
+/// use emt_testkit::systems::LinearMap;
+/// // x' = A x has the origin as its only fixed point, stable since |eig A| < 1.
+/// let map = LinearMap(ndarray::array![[0.5, 0.2], [0.0, -0.3]]);
+/// let seeds = ndarray::array![[1.0, 2.0], [-3.0, 0.5]];
+/// let found = find_fixed_points(System::Map(&map), ndarray::Array1::zeros(0).view(), seeds.view(), &FixedPointParams::default())?;
+/// assert_eq!((found.fixed.len(), found.fixed[0].stability), (1, Stability::Stable));
+/// assert!(found.fixed[0].state.iter().all(|v| v.abs() < 1e-12));
+/// # Ok::<(), emt_core::Error>(())
+/// ```
+pub fn find_fixed_points(
+    system: System<'_>,
+    u: ArrayView1<'_, f64>,
+    seeds: ArrayView2<'_, f64>,
+    params: &FixedPointParams,
+) -> Result<FixedPoints> {
+    let p = params.check()?;
+    let n = system.state_dim();
+    check::shape("input", &u, &[system.input_dim()])?;
+    check::finite("input", &u)?;
+    if seeds.ncols() != n || seeds.nrows() == 0 {
+        return Err(Error::shape("seeds", format!("(S >= 1, {n})"), check::fmt_shape(seeds.shape())));
+    }
+    check::finite("seeds", &seeds)?;
+    let centroid = seeds.mean_axis(ndarray::Axis(0)).unwrap_or_else(|| Array1::zeros(n));
+    let mean_dist = seeds.rows().into_iter().map(|s| dist(&s, &centroid.view())).sum::<f64>() / seeds.nrows() as f64;
+    let limit = p.outlier_distance_scale * mean_dist.max(1e-12);
+    let mut candidates = Vec::new();
+    let mut outliers = 0;
+    for seed in seeds.rows() {
+        let (x, q, grad) = minimise(system, u, seed.to_owned(), &p)?;
+        if !x.iter().all(|v| v.is_finite()) || dist(&x.view(), &centroid.view()) > limit {
+            outliers += 1;
+            continue;
+        }
+        candidates.push((x, q, grad));
+    }
+    candidates.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (mut fixed, mut slow): (Vec<FixedPoint>, Vec<FixedPoint>) = (Vec::new(), Vec::new());
+    for (x, q, grad) in candidates {
+        let is_fixed = q < p.tol_q;
+        // A slow point must be a local minimum of q: its gradient has (nearly) vanished.
+        if !is_fixed && grad > 1e-6 * (2.0 * q).sqrt().max(1e-12) {
+            continue;
+        }
+        let list = if is_fixed { &mut fixed } else { &mut slow };
+        if list.iter().any(|f| dist(&f.state.view(), &x.view()) < p.tol_unique) {
+            continue;
+        }
+        list.push(classify(system, u, x, q, p.boundary_tol)?);
+    }
+    Ok(FixedPoints { fixed, slow, outliers, seeds: seeds.nrows() })
+}
+
+fn dist(a: &ArrayView1<'_, f64>, b: &ArrayView1<'_, f64>) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
+}
+
+/// Levenberg-Marquardt on `q` from `x`: returns the end point, its `q` and `|grad q|`.
+fn minimise(
+    system: System<'_>,
+    u: ArrayView1<'_, f64>,
+    mut x: Array1<f64>,
+    p: &FixedPointParams,
+) -> Result<(Array1<f64>, f64, f64)> {
+    let n = x.len();
+    let (mut res, mut a) = (Array1::zeros(n), Array2::zeros((n, n)));
+    let (mut res_new, mut a_new) = (Array1::zeros(n), Array2::zeros((n, n)));
+    system.residual(&x, u, &mut res, &mut a)?;
+    let mut q = 0.5 * res.dot(&res);
+    let mut mu = 1e-3;
+    let mut grad = a.t().dot(&res);
+    for _ in 0..p.max_iters {
+        if q < 1e-30 || !q.is_finite() {
+            break;
+        }
+        let mut h = a.t().dot(&a);
+        let scale = h.diag().iter().fold(0.0f64, |m, v| m.max(*v)).max(1e-12);
+        h.diag_mut().mapv_inplace(|v| v + mu * scale);
+        let Ok(step) = emt_linalg::solve_vec(h.view(), grad.view()) else {
+            mu *= 10.0;
+            if mu > 1e12 {
+                break;
+            }
+            continue;
+        };
+        let x_new = &x - &step;
+        system.residual(&x_new, u, &mut res_new, &mut a_new)?;
+        let q_new = 0.5 * res_new.dot(&res_new);
+        if q_new.is_finite() && q_new < q {
+            let dq = q - q_new;
+            x = x_new;
+            std::mem::swap(&mut res, &mut res_new);
+            std::mem::swap(&mut a, &mut a_new);
+            q = q_new;
+            grad = a.t().dot(&res);
+            mu = (mu / 3.0).max(1e-15);
+            if dq < p.tol_dq && q > p.tol_q {
+                break;
+            }
+        } else {
+            mu *= 4.0;
+            if mu > 1e12 {
+                break;
+            }
+        }
+    }
+    let g = grad.dot(&grad).sqrt();
+    Ok((x, q, g))
+}
+
+fn classify(system: System<'_>, u: ArrayView1<'_, f64>, x: Array1<f64>, q: f64, tol: f64) -> Result<FixedPoint> {
+    let jac = system.jacobian(x.view(), u)?;
+    let eig = emt_linalg::eig(jac.view())?;
+    let is_map = matches!(system, System::Map(_));
+    let key = |z: &Complex64| if is_map { z.norm() - 1.0 } else { z.re };
+    let mut order: Vec<usize> = (0..eig.values.len()).collect();
+    order.sort_by(|&i, &j| key(&eig.values[j]).total_cmp(&key(&eig.values[i])));
+    let eigenvalues: Vec<Complex64> = order.iter().map(|&i| eig.values[i]).collect();
+    let eigenvectors = Array2::from_shape_fn(eig.vectors.dim(), |(r, c)| eig.vectors[[r, order[c]]]);
+    let unstable_dims = eigenvalues.iter().filter(|z| key(z) > tol).count();
+    let lead = eigenvalues.first().map_or(f64::NEG_INFINITY, key);
+    let stability = if lead.abs() <= tol {
+        Stability::Marginal
+    } else if lead < 0.0 {
+        Stability::Stable
+    } else {
+        Stability::Unstable
+    };
+    Ok(FixedPoint { speed: (2.0 * q).sqrt(), state: x, q, eigenvalues, eigenvectors, unstable_dims, stability })
+}
+
+/// Seeds from trajectories: `starts` `(S, n)` run for `steps` (maps: map steps; flows: RK4
+/// steps of `dt`) under the constant input `u`; every `every`-th state is kept, plus Gaussian
+/// noise of standard deviation `noise` (seeded).
+#[allow(clippy::too_many_arguments)]
+pub fn trajectory_seeds(
+    system: System<'_>,
+    u: ArrayView1<'_, f64>,
+    starts: ArrayView2<'_, f64>,
+    steps: usize,
+    every: usize,
+    dt: f64,
+    noise: f64,
+    seed: u64,
+) -> Result<Array2<f64>> {
+    use rand::Rng;
+    let n = system.state_dim();
+    check::shape("input", &u, &[system.input_dim()])?;
+    if starts.ncols() != n {
+        return Err(Error::shape("starts", format!("(S, {n})"), check::fmt_shape(starts.shape())));
+    }
+    check::positive("every", every)?;
+    if !(noise.is_finite() && noise >= 0.0) {
+        return Err(Error::param("noise", noise, "must be finite and >= 0"));
+    }
+    let mut r = emt_core::rng::seeded(seed);
+    let mut rows = Vec::new();
+    let mut rk = crate::Rk4::new(n, 1);
+    for start in starts.rows() {
+        let mut x = start.to_owned();
+        let mut next = Array1::zeros(n);
+        for t in 1..=steps {
+            match system {
+                System::Map(m) => {
+                    m.step_into(x.view(), u, next.view_mut())?;
+                    std::mem::swap(&mut x, &mut next);
+                }
+                System::Flow(f) => rk.step(f, &mut x, u, dt)?,
+            }
+            if t % every == 0 {
+                let noisy = x.mapv(|v| v + noise * r.sample::<f64, _>(rand_distr::StandardNormal));
+                rows.extend(noisy.iter().copied());
+            }
+        }
+    }
+    let count = rows.len() / n.max(1);
+    Array2::from_shape_vec((count, n), rows)
+        .map_err(|e| Error::shape("seeds", format!("({count}, {n})"), e.to_string()))
+}

@@ -1,0 +1,161 @@
+//! Fixed and slow points against systems with known answers (DYNAMICS.md §2, §9).
+
+use emt_core::cells::CtGruWeights;
+use emt_core::{Activation, ElmanWeights, Error, Flow, Result};
+use emt_dynamics::{FixedPointParams, Stability, System, find_fixed_points, trajectory_seeds};
+use emt_testkit::systems::LinearFlow;
+use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut1, ArrayViewMut2, array};
+
+fn grid(lo: f64, hi: f64, k: usize) -> Array2<f64> {
+    Array2::from_shape_fn((k * k, 2), |(i, c)| {
+        let j = if c == 0 { i / k } else { i % k };
+        lo + (hi - lo) * j as f64 / (k - 1) as f64
+    })
+}
+
+#[test]
+fn affine_map_has_its_one_fixed_point_exactly() {
+    // h' = W h + W_ih u + b (identity activation): h* = (I - W)^-1 (W_ih u + b).
+    let w = array![[0.5, 0.2, 0.0], [-0.1, 0.3, 0.4], [0.2, 0.0, -0.6]];
+    let (w_ih, b) = (array![[1.0], [0.5], [-1.0]], array![0.1, -0.2, 0.3]);
+    let net = ElmanWeights::new(w.clone(), w_ih.clone(), Array2::ones((1, 3)))
+        .unwrap()
+        .with_biases(Some(b.clone()), None)
+        .unwrap()
+        .with_activation(Activation::Identity);
+    let u = array![2.0];
+    let want = emt_linalg::solve_vec((Array2::eye(3) - &w).view(), (w_ih.dot(&u) + &b).view()).unwrap();
+    let seeds = emt_testkit::gaussian(20, 3, 1) * 3.0;
+    let found = find_fixed_points(System::Map(&net), u.view(), seeds.view(), &FixedPointParams::default()).unwrap();
+    assert_eq!((found.fixed.len(), found.slow.len(), found.outliers), (1, 0, 0));
+    let fp = &found.fixed[0];
+    assert!(emt_testkit::max_abs_diff(&fp.state, &want) < 1e-12, "{} vs {want}", fp.state);
+    assert!(fp.speed < 1e-13 && fp.stability == Stability::Stable && fp.unstable_dims == 0);
+    let radius = emt_linalg::eigenvalues(w.view()).unwrap().iter().map(|z| z.norm()).fold(0.0, f64::max);
+    assert!((fp.leading_eigenvalue().norm() - radius).abs() < 1e-12);
+}
+
+#[test]
+fn a_saddle_of_a_linear_flow_is_unstable_in_one_direction() {
+    let flow = LinearFlow(array![[1.0, 0.3], [0.0, -2.0]]);
+    let found = find_fixed_points(
+        System::Flow(&flow),
+        Array1::zeros(0).view(),
+        grid(-1.0, 1.0, 4).view(),
+        &FixedPointParams::default(),
+    )
+    .unwrap();
+    assert_eq!(found.fixed.len(), 1);
+    let fp = &found.fixed[0];
+    assert_eq!((fp.stability, fp.unstable_dims), (Stability::Unstable, 1));
+    assert!((fp.leading_eigenvalue().re - 1.0).abs() < 1e-12 && (fp.eigenvalues[1].re + 2.0).abs() < 1e-12);
+    // The leading eigenvector is the unstable direction e_1.
+    let v = fp.eigenvectors.column(0);
+    assert!(v[1].norm() < 1e-12 && (v[0].norm() - 1.0).abs() < 1e-12);
+}
+
+/// DYNAMICS.md §9: the 2-D ctgru with U_h = 4 R(pi/4), U_z = U_r = 0, b = 0 has the origin as its
+/// only fixed point, an unstable focus with eigenvalues 0.5 (-1 + 2 e^{+-i pi/4}).
+#[test]
+fn ctgru_rotation_has_only_the_origin_an_unstable_focus() {
+    let (c, s) = (std::f64::consts::FRAC_PI_4.cos(), std::f64::consts::FRAC_PI_4.sin());
+    let mut u = Array2::zeros((6, 2));
+    u.slice_mut(ndarray::s![4.., ..]).assign(&(array![[c, -s], [s, c]] * 4.0));
+    let net = CtGruWeights::new(u, None, None, 0.1, None).unwrap();
+    // The box |h_i| < 1 contains every fixed point of a ctgru (DYNAMICS.md §1).
+    let found = find_fixed_points(
+        System::Flow(&net),
+        Array1::zeros(0).view(),
+        grid(-1.0, 1.0, 12).view(),
+        &FixedPointParams::default(),
+    )
+    .unwrap();
+    eprintln!("ctgru: {} fixed, {} slow, {} outliers", found.fixed.len(), found.slow.len(), found.outliers);
+    assert_eq!(found.fixed.len(), 1, "{:?}", found.fixed.iter().map(|p| p.state.to_vec()).collect::<Vec<_>>());
+    let fp = &found.fixed[0];
+    assert!(fp.state.iter().all(|v| v.abs() < 1e-12));
+    assert_eq!((fp.stability, fp.unstable_dims), (Stability::Unstable, 2));
+    let z = fp.leading_eigenvalue();
+    let h = std::f64::consts::FRAC_1_SQRT_2;
+    assert!((z.re - (h - 0.5)).abs() < 1e-12 && (z.im.abs() - h).abs() < 1e-12, "{z}");
+}
+
+/// dx/dt = p - x^2 with p = -1e-4: no fixed point, a slow point at x = 0 with speed 1e-4
+/// (the ghost of the saddle-node at p = 0).
+struct Ghost;
+
+impl Flow for Ghost {
+    fn state_dim(&self) -> usize {
+        1
+    }
+    fn input_dim(&self) -> usize {
+        0
+    }
+    fn field_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        out[0] = -1e-4 - x[0] * x[0];
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        out[[0, 0]] = -2.0 * x[0];
+        Ok(())
+    }
+    fn input_jacobian_into(
+        &self,
+        _: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        _: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_saddle_node_ghost_is_a_slow_point_not_a_fixed_point() {
+    let seeds = array![[0.5], [-0.3], [0.05]];
+    let found =
+        find_fixed_points(System::Flow(&Ghost), Array1::zeros(0).view(), seeds.view(), &FixedPointParams::default())
+            .unwrap();
+    assert_eq!((found.fixed.len(), found.slow.len()), (0, 1));
+    let slow = &found.slow[0];
+    assert!(slow.state[0].abs() < 1e-6 && (slow.speed - 1e-4).abs() < 1e-9, "{slow:?}");
+    // Near a vanishing saddle-node a flow's eigenvalue is ~0.
+    assert!(slow.leading_eigenvalue().norm() < 1e-5);
+}
+
+#[test]
+fn trajectory_seeds_and_bad_input() {
+    let flow = LinearFlow(array![[-1.0, 0.0], [0.0, -0.5]]);
+    let starts = array![[1.0, 1.0], [-1.0, 2.0]];
+    let seeds =
+        trajectory_seeds(System::Flow(&flow), Array1::zeros(0).view(), starts.view(), 100, 10, 0.01, 0.0, 0).unwrap();
+    assert_eq!(seeds.dim(), (20, 2));
+    assert!((seeds[[9, 0]] - (-1.0f64).exp()).abs() < 1e-8, "x(1) = e^-1: {}", seeds[[9, 0]]);
+    let noisy =
+        trajectory_seeds(System::Flow(&flow), Array1::zeros(0).view(), starts.view(), 100, 10, 0.01, 0.1, 0).unwrap();
+    assert_ne!(noisy, seeds);
+    let e = find_fixed_points(
+        System::Flow(&flow),
+        Array1::zeros(0).view(),
+        Array2::zeros((3, 5)).view(),
+        &FixedPointParams::default(),
+    );
+    assert!(matches!(e, Err(Error::Shape { .. })));
+    let e =
+        find_fixed_points(System::Flow(&flow), Array1::zeros(1).view(), starts.view(), &FixedPointParams::default());
+    assert!(matches!(e, Err(Error::Shape { .. })));
+    let bad = FixedPointParams { tol_unique: 0.0, ..Default::default() };
+    assert!(matches!(
+        find_fixed_points(System::Flow(&flow), Array1::zeros(0).view(), starts.view(), &bad),
+        Err(Error::InvalidParameter { .. })
+    ));
+}
