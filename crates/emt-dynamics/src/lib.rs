@@ -10,6 +10,8 @@
 //! - [`find_fixed_points`]: fixed and slow points from seeds ([`trajectory_seeds`]) by
 //!   Levenberg-Marquardt on `q = 1/2 |res|^2`, polished to machine precision, deduplicated,
 //!   outliers dropped, classified by the Jacobian spectrum.
+//! - [`participation_ratio`] of a state covariance, and [`circular_law`]: a Jacobian's
+//!   spectrum against the circular law (radius, radial CDF, real-eigenvalue count).
 //! - [`Rk4`]: fourth-order Runge-Kutta for a flow and its tangent equation.
 //!
 //! ```
@@ -44,12 +46,14 @@
 #![warn(missing_docs)]
 
 mod fixed_points;
+mod helpers;
 mod integrate;
 mod lyapunov;
 
 pub use fixed_points::{
     FixedPoint, FixedPointParams, FixedPoints, Stability, System, find_fixed_points, trajectory_seeds,
 };
+pub use helpers::{CircularLaw, circular_law, participation_ratio, participation_ratio_of_vector};
 pub use integrate::Rk4;
 pub use lyapunov::{
     KaplanYorke, LyapunovParams, LyapunovSpectrum, SumRule, TimeUnit, TracePoint, lambda_max_flow, lambda_max_map,
