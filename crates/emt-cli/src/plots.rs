@@ -375,9 +375,141 @@ pub fn check_out(path: &Path) -> Result<Format> {
     Ok(f)
 }
 
+/// A line segment between two points of the plane.
+pub type Segment = ((f64, f64), (f64, f64));
+
+/// What a phase portrait shows: nullcline segments (one list per state coordinate), vector-field
+/// arrows, trajectories, and fixed points by kind.
+pub struct Portrait<'a> {
+    pub x_desc: &'a str,
+    pub y_desc: &'a str,
+    pub x_range: (f64, f64),
+    pub y_range: (f64, f64),
+    pub nullclines: Vec<Vec<Segment>>,
+    pub arrows: Vec<Segment>,
+    pub trajectories: Vec<Vec<(f64, f64)>>,
+    /// (point, stable, unstable dimensions).
+    pub points: Vec<((f64, f64), bool, usize)>,
+    /// State dimension (a point unstable in every direction is a source, else a saddle).
+    pub dims: usize,
+    /// Draw trajectories as dots (maps jump between states) instead of lines (flows).
+    pub dots: bool,
+}
+
+/// A phase portrait (2-D states) or a projection (higher-D), with fixed points by type:
+/// stable filled, saddles (some unstable dimensions) as triangles, fully unstable as rings.
+pub fn portrait<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, p: &Portrait<'_>) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, font(22))
+        .margin(20)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(p.x_range.0..p.x_range.1, p.y_range.0..p.y_range.1)?;
+    chart
+        .configure_mesh()
+        .x_desc(p.x_desc)
+        .y_desc(p.y_desc)
+        .label_style(font(16))
+        .axis_desc_style(font(18))
+        .x_label_formatter(&|v| format!("{:.2}", v + 0.0))
+        .y_label_formatter(&|v| format!("{:.2}", v + 0.0))
+        .light_line_style(RGBColor(240, 240, 240))
+        .draw()?;
+    let grey = RGBColor(150, 150, 150);
+    chart.draw_series(p.arrows.iter().map(|&(a, b)| PathElement::new(vec![a, b], grey.stroke_width(1))))?;
+    chart.draw_series(p.arrows.iter().map(|&(_, b)| Circle::new(b, 2, grey.filled())))?;
+    let traj = RGBColor(110, 110, 110);
+    for (k, t) in p.trajectories.iter().enumerate() {
+        let s = if p.dots {
+            chart.draw_series(t.iter().map(|&q| Circle::new(q, 1, traj.mix(0.6).filled())))?
+        } else {
+            chart.draw_series(LineSeries::new(t.iter().copied(), traj.mix(0.5).stroke_width(1)))?
+        };
+        if k == 0 {
+            s.label("trajectories")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], traj.stroke_width(1)));
+        }
+    }
+    let colours = [RGBColor(33, 102, 172), RGBColor(178, 24, 43), RGBColor(27, 120, 55)];
+    for (i, segs) in p.nullclines.iter().enumerate() {
+        let c = colours[i % colours.len()];
+        let s = chart.draw_series(segs.iter().map(|&(a, b)| PathElement::new(vec![a, b], c.stroke_width(2))))?;
+        s.label(format!("nullcline of x{}", i + 1))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+    }
+    let stable: Vec<(f64, f64)> = p.points.iter().filter(|q| q.1).map(|q| q.0).collect();
+    let saddle: Vec<(f64, f64)> = p.points.iter().filter(|q| !q.1 && q.2 > 0 && q.2 < p.dims).map(|q| q.0).collect();
+    // Unstable with no unstable dimension: marginal points, drawn with the sources.
+    let source: Vec<(f64, f64)> =
+        p.points.iter().filter(|q| !q.1 && (q.2 >= p.dims || q.2 == 0)).map(|q| q.0).collect();
+    let black = BLACK;
+    chart
+        .draw_series(stable.iter().map(|&q| Circle::new(q, 7, black.filled())))?
+        .label(format!("stable ({})", stable.len()))
+        .legend(move |(x, y)| Circle::new((x + 10, y), 6, black.filled()));
+    chart
+        .draw_series(saddle.iter().map(|&q| TriangleMarker::new(q, 8, RGBColor(230, 97, 1).filled())))?
+        .label(format!("saddle ({})", saddle.len()))
+        .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 7, RGBColor(230, 97, 1).filled()));
+    chart
+        .draw_series(source.iter().map(|&q| Circle::new(q, 7, black.stroke_width(2))))?
+        .label(format!("unstable ({})", source.len()))
+        .legend(move |(x, y)| Circle::new((x + 10, y), 6, black.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .label_font(font(15))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
+    Ok(())
+}
+
+/// Zero-level segments of a field sampled on a grid (marching squares): `values[i][j]` at
+/// `(xs[i], ys[j])`.
+pub fn zero_contour(xs: &[f64], ys: &[f64], values: &[Vec<f64>]) -> Vec<Segment> {
+    let mut segs = Vec::new();
+    for i in 0..xs.len().saturating_sub(1) {
+        for j in 0..ys.len().saturating_sub(1) {
+            let corners = [
+                (xs[i], ys[j], values[i][j]),
+                (xs[i + 1], ys[j], values[i + 1][j]),
+                (xs[i + 1], ys[j + 1], values[i + 1][j + 1]),
+                (xs[i], ys[j + 1], values[i][j + 1]),
+            ];
+            let mut hits = Vec::new();
+            for k in 0..4 {
+                let (a, b) = (corners[k], corners[(k + 1) % 4]);
+                if (a.2 < 0.0) != (b.2 < 0.0) {
+                    let t = a.2 / (a.2 - b.2);
+                    hits.push((a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)));
+                }
+            }
+            for pair in hits.chunks_exact(2) {
+                segs.push((pair[0], pair[1]));
+            }
+        }
+    }
+    segs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_contour_of_a_circle_lies_on_it() {
+        let xs: Vec<f64> = (0..41).map(|i| -1.0 + i as f64 / 20.0).collect();
+        let v: Vec<Vec<f64>> = xs.iter().map(|&x| xs.iter().map(|&y| x * x + y * y - 0.5).collect()).collect();
+        let segs = zero_contour(&xs, &xs, &v);
+        assert!(segs.len() > 40);
+        for ((a, b), (c, d)) in segs {
+            for r in [(a * a + b * b).sqrt(), (c * c + d * d).sqrt()] {
+                assert!((r - 0.5f64.sqrt()).abs() < 0.01, "{r}");
+            }
+        }
+    }
 
     #[test]
     fn base64_matches_rfc4648_vectors() {

@@ -242,6 +242,12 @@ fn lyapunov_of_a_ctgru_cycle_and_its_plot() {
     .unwrap();
     assert!(fails(&["fixed-points", "--weights", s(&model), "--input", s(&bad)]).contains("input"));
     for ext in ["png", "svg"] {
+        let out = d.join(format!("fixed-points.{ext}"));
+        let j = ok(&["plot", "fixed-points", "--weights", s(&model), "--starts", "8", "--out", s(&out)]);
+        assert_eq!((j["count"].as_u64(), j["plot"].as_str()), (Some(1), Some("fixed-points")));
+        check_figure(&out);
+    }
+    for ext in ["png", "svg"] {
         let out = d.join(format!("lyapunov.{ext}"));
         let j = ok(&["plot", "lyapunov", "--weights", s(&model), "--steps", "5000", "--out", s(&out)]);
         assert_eq!(j["time_unit"], "time");

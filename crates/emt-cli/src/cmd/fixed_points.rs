@@ -19,31 +19,62 @@ use std::path::PathBuf;
 use emt_core::cells::{Model, ModelFile};
 use emt_core::io::Tensors;
 use emt_core::{Error, Result, rng};
-use emt_dynamics::{FixedPoint, FixedPointParams, Stability, System, find_fixed_points, trajectory_seeds};
+use emt_dynamics::{FixedPoint, FixedPointParams, FixedPoints, Stability, System, find_fixed_points, trajectory_seeds};
 use ndarray::{Array1, Array2, Axis, concatenate};
 use rand::Rng;
 use serde_json::json;
 
-#[derive(clap::Args, Debug)]
-pub struct Args {
+/// The flags shared by `emt fixed-points` and `emt plot fixed-points`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SearchArgs {
     /// Model file (any cell).
     #[arg(long)]
-    weights: PathBuf,
+    pub weights: PathBuf,
     /// Safetensors file with the constant input `input` (d_in); default zero.
     #[arg(long)]
-    input: Option<PathBuf>,
+    pub input: Option<PathBuf>,
     /// Seed of the starting states and the noise.
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub seed: u64,
     /// Starting states.
     #[arg(long, default_value_t = 64)]
-    starts: usize,
+    pub starts: usize,
     /// Steps run from each start.
     #[arg(long, default_value_t = 200)]
-    steps: usize,
+    pub steps: usize,
     /// Standard deviation of the noise added to trajectory states.
     #[arg(long, default_value_t = 0.05)]
-    noise: f64,
+    pub noise: f64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    search: SearchArgs,
+}
+
+/// Everything a search produced, for the command and the plot.
+pub struct Search {
+    pub file: ModelFile,
+    pub input: Array1<f64>,
+    pub starts: Array2<f64>,
+    pub bound: f64,
+    pub found: FixedPoints,
+}
+
+impl Search {
+    /// The model as a map or a flow.
+    pub fn system(&self) -> Result<System<'_>> {
+        system_of(&self.file.model)
+    }
+}
+
+fn system_of(model: &Model) -> Result<System<'_>> {
+    match (model.as_map(), model.as_flow()) {
+        (Some(m), _) => Ok(System::Map(m)),
+        (None, Some(f)) => Ok(System::Flow(f)),
+        (None, None) => Err(Error::param("cell", model.kind(), "is neither a map nor a flow")),
+    }
 }
 
 /// Half-width of a box that holds every fixed point (DYNAMICS.md §1): 1 for tanh-bounded
@@ -82,7 +113,8 @@ fn point_json(p: &FixedPoint) -> serde_json::Value {
     })
 }
 
-pub fn run(args: &Args) -> Result<serde_json::Value> {
+/// Loads the model and input, seeds, and searches.
+pub fn search(args: &SearchArgs) -> Result<Search> {
     let file = ModelFile::load(&args.weights)?;
     let model = &file.model;
     let (n, d) = (model.state_dim(), model.input_dim());
@@ -100,11 +132,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
             v
         }
     };
-    let system = match (model.as_map(), model.as_flow()) {
-        (Some(m), _) => System::Map(m),
-        (None, Some(f)) => System::Flow(f),
-        (None, None) => return Err(Error::param("cell", model.kind(), "is neither a map nor a flow")),
-    };
+    let system = system_of(model)?;
     let bound = box_bound(model, &u);
     let mut r = rng::stream(args.seed, 3);
     let mut starts = Array2::from_shape_simple_fn((args.starts, n), || bound * (2.0 * r.random::<f64>() - 1.0));
@@ -116,6 +144,13 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     let seeds = concatenate(Axis(0), &[starts.view(), trajectory.view()])
         .map_err(|e| Error::shape("seeds", format!("(S, {n})"), e.to_string()))?;
     let found = find_fixed_points(system, u.view(), seeds.view(), &FixedPointParams::default())?;
+    Ok(Search { file, input: u, starts, bound, found })
+}
+
+pub fn run(args: &Args) -> Result<serde_json::Value> {
+    let Search { file, found, .. } = search(&args.search)?;
+    let model = &file.model;
+    let n = model.state_dim();
     println!(
         "{} cell (state {n}): {} fixed points ({} stable), {} slow points, {} outliers, from {} seeds",
         model.kind(),

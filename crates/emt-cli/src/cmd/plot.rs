@@ -79,6 +79,15 @@ enum Plot {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Fixed points by type: for 2-D states a phase portrait (nullclines, vector field,
+    /// trajectories), otherwise trajectories and fixed points in their top-2 principal components.
+    FixedPoints {
+        #[command(flatten)]
+        search: crate::cmd::fixed_points::SearchArgs,
+        /// Output figure (.png or .svg).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Loss, accuracy, curriculum horizon and evaluation accuracy against the step.
     Training {
         /// A JSON Lines log written by `emt train --log`.
@@ -98,6 +107,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         Plot::Memory { weights, task, horizon, seed, out } => memory(weights, task, *horizon, *seed, out),
         Plot::Training { log, out } => training(log, out),
         Plot::Lyapunov { run, out } => lyapunov(run, out),
+        Plot::FixedPoints { search, out } => fixed_points(search, out),
     }
 }
 
@@ -339,5 +349,123 @@ fn lyapunov(run: &crate::cmd::lyapunov::RunArgs, out: &Path) -> Result<serde_jso
     let mut j = summary("lyapunov", out)?;
     j["exponents"] = json!(s.exponents);
     j["time_unit"] = json!(unit);
+    Ok(j)
+}
+
+/// Trajectories from the search's starts (at most 8), `steps` steps each (flows: RK4, dt 0.05).
+fn trajectories(
+    system: emt_dynamics::System<'_>,
+    u: &Array1<f64>,
+    starts: &ndarray::Array2<f64>,
+    steps: usize,
+) -> Result<Vec<ndarray::Array2<f64>>> {
+    let mut out = Vec::new();
+    for start in starts.rows().into_iter().take(8) {
+        let one = start.to_owned().insert_axis(Axis(0));
+        let mut states = emt_dynamics::trajectory_seeds(system, u.view(), one.view(), steps, 1, 0.05, 0.0, 0)?;
+        states = ndarray::concatenate(Axis(0), &[one.view(), states.view()])
+            .map_err(|e| Error::shape("trajectory", "(T, n)", e.to_string()))?;
+        out.push(states);
+    }
+    Ok(out)
+}
+
+fn fixed_points(args: &crate::cmd::fixed_points::SearchArgs, out: &Path) -> Result<serde_json::Value> {
+    plots::check_out(out)?;
+    let search = crate::cmd::fixed_points::search(args)?;
+    let system = search.system()?;
+    let n = search.file.model.state_dim();
+    let u = &search.input;
+    let trajs = trajectories(system, u, &search.starts, args.steps.max(50))?;
+    let found = &search.found;
+    let kind = search.file.model.kind();
+    let title = format!("Fixed points of the {kind} cell: {} ({} stable)", found.fixed.len(), found.stable_count());
+    let portrait = if n == 2 {
+        let b = search.bound * 1.05;
+        let k = 121;
+        let xs: Vec<f64> = (0..k).map(|i| -b + 2.0 * b * i as f64 / (k - 1) as f64).collect();
+        let res = |x: f64, y: f64| -> Result<[f64; 2]> {
+            let p = ndarray::array![x, y];
+            let r = match system {
+                emt_dynamics::System::Map(m) => m.step(p.view(), u.view())? - &p,
+                emt_dynamics::System::Flow(f) => f.field(p.view(), u.view())?,
+            };
+            Ok([r[0], r[1]])
+        };
+        let mut fields = [vec![vec![0.0; k]; k], vec![vec![0.0; k]; k]];
+        for (i, &x) in xs.iter().enumerate() {
+            for (j, &y) in xs.iter().enumerate() {
+                let r = res(x, y)?;
+                fields[0][i][j] = r[0];
+                fields[1][i][j] = r[1];
+            }
+        }
+        let mut arrows = Vec::new();
+        let m = 17;
+        for i in 0..m {
+            for j in 0..m {
+                let (x, y) = (-b + 2.0 * b * (i as f64 + 0.5) / m as f64, -b + 2.0 * b * (j as f64 + 0.5) / m as f64);
+                let r = res(x, y)?;
+                let len = (r[0] * r[0] + r[1] * r[1]).sqrt();
+                if len > 0.0 {
+                    let s = 0.8 * b / m as f64 / len;
+                    arrows.push(((x, y), (x + s * r[0], y + s * r[1])));
+                }
+            }
+        }
+        plots::Portrait {
+            x_desc: "x1",
+            y_desc: "x2",
+            x_range: (-b, b),
+            y_range: (-b, b),
+            nullclines: vec![plots::zero_contour(&xs, &xs, &fields[0]), plots::zero_contour(&xs, &xs, &fields[1])],
+            arrows,
+            trajectories: trajs.iter().map(|t| t.rows().into_iter().map(|r| (r[0], r[1])).collect()).collect(),
+            points: found
+                .fixed
+                .iter()
+                .map(|p| ((p.state[0], p.state[1]), p.stability == emt_dynamics::Stability::Stable, p.unstable_dims))
+                .collect(),
+            dims: n,
+            dots: matches!(system, emt_dynamics::System::Map(_)),
+        }
+    } else {
+        let all = ndarray::concatenate(Axis(0), &trajs.iter().map(|t| t.view()).collect::<Vec<_>>())
+            .map_err(|e| Error::shape("trajectories", "(T, n)", e.to_string()))?;
+        let pca = emt_linalg::pca(all.view(), 2)?;
+        let project = |x: ndarray::ArrayView1<'_, f64>| {
+            let c = &x - &pca.mean;
+            (pca.components.row(0).dot(&c), pca.components.row(1).dot(&c))
+        };
+        let lines: Vec<Vec<(f64, f64)>> = trajs.iter().map(|t| t.rows().into_iter().map(project).collect()).collect();
+        let points: Vec<((f64, f64), bool, usize)> = found
+            .fixed
+            .iter()
+            .map(|p| (project(p.state.view()), p.stability == emt_dynamics::Stability::Stable, p.unstable_dims))
+            .collect();
+        let (mut lo, mut hi) = ((f64::INFINITY, f64::INFINITY), (f64::NEG_INFINITY, f64::NEG_INFINITY));
+        for &(x, y) in lines.iter().flatten().chain(points.iter().map(|q| &q.0)) {
+            lo = (lo.0.min(x), lo.1.min(y));
+            hi = (hi.0.max(x), hi.1.max(y));
+        }
+        let pad = |a: f64, b: f64| if b > a { 0.08 * (b - a) } else { 1.0 };
+        plots::Portrait {
+            x_desc: "PC1",
+            y_desc: "PC2",
+            x_range: (lo.0 - pad(lo.0, hi.0), hi.0 + pad(lo.0, hi.0)),
+            y_range: (lo.1 - pad(lo.1, hi.1), hi.1 + pad(lo.1, hi.1)),
+            nullclines: vec![],
+            arrows: vec![],
+            trajectories: lines,
+            points,
+            dims: n,
+            dots: matches!(system, emt_dynamics::System::Map(_)),
+        }
+    };
+    render!(out, (1000, 1000), plots::portrait, &title, &portrait);
+    let mut j = summary("fixed-points", out)?;
+    j["count"] = json!(found.fixed.len());
+    j["stable_count"] = json!(found.stable_count());
+    j["cell"] = json!(kind.name());
     Ok(j)
 }
