@@ -10,6 +10,9 @@
 //! - [`find_fixed_points`]: fixed and slow points from seeds ([`trajectory_seeds`]) by
 //!   Levenberg-Marquardt on `q = 1/2 |res|^2`, polished to machine precision, deduplicated,
 //!   outliers dropped, classified by the Jacobian spectrum.
+//! - [`certified_zeros`]: every fixed point in a small box, each proven unique in its
+//!   enclosure by an interval Krawczyk test, with undecided boxes reported ([`CtGruField`]
+//!   gives the continuous-time GRU's interval extension).
 //! - [`participation_ratio`] of a state covariance, and [`circular_law`]: a Jacobian's
 //!   spectrum against the circular law (radius, radial CDF, real-eigenvalue count).
 //! - [`Rk4`]: fourth-order Runge-Kutta for a flow and its tangent equation.
@@ -45,11 +48,15 @@
 
 #![warn(missing_docs)]
 
+mod certified;
 mod fixed_points;
 mod helpers;
 mod integrate;
 mod lyapunov;
 
+pub use certified::{
+    CertifiedParams, CertifiedSearch, CertifiedZero, CtGruField, Interval, IntervalField, certified_zeros,
+};
 pub use fixed_points::{
     FixedPoint, FixedPointParams, FixedPoints, Stability, System, find_fixed_points, trajectory_seeds,
 };
