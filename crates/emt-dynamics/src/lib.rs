@@ -15,7 +15,8 @@
 //!   gives the continuous-time GRU's interval extension).
 //! - [`participation_ratio`] of a state covariance, and [`circular_law`]: a Jacobian's
 //!   spectrum against the circular law (radius, radial CDF, real-eigenvalue count).
-//! - [`Rk4`]: fourth-order Runge-Kutta for a flow and its tangent equation.
+//! - [`Rk4`]: fourth-order Runge-Kutta for a flow and its tangent equation; [`dopri5`]:
+//!   adaptive Dormand-Prince 5(4) with error control and every accepted step observable.
 //!
 //! ```
 //! use emt_dynamics::{LyapunovParams, lyapunov_map};
@@ -49,6 +50,7 @@
 #![warn(missing_docs)]
 
 mod certified;
+mod dopri;
 mod fixed_points;
 mod helpers;
 mod integrate;
@@ -57,6 +59,7 @@ mod lyapunov;
 pub use certified::{
     CertifiedParams, CertifiedSearch, CertifiedZero, CtGruField, Interval, IntervalField, certified_zeros,
 };
+pub use dopri::{Dopri5Params, Dopri5Stats, Step, dopri5};
 pub use fixed_points::{
     FixedPoint, FixedPointParams, FixedPoints, Stability, System, find_fixed_points, trajectory_seeds,
 };

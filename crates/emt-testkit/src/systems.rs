@@ -7,6 +7,7 @@
 //! | [`LinearMap`] / [`LinearFlow`] | ln abs(eig A) / Re eig A |
 //! | [`Lorenz`] (10, 28, 8/3) | 0.90563, 0, -14.57219; D_KY 2.06215; sum -13.6667 |
 //! | [`Rossler`] (0.2, 0.2, 5.7) | lambda_1 0.0714; sum -5.3229 |
+//! | [`VanDerPol`] (mu = 0.5, 1, 2) | period 6.38068, 6.66329, 7.62987 |
 //! | [`RandomRateNetwork`] `dh/dt = -h + J tanh h` | g < 1: lambda_max = max Re eig(J) - 1 |
 
 use emt_core::{DiscreteMap, Error, Flow, Result};
@@ -191,6 +192,42 @@ impl Flow for Lorenz {
         dims(3, &v, out.shape())?;
         let (x, y, z) = (v[0], v[1], v[2]);
         out.assign(&ndarray::array![[-self.sigma, self.sigma, 0.0], [self.rho - z, -1.0, -x], [y, x, -self.beta]]);
+        Ok(())
+    }
+}
+
+/// The van der Pol oscillator `(y, mu (1 - x^2) y - x)`: a stable limit cycle with period
+/// 6.38068, 6.66329, 7.62987 for `mu` = 0.5, 1, 2 (DYNAMICS.md §9).
+#[derive(Debug, Clone, Copy)]
+pub struct VanDerPol {
+    /// mu.
+    pub mu: f64,
+}
+
+impl Flow for VanDerPol {
+    fn state_dim(&self) -> usize {
+        2
+    }
+    autonomous_inputs!();
+    fn field_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        dims(2, &v, out.shape())?;
+        out[0] = v[1];
+        out[1] = self.mu * (1.0 - v[0] * v[0]) * v[1] - v[0];
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        dims(2, &v, out.shape())?;
+        out.assign(&ndarray::array![[0.0, 1.0], [-2.0 * self.mu * v[0] * v[1] - 1.0, self.mu * (1.0 - v[0] * v[0])]]);
         Ok(())
     }
 }

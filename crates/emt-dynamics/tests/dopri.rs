@@ -1,0 +1,117 @@
+//! Dormand-Prince 5(4): ground-truth periods, agreement with RK4, honest failure.
+
+use emt_core::{Error, Flow, Result};
+use emt_dynamics::{Dopri5Params, Rk4, dopri5};
+use emt_testkit::systems::{Lorenz, VanDerPol};
+use ndarray::{Array1, ArrayView1, ArrayViewMut1, ArrayViewMut2, array};
+
+/// The mean time between upward zero crossings of x, located inside steps by Hermite
+/// interpolation and bisection.
+fn period(mu: f64) -> f64 {
+    let params = Dopri5Params { rtol: 1e-11, atol: 1e-13, ..Default::default() };
+    let mut crossings = Vec::new();
+    dopri5(&VanDerPol { mu }, array![2.0, 0.0].view(), Array1::zeros(0).view(), 120.0, &params, |s| {
+        if s.t0 > 40.0 && s.x0[0] < 0.0 && s.x1[0] >= 0.0 {
+            let (mut a, mut b) = (s.t0, s.t1);
+            for _ in 0..60 {
+                let m = 0.5 * (a + b);
+                if s.interpolate(m)[0] < 0.0 { a = m } else { b = m }
+            }
+            crossings.push(0.5 * (a + b));
+        }
+    })
+    .unwrap();
+    (crossings[crossings.len() - 1] - crossings[0]) / (crossings.len() - 1) as f64
+}
+
+#[test]
+fn van_der_pol_periods_match_the_ground_truth() {
+    for (mu, want) in [(0.5, 6.38068), (1.0, 6.66329), (2.0, 7.62987)] {
+        let got = period(mu);
+        eprintln!("van der Pol mu = {mu}: period {got:.6} (DYNAMICS.md: {want})");
+        assert!((got - want).abs() < 2e-5, "mu {mu}: {got} vs {want}");
+    }
+}
+
+#[test]
+fn agrees_with_fine_rk4_and_adapts_its_steps() {
+    let lorenz = Lorenz { sigma: 10.0, rho: 28.0, beta: 8.0 / 3.0 };
+    let x0 = array![1.0, 1.0, 20.0];
+    let (x, tight) = dopri5(
+        &lorenz,
+        x0.view(),
+        Array1::zeros(0).view(),
+        1.0,
+        &Dopri5Params { rtol: 1e-12, atol: 1e-12, ..Default::default() },
+        |_| {},
+    )
+    .unwrap();
+    let mut y = x0.clone();
+    let mut rk = Rk4::new(3, 1);
+    for _ in 0..100_000 {
+        rk.step(&lorenz, &mut y, Array1::zeros(0).view(), 1e-5).unwrap();
+    }
+    let err = (&x - &y).iter().map(|v| v.abs()).fold(0.0, f64::max);
+    assert!(err < 1e-8, "{err:e}");
+    let (_, loose) = dopri5(
+        &lorenz,
+        x0.view(),
+        Array1::zeros(0).view(),
+        1.0,
+        &Dopri5Params { rtol: 1e-6, atol: 1e-9, ..Default::default() },
+        |_| {},
+    )
+    .unwrap();
+    eprintln!("Lorenz to t = 1: {} steps at rtol 1e-12, {} at 1e-6", tight.accepted, loose.accepted);
+    assert!(loose.accepted * 4 < tight.accepted);
+}
+
+/// dx/dt = x^2 from x = 1 blows up at t = 1.
+struct BlowUp;
+
+impl Flow for BlowUp {
+    fn state_dim(&self) -> usize {
+        1
+    }
+    fn input_dim(&self) -> usize {
+        0
+    }
+    fn field_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        out[0] = x[0] * x[0];
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        out[[0, 0]] = 2.0 * x[0];
+        Ok(())
+    }
+    fn input_jacobian_into(
+        &self,
+        _: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        _: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_blow_up_is_an_error_not_a_number() {
+    let (x, _) =
+        dopri5(&BlowUp, array![1.0].view(), Array1::zeros(0).view(), 0.5, &Dopri5Params::default(), |_| {}).unwrap();
+    assert!((x[0] - 2.0).abs() < 1e-8, "x(0.5) = 1 / (1 - 0.5)");
+    let e = dopri5(&BlowUp, array![1.0].view(), Array1::zeros(0).view(), 2.0, &Dopri5Params::default(), |_| {})
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter { .. } | Error::Diverged { .. }), "{e}");
+    let bad = Dopri5Params { rtol: 0.0, ..Default::default() };
+    assert!(dopri5(&BlowUp, array![1.0].view(), Array1::zeros(0).view(), 1.0, &bad, |_| {}).is_err());
+}
