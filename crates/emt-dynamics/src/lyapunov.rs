@@ -206,6 +206,16 @@ fn check_run(
     Ok(k)
 }
 
+/// After step `t` (0-based, transient first): the measured steps done so far, and whether to
+/// renormalise now (every `renormalize_every` steps of each phase, and at the end of each).
+fn schedule(t: usize, p: &LyapunovParams) -> (usize, bool) {
+    let measuring = t >= p.transient;
+    let done = if measuring { t + 1 - p.transient } else { 0 };
+    let local = if measuring { done } else { t + 1 };
+    let phase_end = t + 1 == p.transient || t + 1 == p.transient + p.steps;
+    (done, local % p.renormalize_every == 0 || phase_end)
+}
+
 /// A seeded random orthonormal frame `(n, k)`.
 fn random_frame(n: usize, k: usize, seed: u64) -> Result<Array2<f64>> {
     let mut r = rng::seeded(seed);
@@ -296,10 +306,8 @@ pub fn lyapunov_map(
         std::mem::swap(&mut frame, &mut z);
         map.step_into(x.view(), u, next.view_mut())?;
         std::mem::swap(&mut x, &mut next);
-        let done = if measure { t + 1 - p.transient } else { 0 };
-        let last_of_phase = t + 1 == p.transient || t + 1 == p.transient + p.steps;
-        let local = if measure { done } else { t + 1 };
-        if local % p.renormalize_every == 0 || last_of_phase {
+        let (done, renormalize) = schedule(t, &p);
+        if renormalize {
             acc.renormalize(&mut frame, measure, done as f64)?;
         }
     }
@@ -338,10 +346,8 @@ pub fn lyapunov_flow(
         if measure {
             trace_sum += tr;
         }
-        let done = if measure { t + 1 - p.transient } else { 0 };
-        let last_of_phase = t + 1 == p.transient || t + 1 == p.transient + p.steps;
-        let local = if measure { done } else { t + 1 };
-        if local % p.renormalize_every == 0 || last_of_phase {
+        let (done, renormalize) = schedule(t, &p);
+        if renormalize {
             acc.renormalize(&mut frame, measure, done as f64 * p.dt)?;
         }
     }
@@ -380,7 +386,7 @@ pub fn lambda_max_map(
         std::mem::swap(&mut x, &mut xn);
         std::mem::swap(&mut y, &mut yn);
         let measure = t >= p.transient;
-        if (t + 1) % p.renormalize_every == 0 || t + 1 == p.transient + p.steps || t + 1 == p.transient {
+        if schedule(t, &p).1 {
             sum += renormalize_pair(&x, &mut y, d0, measure, t)?;
         }
     }
@@ -407,7 +413,7 @@ pub fn lambda_max_flow(
         rk.step(flow, &mut x, u, p.dt)?;
         rk.step(flow, &mut y, u, p.dt)?;
         let measure = t >= p.transient;
-        if (t + 1) % p.renormalize_every == 0 || t + 1 == p.transient + p.steps || t + 1 == p.transient {
+        if schedule(t, &p).1 {
             sum += renormalize_pair(&x, &mut y, d0, measure, t)?;
         }
     }
