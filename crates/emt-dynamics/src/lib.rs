@@ -13,6 +13,8 @@
 //! - [`certified_zeros`]: every fixed point in a small box, each proven unique in its
 //!   enclosure by an interval Krawczyk test, with undecided boxes reported ([`CtGruField`]
 //!   gives the continuous-time GRU's interval extension).
+//! - [`limit_cycle`]: a flow's periodic orbit, its period from a Poincaré section refined by
+//!   shooting, and Floquet multipliers with the trivial one identified.
 //! - [`participation_ratio`] of a state covariance, and [`circular_law`]: a Jacobian's
 //!   spectrum against the circular law (radius, radial CDF, real-eigenvalue count).
 //! - [`Rk4`]: fourth-order Runge-Kutta for a flow and its tangent equation; [`dopri5`]:
@@ -50,6 +52,7 @@
 #![warn(missing_docs)]
 
 mod certified;
+mod cycles;
 mod dopri;
 mod fixed_points;
 mod helpers;
@@ -59,6 +62,7 @@ mod lyapunov;
 pub use certified::{
     CertifiedParams, CertifiedSearch, CertifiedZero, CtGruField, Interval, IntervalField, certified_zeros,
 };
+pub use cycles::{CycleParams, LimitCycle, limit_cycle, shoot};
 pub use dopri::{Dopri5Params, Dopri5Stats, Step, dopri5};
 pub use fixed_points::{
     FixedPoint, FixedPointParams, FixedPoints, Stability, System, find_fixed_points, trajectory_seeds,

@@ -8,6 +8,7 @@
 //! | [`Lorenz`] (10, 28, 8/3) | 0.90563, 0, -14.57219; D_KY 2.06215; sum -13.6667 |
 //! | [`Rossler`] (0.2, 0.2, 5.7) | lambda_1 0.0714; sum -5.3229 |
 //! | [`VanDerPol`] (mu = 0.5, 1, 2) | period 6.38068, 6.66329, 7.62987 |
+//! | [`StuartLandau`] (l, w, q) | radius sqrt(l); period 2 pi / abs(w - q l); Floquet exponent -2 l |
 //! | [`RandomRateNetwork`] `dh/dt = -h + J tanh h` | g < 1: lambda_max = max Re eig(J) - 1 |
 
 use emt_core::{DiscreteMap, Error, Flow, Result};
@@ -192,6 +193,54 @@ impl Flow for Lorenz {
         dims(3, &v, out.shape())?;
         let (x, y, z) = (v[0], v[1], v[2]);
         out.assign(&ndarray::array![[-self.sigma, self.sigma, 0.0], [self.rho - z, -1.0, -x], [y, x, -self.beta]]);
+        Ok(())
+    }
+}
+
+/// The Stuart-Landau oscillator `z' = (l + i w) z - (1 + i q) |z|^2 z` on `(x, y) = (Re z, Im z)`:
+/// a limit cycle of radius `sqrt(l)`, period `2 pi / |w - q l|`, Floquet exponent `-2 l`.
+#[derive(Debug, Clone, Copy)]
+pub struct StuartLandau {
+    /// Growth `l` (> 0 for a cycle).
+    pub l: f64,
+    /// Frequency `w`.
+    pub w: f64,
+    /// Shear `q`.
+    pub q: f64,
+}
+
+impl Flow for StuartLandau {
+    fn state_dim(&self) -> usize {
+        2
+    }
+    autonomous_inputs!();
+    fn field_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        dims(2, &v, out.shape())?;
+        let (x, y) = (v[0], v[1]);
+        let r2 = x * x + y * y;
+        out[0] = self.l * x - self.w * y - r2 * (x - self.q * y);
+        out[1] = self.w * x + self.l * y - r2 * (self.q * x + y);
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        dims(2, &v, out.shape())?;
+        let (x, y) = (v[0], v[1]);
+        let r2 = x * x + y * y;
+        let (a, b) = (x - self.q * y, self.q * x + y);
+        out.assign(&ndarray::array![
+            [self.l - r2 - 2.0 * x * a, -self.w + self.q * r2 - 2.0 * y * a],
+            [self.w - self.q * r2 - 2.0 * x * b, self.l - r2 - 2.0 * y * b]
+        ]);
         Ok(())
     }
 }

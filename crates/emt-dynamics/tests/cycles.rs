@@ -1,0 +1,99 @@
+//! Limit cycles and Floquet multipliers against DYNAMICS.md §9.
+
+use emt_dynamics::{CycleParams, limit_cycle, shoot};
+use emt_testkit::systems::{StuartLandau, VanDerPol};
+use ndarray::{Array1, Array2, array};
+
+fn none() -> Array1<f64> {
+    Array1::zeros(0)
+}
+
+#[test]
+fn stuart_landau_radius_period_and_multiplier() {
+    for (l, w, q) in [(1.0, 1.0, 0.0), (0.5, 2.0, 1.0)] {
+        let sys = StuartLandau { l, w, q };
+        let c = limit_cycle(
+            &sys,
+            array![0.2, 0.1].view(),
+            none().view(),
+            &CycleParams { transient: 40.0, search: 30.0, ..Default::default() },
+        )
+        .unwrap();
+        let period = 2.0 * std::f64::consts::PI / (w - q * l).abs();
+        let radius = c.point.dot(&c.point).sqrt();
+        eprintln!(
+            "Stuart-Landau ({l}, {w}, {q}): period {} (section {}), radius {radius}, multiplier {}, trivial {}, Liouville {:e}",
+            c.period, c.section_period, c.multipliers[0], c.trivial_multiplier, c.liouville
+        );
+        assert!((c.period - period).abs() < 1e-8 && (c.section_period - period).abs() < 1e-6);
+        assert!((radius - l.sqrt()).abs() < 1e-9);
+        assert!((c.floquet_exponents[0] + 2.0 * l).abs() < 1e-6, "{:?}", c.floquet_exponents);
+        assert!((c.trivial_multiplier - 1.0).norm() < 1e-8);
+        let product = c.multipliers[0] * c.trivial_multiplier;
+        assert!((product.re - c.liouville).abs() < 1e-6 * c.liouville.max(1e-12), "{product} vs {}", c.liouville);
+        assert!(c.stable);
+    }
+    // l = w = 1, q = 0: the multiplier is e^{-4 pi} = 3.4873e-6.
+    let c = limit_cycle(
+        &StuartLandau { l: 1.0, w: 1.0, q: 0.0 },
+        array![0.2, 0.1].view(),
+        none().view(),
+        &CycleParams::default(),
+    )
+    .unwrap();
+    assert!((c.multipliers[0].norm() - 3.4873e-6).abs() < 1e-9);
+}
+
+#[test]
+fn van_der_pol_periods_by_shooting() {
+    for (mu, want) in [(0.5, 6.38068), (1.0, 6.66329), (2.0, 7.62987)] {
+        let c =
+            limit_cycle(&VanDerPol { mu }, array![2.0, 0.0].view(), none().view(), &CycleParams::default()).unwrap();
+        eprintln!(
+            "van der Pol mu = {mu}: period {} (section {}), multiplier {}",
+            c.period, c.section_period, c.multipliers[0]
+        );
+        assert!((c.period - want).abs() < 1e-5 && (c.section_period - c.period).abs() < 1e-5);
+        assert!(c.stable && (c.trivial_multiplier - 1.0).norm() < 1e-6);
+    }
+}
+
+/// DYNAMICS.md §9: the 2-D ctgru with U_h = 4 R(pi/4): a stable counter-clockwise cycle with
+/// T = 12.8325 and multiplier 0.0375.
+#[test]
+fn the_rotation_ctgru_cycle() {
+    let (c, s) = (std::f64::consts::FRAC_PI_4.cos(), std::f64::consts::FRAC_PI_4.sin());
+    let mut u = Array2::zeros((6, 2));
+    u.slice_mut(ndarray::s![4.., ..]).assign(&(array![[c, -s], [s, c]] * 4.0));
+    let net = emt_core::cells::CtGruWeights::new(u, None, None, 0.1, None).unwrap();
+    let cyc = limit_cycle(&net, array![0.05, 0.0].view(), none().view(), &CycleParams::default()).unwrap();
+    eprintln!("ctgru: period {}, multiplier {}, trivial {}", cyc.period, cyc.multipliers[0], cyc.trivial_multiplier);
+    assert!((cyc.period - 12.8325).abs() < 1e-3);
+    assert!((cyc.multipliers[0].norm() - 0.0375).abs() < 5e-4);
+    assert!(cyc.stable);
+    // Newton from a guess 3% off in period and 0.05 off the cycle converges to the same orbit,
+    // and half the RK4 steps per period gives the same period and multiplier.
+    for steps in [4000, 2000] {
+        let guess = &cyc.point + &array![0.05, -0.03];
+        let again =
+            shoot(&net, guess.view(), cyc.period * 1.03, none().view(), &CycleParams { steps, ..Default::default() })
+                .unwrap();
+        eprintln!(
+            "ctgru shooting ({steps} steps/period): period {}, multiplier {}",
+            again.period, again.multipliers[0]
+        );
+        assert!((again.period - cyc.period).abs() < 1e-7 && (again.multipliers[0] - cyc.multipliers[0]).norm() < 1e-7);
+    }
+}
+
+#[test]
+fn a_fixed_point_is_not_reported_as_a_cycle() {
+    // l < 0: the origin attracts; no cycle.
+    let e = limit_cycle(
+        &StuartLandau { l: -1.0, w: 1.0, q: 0.0 },
+        array![0.5, 0.0].view(),
+        none().view(),
+        &CycleParams::default(),
+    );
+    assert!(e.is_err());
+}
