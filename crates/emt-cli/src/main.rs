@@ -32,6 +32,8 @@ enum Command {
     Analyze(cmd::analyze::Args),
     /// Run any model file on inputs from a safetensors file.
     Simulate(cmd::simulate::Args),
+    /// What a model's zero-input run settles on: fixed point, cycle, invariant circle or chaos.
+    Cycle(cmd::cycle::Args),
     /// Fixed and slow points of a model under a constant input (any cell).
     FixedPoints(cmd::fixed_points::Args),
     /// Lyapunov spectrum of a model's zero-input dynamics (any cell).
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Plant(a) => cmd::plant::run(a),
         Command::Analyze(a) => cmd::analyze::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
+        Command::Cycle(a) => cmd::cycle::run(a),
         Command::FixedPoints(a) => cmd::fixed_points::run(a),
         Command::Lyapunov(a) => cmd::lyapunov::run(a),
         Command::Plot(a) => cmd::plot::run(a),

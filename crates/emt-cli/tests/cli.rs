@@ -224,6 +224,13 @@ fn lyapunov_of_a_ctgru_cycle_and_its_plot() {
     assert!(ex[0].abs() < 0.02 && (ex[1] - 0.0375f64.ln() / 12.8325).abs() < 0.01, "{ex:?}");
     assert_eq!((j["time_unit"].as_str(), j["cell"].as_str(), j["k"].as_u64()), (Some("time"), Some("ctgru"), Some(2)));
     assert!(j["sum"].is_number() && j["lambda_max_two_trajectories"].is_number() && j.get("kaplan_yorke").is_some());
+    // The run settles on the stable cycle: T = 12.8325, multiplier 0.0375 (DYNAMICS.md §9).
+    let j = ok(&["cycle", "--weights", s(&model)]);
+    assert_eq!((j["kind"].as_str(), j["time_unit"].as_str()), (Some("limit_cycle"), Some("time")), "{j}");
+    assert!((j["period"].as_f64().unwrap() - 12.8325).abs() < 1e-3, "{j}");
+    let mult = j["floquet"][0].as_array().unwrap()[0].as_f64().unwrap();
+    assert!((mult - 0.0375).abs() < 5e-4 && j["pc_variance"].as_array().unwrap().len() == 2, "{j}");
+    assert!((j["trivial_multiplier"][0].as_f64().unwrap() - 1.0).abs() < 1e-6);
     // Fixed points: the origin only, an unstable focus 0.2071 +- 0.7071i (DYNAMICS.md §9).
     let j = ok(&["fixed-points", "--weights", s(&model), "--starts", "16"]);
     assert_eq!((j["count"].as_u64(), j["stable_count"].as_u64()), (Some(1), Some(0)), "{j}");

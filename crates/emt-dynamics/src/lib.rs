@@ -13,6 +13,8 @@
 //! - [`certified_zeros`]: every fixed point in a small box, each proven unique in its
 //!   enclosure by an interval Krawczyk test, with undecided boxes reported ([`CtGruField`]
 //!   gives the continuous-time GRU's interval extension).
+//! - [`classify_attractor`]: fixed point, periodic orbit / limit cycle, invariant circle (with
+//!   its rotation number) or chaos, with the evidence.
 //! - [`limit_cycle`]: a flow's periodic orbit, its period from a Poincaré section refined by
 //!   shooting, and Floquet multipliers with the trivial one identified.
 //! - [`participation_ratio`] of a state covariance, and [`circular_law`]: a Jacobian's
@@ -51,6 +53,7 @@
 
 #![warn(missing_docs)]
 
+mod attractor;
 mod certified;
 mod cycles;
 mod dopri;
@@ -59,6 +62,7 @@ mod helpers;
 mod integrate;
 mod lyapunov;
 
+pub use attractor::{Attractor, AttractorKind, AttractorParams, classify_attractor};
 pub use certified::{
     CertifiedParams, CertifiedSearch, CertifiedZero, CtGruField, Interval, IntervalField, certified_zeros,
 };

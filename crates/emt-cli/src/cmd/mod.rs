@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod circuit;
+pub mod cycle;
 pub mod fixed_points;
 pub mod lyapunov;
 pub mod plant;

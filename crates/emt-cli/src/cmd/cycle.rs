@@ -1,0 +1,92 @@
+//! `emt cycle`: what a model's zero-input run settles on.
+//!
+//! ```text
+//! emt cycle --weights F [--steps T] [--transient T0]
+//! ```
+//!
+//! The run starts from the file's `h0`, else from a seeded small random state (never exactly
+//! on an equilibrium such as the origin, where an unstable one would hide a cycle). Maps count
+//! steps; flows count time. Last stdout line:
+//! `{"kind":"fixed_point"|"limit_cycle"|"invariant_circle"|"chaotic"|"undecided","period":p,
+//! "floquet":[[re,im],...],"pc_variance":[...]}` plus `trivial_multiplier` (flows; excluded
+//! from `floquet`), `rotation_number` (maps), `lambda_max`, `time_unit`, `cell` and `evidence`.
+
+use std::path::PathBuf;
+
+use emt_core::cells::ModelFile;
+use emt_core::{Error, Result, rng};
+use emt_dynamics::{AttractorParams, System, classify_attractor};
+use ndarray::Array1;
+use rand::Rng;
+use serde_json::json;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Model file (any cell).
+    #[arg(long)]
+    weights: PathBuf,
+    /// Steps (maps) or time (flows) examined after the transient.
+    #[arg(long)]
+    steps: Option<f64>,
+    /// Steps (maps) or time (flows) run first.
+    #[arg(long)]
+    transient: Option<f64>,
+    /// Seed of the starting state when the file has no h0.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+pub fn run(args: &Args) -> Result<serde_json::Value> {
+    let file = ModelFile::load(&args.weights)?;
+    let model = &file.model;
+    let (n, d) = (model.state_dim(), model.input_dim());
+    let x0 = match &file.h0 {
+        Some(h0) => h0.clone(),
+        None => {
+            let mut r = rng::stream(args.seed, 1);
+            Array1::from_shape_simple_fn(n, || 0.1 * (r.random::<f64>() - 0.5))
+        }
+    };
+    let system = match (model.as_map(), model.as_flow()) {
+        (Some(m), _) => System::Map(m),
+        (None, Some(f)) => System::Flow(f),
+        (None, None) => return Err(Error::param("cell", model.kind(), "is neither a map nor a flow")),
+    };
+    let flow = matches!(system, System::Flow(_));
+    let defaults = if flow {
+        AttractorParams { transient: 200.0, length: 200.0, ..Default::default() }
+    } else {
+        AttractorParams::default()
+    };
+    let params = AttractorParams {
+        transient: args.transient.unwrap_or(defaults.transient),
+        length: args.steps.unwrap_or(defaults.length),
+        ..defaults
+    };
+    let u = Array1::zeros(d);
+    let a = classify_attractor(system, x0.view(), u.view(), &params)?;
+    println!(
+        "{} cell: {}{}{} ({})",
+        model.kind(),
+        a.kind.name(),
+        a.period.map_or(String::new(), |p| format!(", period {p:.6} {}", if flow { "time units" } else { "steps" })),
+        a.rotation_number.map_or(String::new(), |r| format!(", rotation number {r:.6}")),
+        a.evidence
+    );
+    if !a.floquet.is_empty() {
+        let shown: Vec<String> = a.floquet.iter().take(4).map(|z| format!("{:.4}{:+.4}i", z.re, z.im)).collect();
+        println!("  multipliers (largest first): {}", shown.join(", "));
+    }
+    Ok(json!({
+        "kind": a.kind.name(),
+        "period": a.period,
+        "floquet": a.floquet.iter().map(|z| [z.re, z.im]).collect::<Vec<_>>(),
+        "pc_variance": a.pc_variance,
+        "trivial_multiplier": a.trivial_multiplier.map(|z| [z.re, z.im]),
+        "rotation_number": a.rotation_number,
+        "lambda_max": a.lambda_max,
+        "time_unit": if flow { "time" } else { "step" },
+        "cell": model.kind().name(),
+        "evidence": a.evidence,
+    }))
+}
