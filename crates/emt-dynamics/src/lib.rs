@@ -17,6 +17,8 @@
 //!   its rotation number) or chaos, with the evidence.
 //! - [`limit_cycle`]: a flow's periodic orbit, its period from a Poincaré section refined by
 //!   shooting, and Floquet multipliers with the trivial one identified.
+//! - [`phase_response_map`]: the phase shift a pulse causes as a function of the arrival phase
+//!   (a map's periodic orbit or invariant circle), with its circular mean and spread.
 //! - [`participation_ratio`] of a state covariance, and [`circular_law`]: a Jacobian's
 //!   spectrum against the circular law (radius, radial CDF, real-eigenvalue count).
 //! - [`Rk4`]: fourth-order Runge-Kutta for a flow and its tangent equation; [`dopri5`]:
@@ -61,6 +63,7 @@ mod fixed_points;
 mod helpers;
 mod integrate;
 mod lyapunov;
+mod phase;
 
 pub use attractor::{Attractor, AttractorKind, AttractorParams, classify_attractor};
 pub use certified::{
@@ -77,6 +80,7 @@ pub use lyapunov::{
     KaplanYorke, LyapunovParams, LyapunovSpectrum, SumRule, TimeUnit, TracePoint, lambda_max_flow, lambda_max_map,
     lyapunov_flow, lyapunov_map,
 };
+pub use phase::{PhaseParams, PhaseResponse, phase_response_map, wrap};
 
 /// The README example, compiled and run as a doctest.
 #[cfg(doctest)]
