@@ -38,6 +38,8 @@ enum Command {
     FixedPoints(cmd::fixed_points::Args),
     /// Lyapunov spectrum of a model's zero-input dynamics (any cell).
     Lyapunov(cmd::lyapunov::Args),
+    /// Phase shift per input pulse of a model's oscillation.
+    Phase(cmd::phase::Args),
     /// Figures: spectrum, phi, memory, training, lyapunov.
     Plot(cmd::plot::Args),
 }
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Cycle(a) => cmd::cycle::run(a),
         Command::FixedPoints(a) => cmd::fixed_points::run(a),
         Command::Lyapunov(a) => cmd::lyapunov::run(a),
+        Command::Phase(a) => cmd::phase::run(a),
         Command::Plot(a) => cmd::plot::run(a),
     };
     common::finish(result)

@@ -261,3 +261,34 @@ fn lyapunov_of_a_ctgru_cycle_and_its_plot() {
         check_figure(&out);
     }
 }
+
+#[test]
+fn phase_shifts_of_pulses_on_an_oscillating_ctgru() {
+    use emt_core::cells::{CtGruWeights, Model, ModelFile};
+    let d = dir("phase");
+    let (c, sn) = (std::f64::consts::FRAC_PI_4.cos(), std::f64::consts::FRAC_PI_4.sin());
+    let mut u = ndarray::Array2::zeros((6, 2));
+    u.slice_mut(ndarray::s![4.., ..]).assign(&(ndarray::array![[c, -sn], [sn, c]] * 4.0));
+    // The input drives the candidate of unit 1 only.
+    let mut w_ih = ndarray::Array2::zeros((6, 1));
+    w_ih[[4, 0]] = 1.0;
+    let model = d.join("ctgru-in.safetensors");
+    ModelFile::new(Model::CtGru(CtGruWeights::new(u, Some(w_ih), None, 0.1, None).unwrap())).save(&model).unwrap();
+    let pulses = d.join("pulses.safetensors");
+    let (a, b, z) = (ndarray::array![2.0], ndarray::array![-2.0], ndarray::array![0.0]);
+    let list = [("A", a.view().into_dyn()), ("B", b.view().into_dyn()), ("Z", z.view().into_dyn())];
+    std::fs::write(&pulses, tensors_to_safetensors(&list, &Default::default()).unwrap()).unwrap();
+    let j = ok(&["phase", "--weights", s(&model), "--pulses", s(&pulses), "--arrivals", "8"]);
+    // The Euler map (dt = 0.1) of the flow's cycle (T = 12.83) turns once in ~128 steps.
+    let period = j["period"].as_f64().unwrap();
+    assert!((110.0..150.0).contains(&period), "{j}");
+    let shift = |k: &str| j["shifts"][k].as_f64().unwrap();
+    assert!(shift("Z").abs() < 1e-9 && j["spread"]["Z"].as_f64().unwrap() < 1e-6, "a zero pulse shifts nothing: {j}");
+    assert!(shift("A").abs() > 1e-3 && shift("B").abs() > 1e-3, "{j}");
+    // A pulse file whose vectors do not fit the input is named.
+    let wrong = d.join("wrong.safetensors");
+    let two = ndarray::array![1.0, 2.0];
+    std::fs::write(&wrong, tensors_to_safetensors(&[("A", two.view().into_dyn())], &Default::default()).unwrap())
+        .unwrap();
+    assert!(fails(&["phase", "--weights", s(&model), "--pulses", s(&wrong)]).contains("A"));
+}

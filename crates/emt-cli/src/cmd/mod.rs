@@ -5,6 +5,7 @@ pub mod circuit;
 pub mod cycle;
 pub mod fixed_points;
 pub mod lyapunov;
+pub mod phase;
 pub mod plant;
 pub mod plot;
 pub mod simulate;
