@@ -17,6 +17,7 @@
 //!   its rotation number) or chaos, with the evidence.
 //! - [`limit_cycle`]: a flow's periodic orbit, its period from a Poincaré section refined by
 //!   shooting, and Floquet multipliers with the trivial one identified.
+//! - [`adjoint_prc`]: a flow's infinitesimal phase response curve by the adjoint method.
 //! - [`phase_response_map`]: the phase shift a pulse causes as a function of the arrival phase
 //!   (a map's periodic orbit or invariant circle), with its circular mean and spread.
 //! - [`participation_ratio`] of a state covariance, and [`circular_law`]: a Jacobian's
@@ -69,7 +70,7 @@ pub use attractor::{Attractor, AttractorKind, AttractorParams, classify_attracto
 pub use certified::{
     CertifiedParams, CertifiedSearch, CertifiedZero, CtGruField, Interval, IntervalField, certified_zeros,
 };
-pub use cycles::{CycleParams, LimitCycle, limit_cycle, shoot};
+pub use cycles::{AdjointPrc, CycleParams, LimitCycle, adjoint_prc, limit_cycle, shoot};
 pub use dopri::{Dopri5Params, Dopri5Stats, Step, dopri5};
 pub use fixed_points::{
     FixedPoint, FixedPointParams, FixedPoints, Stability, System, find_fixed_points, trajectory_seeds,

@@ -97,3 +97,42 @@ fn a_fixed_point_is_not_reported_as_a_cycle() {
     );
     assert!(e.is_err());
 }
+
+/// The adjoint PRC against finite kicks: a kick eps e at phase theta shifts the phase by
+/// ~ eps Z(theta).e (van der Pol, mu = 1, whose PRC is far from sinusoidal).
+#[test]
+fn adjoint_prc_predicts_small_kicks() {
+    use emt_dynamics::{Dopri5Params, adjoint_prc, dopri5};
+    let vdp = VanDerPol { mu: 1.0 };
+    let c = limit_cycle(&vdp, array![2.0, 0.0].view(), none().view(), &CycleParams::default()).unwrap();
+    let prc = adjoint_prc(&vdp, &c, none().view(), 4000, 10, 12).unwrap();
+    let tight = Dopri5Params { rtol: 1e-12, atol: 1e-14, ..Default::default() };
+    // Time of the last upward crossing of x = 0 before t = 5 T.
+    let crossing = |x0: Array1<f64>| {
+        let mut last = f64::NAN;
+        dopri5(&vdp, x0.view(), none().view(), 5.0 * c.period, &tight, |s| {
+            if s.x0[0] < 0.0 && s.x1[0] >= 0.0 {
+                let (mut a, mut b) = (s.t0, s.t1);
+                for _ in 0..60 {
+                    let m = 0.5 * (a + b);
+                    if s.interpolate(m)[0] < 0.0 { a = m } else { b = m }
+                }
+                last = 0.5 * (a + b);
+            }
+        })
+        .unwrap();
+        last
+    };
+    let eps = 1e-5;
+    let mut worst: f64 = 0.0;
+    for (x, z) in prc.states.rows().into_iter().zip(prc.z.rows()) {
+        for dir in [array![1.0, 0.0], array![0.0, 1.0]] {
+            let dt = crossing(&x.to_owned() + &(&dir * eps)) - crossing(x.to_owned());
+            let measured = -2.0 * std::f64::consts::PI * dt / c.period;
+            let predicted = eps * z.dot(&dir);
+            worst = worst.max((measured - predicted).abs() / eps);
+        }
+    }
+    eprintln!("van der Pol adjoint PRC vs kicks of 1e-5: worst |difference| / eps = {worst:.2e}");
+    assert!(worst < 1e-2, "{worst}");
+}
