@@ -215,26 +215,91 @@ pub fn qr(a: ArrayView2<'_, f64>) -> Result<Qr> {
 /// Relative pivot size below which [`solve`] and [`inverse`] call a matrix singular.
 pub const SINGULAR_TOLERANCE: f64 = 1e-13;
 
-fn full_piv_lu(what: &str, a: &ArrayView2<'_, f64>) -> Result<faer::linalg::solvers::FullPivLu<f64>> {
-    square(what, a)?;
-    let lu = to_faer(a).full_piv_lu();
-    // Full pivoting puts the pivots in decreasing magnitude on U's diagonal, so their ratio
-    // is a cheap, reliable rank test.
-    let u = lu.U();
-    let n = a.nrows();
-    let first = u.get(0, 0).abs();
-    let last = u.get(n - 1, n - 1).abs();
-    // Entries are finite (checked above), so the pivots are too.
-    if first == 0.0 || last <= SINGULAR_TOLERANCE * first {
-        return Err(Error::singular(
-            what,
-            format!("smallest LU pivot {last:.3e} vs largest {first:.3e} (ratio below {SINGULAR_TOLERANCE:e})"),
-        ));
-    }
-    Ok(lu)
+/// LU with partial (row) pivoting, `P A = L U`, in plain Rust: `lu` holds `L` (unit, below the
+/// diagonal) and `U`; `perm[i]` is the row of `A` in row `i`.
+///
+/// Why not faer's: in a build where another crate turns on pulp's AVX-512 (`x86-v4`) features,
+/// faer 0.24's `full_piv_lu` stopped pivoting (`[[0, 1], [2, 0]]` gave `U = [[0, 1], [0, -inf]]`),
+/// a silently wrong factorisation that the sweep tests caught. The few lines below cannot
+/// depend on feature unification.
+struct Lu {
+    lu: Array2<f64>,
+    perm: Vec<usize>,
 }
 
-/// Solves `A X = B` for `a` `(n, n)` and `b` `(n, k)` by full-pivot LU. Errors on shapes,
+fn lu_factor(what: &str, a: &ArrayView2<'_, f64>) -> Result<Lu> {
+    square(what, a)?;
+    let n = a.nrows();
+    // Row-major buffer: the elimination updates whole row tails, contiguously.
+    let mut m: Vec<f64> = a.iter().copied().collect();
+    let mut perm: Vec<usize> = (0..n).collect();
+    for k in 0..n {
+        let mut p = k;
+        for i in k + 1..n {
+            if m[i * n + k].abs() > m[p * n + k].abs() {
+                p = i;
+            }
+        }
+        if p != k {
+            let (top, bottom) = m.split_at_mut(p * n);
+            top[k * n..(k + 1) * n].swap_with_slice(&mut bottom[..n]);
+            perm.swap(k, p);
+        }
+        let pivot = m[k * n + k];
+        if pivot == 0.0 {
+            continue;
+        }
+        let (head, tail) = m.split_at_mut((k + 1) * n);
+        let pivot_row = &head[k * n + k + 1..(k + 1) * n];
+        for row in tail.chunks_exact_mut(n) {
+            let f = row[k] / pivot;
+            row[k] = f;
+            if f != 0.0 {
+                for (x, &y) in row[k + 1..].iter_mut().zip(pivot_row) {
+                    *x -= f * y;
+                }
+            }
+        }
+    }
+    let lu = Array2::from_shape_vec((n, n), m).map_err(|e| Error::shape(what, format!("({n}, {n})"), e.to_string()))?;
+    Ok(Lu { lu, perm })
+}
+
+impl Lu {
+    /// Errors unless every pivot is above `SINGULAR_TOLERANCE` times the largest.
+    fn check(&self, what: &str) -> Result<()> {
+        let d = self.lu.diag();
+        let largest = d.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let smallest = d.iter().fold(f64::INFINITY, |m, v| m.min(v.abs()));
+        if largest == 0.0 || smallest <= SINGULAR_TOLERANCE * largest {
+            return Err(Error::singular(
+                what,
+                format!(
+                    "smallest LU pivot {smallest:.3e} vs largest {largest:.3e} (ratio below {SINGULAR_TOLERANCE:e})"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn solve(&self, b: &ArrayView2<'_, f64>) -> Array2<f64> {
+        let n = self.lu.nrows();
+        let mut x = Array2::from_shape_fn(b.dim(), |(i, j)| b[[self.perm[i], j]]);
+        for c in 0..x.ncols() {
+            for i in 0..n {
+                let s: f64 = (0..i).map(|k| self.lu[[i, k]] * x[[k, c]]).sum();
+                x[[i, c]] -= s;
+            }
+            for i in (0..n).rev() {
+                let s: f64 = (i + 1..n).map(|k| self.lu[[i, k]] * x[[k, c]]).sum();
+                x[[i, c]] = (x[[i, c]] - s) / self.lu[[i, i]];
+            }
+        }
+        x
+    }
+}
+
+/// Solves `A X = B` for `a` `(n, n)` and `b` `(n, k)` by LU with partial pivoting. Errors on shapes,
 /// non-finite values, or a matrix whose smallest pivot is below [`SINGULAR_TOLERANCE`] times
 /// the largest.
 ///
@@ -243,14 +308,13 @@ fn full_piv_lu(what: &str, a: &ArrayView2<'_, f64>) -> Result<faer::linalg::solv
 /// assert!(emt_linalg::solve(singular.view(), ndarray::array![[1.0], [1.0]].view()).is_err());
 /// ```
 pub fn solve(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-    use faer::linalg::solvers::Solve;
-    let lu = full_piv_lu("matrix", &a)?;
+    let lu = lu_factor("matrix", &a)?;
+    lu.check("matrix")?;
     if b.nrows() != a.nrows() {
         return Err(Error::shape("rhs", format!("({}, k)", a.nrows()), check::fmt_shape(b.shape())));
     }
     check::finite("rhs", &b)?;
-    let x = lu.solve(to_faer(&b));
-    let out = Array2::from_shape_fn(b.dim(), |(i, j)| *x.get(i, j));
+    let out = lu.solve(&b);
     check::finite("solution", &out)?;
     Ok(out)
 }
@@ -267,7 +331,7 @@ pub fn inverse(a: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
     solve(a, Array2::<f64>::eye(n).view())
 }
 
-/// `ln |det A|` of a square matrix `(n, n)` from its full-pivot LU (`-inf` for a singular
+/// `ln |det A|` of a square matrix `(n, n)` from its LU factors (`-inf` for a singular
 /// matrix, which is a valid answer here, not an error).
 ///
 /// ```
@@ -276,10 +340,8 @@ pub fn inverse(a: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
 /// # Ok::<(), emt_core::Error>(())
 /// ```
 pub fn log_abs_det(a: ArrayView2<'_, f64>) -> Result<f64> {
-    square("matrix", &a)?;
-    let lu = to_faer(&a).full_piv_lu();
-    let u = lu.U();
-    Ok((0..a.nrows()).map(|i| u.get(i, i).abs().ln()).sum())
+    let lu = lu_factor("matrix", &a)?;
+    Ok(lu.lu.diag().iter().map(|u| u.abs().ln()).sum())
 }
 
 /// 2-norm condition number `s_max / s_min` of `a` `(m, n)` (infinite if rank-deficient).
@@ -376,6 +438,7 @@ fn hungarian(cost: &[Vec<f64>], cols: usize) -> Vec<usize> {
 mod tests {
     use super::*;
     use emt_testkit::gaussian;
+    use ndarray::array;
 
     #[test]
     fn eig_residual_on_random_256() {
@@ -474,6 +537,21 @@ mod tests {
         let d = qr(wide.view()).unwrap();
         assert_eq!((d.q.dim(), d.r.dim()), ((3, 3), (3, 5)));
         assert!((d.q.dot(&d.r) - &wide).iter().all(|x| x.abs() < 1e-12));
+    }
+
+    /// The matrices on which faer's full-pivot LU stopped pivoting in AVX-512 builds.
+    #[test]
+    fn zero_leading_entries_are_pivoted() {
+        for a in [
+            array![[0.0, 1.0], [-2.0, 0.0]],
+            array![[0.0, 1.0], [2.0, 0.0]],
+            array![[0.0, 1.0, 0.0], [-2.0, 0.0, 0.0], [0.0, 0.0, 1.0]],
+        ] {
+            let b = Array2::from_shape_fn((a.nrows(), 1), |(i, _)| i as f64 + 1.0);
+            let x = solve(a.view(), b.view()).unwrap();
+            assert!((a.dot(&x) - &b).iter().all(|v| v.abs() < 1e-15), "{a}");
+            assert!((log_abs_det(a.view()).unwrap() - 2f64.ln()).abs() < 1e-15);
+        }
     }
 
     #[test]
