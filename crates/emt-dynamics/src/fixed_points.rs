@@ -6,7 +6,8 @@
 //! Newton steps near one, polishing to `|res| ~ 1e-13`. A minimum with `q < tol_q` is a fixed
 //! point; a local minimum above it is a slow point, reported apart with its speed `|res|`.
 //! Duplicates closer than `tol_unique` merge (the smaller `q` is kept); candidates farther from
-//! the seeds' centroid than `outlier_distance_scale` times the seeds' mean distance are dropped.
+//! the seeds' centroid than `outlier_distance_scale` times the seeds' mean distance (floored at
+//! `0.1 (1 + |centroid|)`, so that a single seed works) are dropped.
 //! Each point is classified by its Jacobian's spectrum: maps by `|mu|` against 1, flows by
 //! `Re lambda` against 0, with a band of `boundary_tol` reported as marginal.
 
@@ -222,7 +223,10 @@ pub fn find_fixed_points(
     check::finite("seeds", &seeds)?;
     let centroid = seeds.mean_axis(ndarray::Axis(0)).unwrap_or_else(|| Array1::zeros(n));
     let mean_dist = seeds.rows().into_iter().map(|s| dist(&s, &centroid.view())).sum::<f64>() / seeds.nrows() as f64;
-    let limit = p.outlier_distance_scale * mean_dist.max(1e-12);
+    // With one seed (or identical seeds) the mean distance is 0 and every candidate would be an
+    // outlier: the spread is floored at a tenth of the seeds' own scale.
+    let floor = 0.1 * (1.0 + centroid.dot(&centroid).sqrt());
+    let limit = p.outlier_distance_scale * mean_dist.max(floor);
     let mut candidates = Vec::new();
     let mut outliers = 0;
     for seed in seeds.rows() {

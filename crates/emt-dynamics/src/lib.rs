@@ -20,6 +20,7 @@
 //! - [`adjoint_prc`]: a flow's infinitesimal phase response curve by the adjoint method.
 //! - [`phase_response_map`]: the phase shift a pulse causes as a function of the arrival phase
 //!   (a map's periodic orbit or invariant circle), with its circular mean and spread.
+//! - [`sweep_flow`]: fixed points along one parameter with saddle-node and Hopf points located.
 //! - [`participation_ratio`] of a state covariance, and [`circular_law`]: a Jacobian's
 //!   spectrum against the circular law (radius, radial CDF, real-eigenvalue count).
 //! - [`Rk4`]: fourth-order Runge-Kutta for a flow and its tangent equation; [`dopri5`]:
@@ -65,6 +66,7 @@ mod helpers;
 mod integrate;
 mod lyapunov;
 mod phase;
+mod sweep;
 
 pub use attractor::{Attractor, AttractorKind, AttractorParams, classify_attractor};
 pub use certified::{
@@ -82,6 +84,7 @@ pub use lyapunov::{
     lyapunov_flow, lyapunov_map,
 };
 pub use phase::{PhaseParams, PhaseResponse, phase_response_map, wrap};
+pub use sweep::{Bifurcation, Sweep, SweepParams, SweepPoint, sweep_flow};
 
 /// The README example, compiled and run as a doctest.
 #[cfg(doctest)]

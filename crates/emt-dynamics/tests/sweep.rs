@@ -1,0 +1,86 @@
+//! Bifurcation sweeps against the normal forms of DYNAMICS.md §9.
+
+use emt_core::{Flow, Result};
+use emt_dynamics::{Bifurcation, SweepParams, sweep_flow};
+use emt_testkit::systems::StuartLandau;
+use ndarray::{Array1, ArrayView1, ArrayViewMut1, ArrayViewMut2, array};
+
+/// dx/dt = p - x^2: fixed points +-sqrt(p) for p > 0, meeting and vanishing at p = 0.
+struct Fold(f64);
+
+impl Flow for Fold {
+    fn state_dim(&self) -> usize {
+        1
+    }
+    fn input_dim(&self) -> usize {
+        0
+    }
+    fn field_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        out[0] = self.0 - x[0] * x[0];
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        out[[0, 0]] = -2.0 * x[0];
+        Ok(())
+    }
+    fn input_jacobian_into(
+        &self,
+        _: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        _: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_saddle_node_of_p_minus_x_squared_is_at_zero() {
+    let params = SweepParams { from: 1.0, to: -1.0, values: 21, tol: 1e-9 };
+    let sweep =
+        sweep_flow(|p| Ok(Fold(p)), Array1::zeros(0).view(), array![[-1.5], [-0.5], [0.5], [1.5]].view(), &params)
+            .unwrap();
+    let counts: Vec<usize> = sweep.points.iter().map(|pt| pt.fixed.len()).collect();
+    eprintln!("fold: fixed-point counts {counts:?}, bifurcations {:?}", sweep.bifurcations);
+    assert_eq!((counts[0], counts[20]), (2, 0));
+    let folds: Vec<(f64, f64)> = sweep
+        .bifurcations
+        .iter()
+        .filter_map(|b| match b {
+            Bifurcation::SaddleNode { parameter, state } => Some((*parameter, state[0])),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(folds.len(), 1);
+    assert!(folds[0].0.abs() < 1e-6 && folds[0].1.abs() < 1e-6, "{folds:?}");
+}
+
+#[test]
+fn the_hopf_point_of_stuart_landau_is_at_l_zero_with_frequency_w() {
+    for w in [1.0, 2.5] {
+        let params = SweepParams { from: -0.9, to: 1.1, values: 11, tol: 1e-9 };
+        let sweep = sweep_flow(
+            |p| Ok(StuartLandau { l: p, w, q: 0.0 }),
+            Array1::zeros(0).view(),
+            array![[0.1, 0.1]].view(),
+            &params,
+        )
+        .unwrap();
+        match sweep.bifurcations.as_slice() {
+            [Bifurcation::Hopf { parameter, omega, .. }] => {
+                eprintln!("Stuart-Landau w = {w}: Hopf at {parameter:e}, omega {omega}");
+                assert!(parameter.abs() < 1e-6 && (omega - w).abs() < 1e-6);
+            }
+            other => panic!("expected one Hopf point, got {other:?}"),
+        }
+    }
+}
