@@ -20,7 +20,9 @@
 //! - [`adjoint_prc`]: a flow's infinitesimal phase response curve by the adjoint method.
 //! - [`phase_response_map`]: the phase shift a pulse causes as a function of the arrival phase
 //!   (a map's periodic orbit or invariant circle), with its circular mean and spread.
-//! - [`sweep_flow`]: fixed points along one parameter with saddle-node and Hopf points located.
+//! - [`sweep_flow`]: fixed points along one parameter with saddle-node and Hopf points located;
+//!   [`fit_period_divergence`]: the critical value of a SNIC or homoclinic bifurcation from
+//!   periods measured as it approaches.
 //! - [`participation_ratio`] of a state covariance, and [`circular_law`]: a Jacobian's
 //!   spectrum against the circular law (radius, radial CDF, real-eigenvalue count).
 //! - [`Rk4`]: fourth-order Runge-Kutta for a flow and its tangent equation; [`dopri5`]:
@@ -84,7 +86,7 @@ pub use lyapunov::{
     lyapunov_flow, lyapunov_map,
 };
 pub use phase::{PhaseParams, PhaseResponse, phase_response_map, wrap};
-pub use sweep::{Bifurcation, Sweep, SweepParams, SweepPoint, sweep_flow};
+pub use sweep::{Bifurcation, Divergence, Sweep, SweepParams, SweepPoint, fit_period_divergence, sweep_flow};
 
 /// The README example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -240,3 +240,63 @@ fn fold_newton<F: Flow>(
     }
     Ok(None)
 }
+
+/// How a cycle's period diverges at a global bifurcation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Divergence {
+    /// A saddle-node on the cycle (SNIC): `T ~ C (p - p_c)^(-1/2)`, so `1/T^2` is linear in `p`.
+    SaddleNodeOnCycle,
+    /// A homoclinic orbit to a saddle with unstable eigenvalue `lambda_u`:
+    /// `T ~ -(1/lambda_u) ln|p - p_c| + C`, so `exp(-lambda_u T)` is linear in `p`.
+    Homoclinic {
+        /// The saddle's unstable eigenvalue (> 0).
+        lambda_u: f64,
+    },
+}
+
+/// The critical value from periods `periods[i]` measured at `params[i]` approaching it:
+/// the root of the least-squares line through the linearised periods (DYNAMICS.md §6), with
+/// the fit's largest relative residual as a quality measure.
+///
+/// ```
+/// use emt_dynamics::{Divergence, fit_period_divergence};
+/// // dtheta/dt = p - sin(theta): a SNIC at p_c = 1 with T = 2 pi / sqrt(p^2 - 1).
+/// let ps: Vec<f64> = (1..=8).map(|k| 1.0 + 1e-4 * k as f64).collect();
+/// let ts: Vec<f64> = ps.iter().map(|p| 2.0 * std::f64::consts::PI / (p * p - 1.0f64).sqrt()).collect();
+/// let (p_c, residual) = fit_period_divergence(&ps, &ts, Divergence::SaddleNodeOnCycle)?;
+/// assert!((p_c - 1.0).abs() < 1e-6 && residual < 1e-3);
+/// # Ok::<(), emt_core::Error>(())
+/// ```
+pub fn fit_period_divergence(params: &[f64], periods: &[f64], kind: Divergence) -> Result<(f64, f64)> {
+    if params.len() != periods.len() || params.len() < 3 {
+        return Err(Error::shape(
+            "periods",
+            format!("{} values, at least 3", params.len()),
+            format!("{}", periods.len()),
+        ));
+    }
+    if let Some(t) = periods.iter().find(|t| !(t.is_finite() && **t > 0.0)) {
+        return Err(Error::param("period", t, "must be finite and > 0"));
+    }
+    let ys: Vec<f64> = match kind {
+        Divergence::SaddleNodeOnCycle => periods.iter().map(|t| 1.0 / (t * t)).collect(),
+        Divergence::Homoclinic { lambda_u } => {
+            if !(lambda_u.is_finite() && lambda_u > 0.0) {
+                return Err(Error::param("lambda_u", lambda_u, "must be finite and > 0"));
+            }
+            periods.iter().map(|t| (-lambda_u * t).exp()).collect()
+        }
+    };
+    let n = params.len() as f64;
+    let (mx, my) = (params.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
+    let sxx: f64 = params.iter().map(|p| (p - mx).powi(2)).sum();
+    let sxy: f64 = params.iter().zip(&ys).map(|(p, y)| (p - mx) * (y - my)).sum();
+    if sxx == 0.0 || sxy == 0.0 {
+        return Err(Error::singular("period fit", "the parameters or the linearised periods do not vary"));
+    }
+    let slope = sxy / sxx;
+    let intercept = my - slope * mx;
+    let scale = ys.iter().fold(0.0f64, |m, y| m.max(y.abs()));
+    let residual = params.iter().zip(&ys).map(|(p, y)| (intercept + slope * p - y).abs()).fold(0.0, f64::max) / scale;
+    Ok((-intercept / slope, residual))
+}

@@ -84,3 +84,69 @@ fn the_hopf_point_of_stuart_landau_is_at_l_zero_with_frequency_w() {
         }
     }
 }
+
+/// dtheta/dt = p - sin(theta) on an attracting unit circle: z' = i z (p - Im z) + z (1 - |z|^2).
+/// For p > 1 a limit cycle with T = 2 pi / sqrt(p^2 - 1); at p_c = 1 a saddle-node appears on it.
+struct Snic(f64);
+
+impl Flow for Snic {
+    fn state_dim(&self) -> usize {
+        2
+    }
+    fn input_dim(&self) -> usize {
+        0
+    }
+    fn field_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        let (x, y) = (v[0], v[1]);
+        let (w, g) = (self.0 - y, 1.0 - x * x - y * y);
+        out[0] = -w * y + g * x;
+        out[1] = w * x + g * y;
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        let (x, y) = (v[0], v[1]);
+        let (w, g) = (self.0 - y, 1.0 - x * x - y * y);
+        out.assign(&array![[g - 2.0 * x * x, -w + y - 2.0 * x * y], [w - 2.0 * x * y, -x + g - 2.0 * y * y]]);
+        Ok(())
+    }
+    fn input_jacobian_into(
+        &self,
+        _: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        _: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_snic_period_diverges_like_the_inverse_square_root_and_the_fit_finds_p_c() {
+    use emt_dynamics::{CycleParams, Divergence, fit_period_divergence, limit_cycle};
+    let ps: Vec<f64> = (1..=6).map(|k| 1.0 + 5e-4 * k as f64).collect();
+    let mut periods = Vec::new();
+    for &p in &ps {
+        let want = 2.0 * std::f64::consts::PI / (p * p - 1.0f64).sqrt();
+        let c = limit_cycle(
+            &Snic(p),
+            array![0.5, -0.5].view(),
+            Array1::zeros(0).view(),
+            &CycleParams { transient: 50.0, search: 3.0 * want, steps: 20_000, ..Default::default() },
+        )
+        .unwrap();
+        assert!((c.period - want).abs() < 1e-6 * want, "p {p}: {} vs {want}", c.period);
+        periods.push(c.period);
+    }
+    let (p_c, residual) = fit_period_divergence(&ps, &periods, Divergence::SaddleNodeOnCycle).unwrap();
+    eprintln!("SNIC: periods {periods:?}, fitted p_c = {p_c} (fit residual {residual:e})");
+    assert!((p_c - 1.0).abs() < 1e-5, "{p_c}");
+}
