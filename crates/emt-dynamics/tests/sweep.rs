@@ -150,3 +150,70 @@ fn the_snic_period_diverges_like_the_inverse_square_root_and_the_fit_finds_p_c()
     eprintln!("SNIC: periods {periods:?}, fitted p_c = {p_c} (fit residual {residual:e})");
     assert!((p_c - 1.0).abs() < 1e-5, "{p_c}");
 }
+
+/// Strogatz 8.4: x' = y, y' = mu y + x - x^2 + x y; a stable cycle for mu < mu_c = -0.864545
+/// that dies in a homoclinic orbit to the saddle at the origin (lambda_u = 0.65716).
+struct Homoclinic(f64);
+
+impl Flow for Homoclinic {
+    fn state_dim(&self) -> usize {
+        2
+    }
+    fn input_dim(&self) -> usize {
+        0
+    }
+    fn field_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        out[0] = v[1];
+        out[1] = self.0 * v[1] + v[0] - v[0] * v[0] + v[0] * v[1];
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        out.assign(&array![[0.0, 1.0], [1.0 - 2.0 * v[0] + v[1], self.0 + v[0]]]);
+        Ok(())
+    }
+    fn input_jacobian_into(
+        &self,
+        _: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        _: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_homoclinic_period_fit_finds_mu_c() {
+    use emt_dynamics::{CycleParams, Divergence, fit_period_divergence, limit_cycle};
+    let mu_c = -0.864545;
+    let deltas = [1e-3, 7e-4, 5e-4, 3e-4, 2e-4, 1e-4];
+    let mut mus = Vec::new();
+    let mut periods = Vec::new();
+    for d in deltas {
+        let mu = mu_c - d;
+        let c = limit_cycle(
+            &Homoclinic(mu),
+            array![1.1, 0.0].view(),
+            Array1::zeros(0).view(),
+            &CycleParams { transient: 400.0, search: 120.0, steps: 20_000, ..Default::default() },
+        )
+        .unwrap();
+        mus.push(mu);
+        periods.push(c.period);
+    }
+    eprintln!("homoclinic: periods {periods:?}");
+    // DYNAMICS.md §9: T = 13.729 at mu_c - 1e-3 and 17.227 at mu_c - 1e-4.
+    assert!((periods[0] - 13.729).abs() < 5e-3 && (periods[5] - 17.227).abs() < 5e-3, "{periods:?}");
+    let (fit, residual) = fit_period_divergence(&mus, &periods, Divergence::Homoclinic { lambda_u: 0.65716 }).unwrap();
+    eprintln!("homoclinic: fitted mu_c = {fit} (residual {residual:e})");
+    assert!((fit - mu_c).abs() < 2e-5, "{fit}");
+}
