@@ -1,10 +1,10 @@
 //! Fixed and slow points against systems with known answers (DYNAMICS.md §2, §9).
 
 use emt_core::cells::CtGruWeights;
-use emt_core::{Activation, ElmanWeights, Error, Flow, Result};
+use emt_core::{Activation, ElmanWeights, Error};
 use emt_dynamics::{FixedPointParams, Stability, System, find_fixed_points, trajectory_seeds};
-use emt_testkit::systems::LinearFlow;
-use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut1, ArrayViewMut2, array};
+use emt_testkit::systems::{LinearFlow, Riccati};
+use ndarray::{Array1, Array2, array};
 
 fn grid(lo: f64, hi: f64, k: usize) -> Array2<f64> {
     Array2::from_shape_fn((k * k, 2), |(i, c)| {
@@ -80,50 +80,13 @@ fn ctgru_rotation_has_only_the_origin_an_unstable_focus() {
     assert!((z.re - (h - 0.5)).abs() < 1e-12 && (z.im.abs() - h).abs() < 1e-12, "{z}");
 }
 
-/// dx/dt = p - x^2 with p = -1e-4: no fixed point, a slow point at x = 0 with speed 1e-4
-/// (the ghost of the saddle-node at p = 0).
-struct Ghost;
-
-impl Flow for Ghost {
-    fn state_dim(&self) -> usize {
-        1
-    }
-    fn input_dim(&self) -> usize {
-        0
-    }
-    fn field_into(
-        &self,
-        x: ArrayView1<'_, f64>,
-        _: ArrayView1<'_, f64>,
-        mut out: ArrayViewMut1<'_, f64>,
-    ) -> Result<()> {
-        out[0] = -1e-4 - x[0] * x[0];
-        Ok(())
-    }
-    fn jacobian_into(
-        &self,
-        x: ArrayView1<'_, f64>,
-        _: ArrayView1<'_, f64>,
-        mut out: ArrayViewMut2<'_, f64>,
-    ) -> Result<()> {
-        out[[0, 0]] = -2.0 * x[0];
-        Ok(())
-    }
-    fn input_jacobian_into(
-        &self,
-        _: ArrayView1<'_, f64>,
-        _: ArrayView1<'_, f64>,
-        _: ArrayViewMut2<'_, f64>,
-    ) -> Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_saddle_node_ghost_is_a_slow_point_not_a_fixed_point() {
     let seeds = array![[0.5], [-0.3], [0.05]];
+    // dx/dt = p - x^2 with p = -1e-4: no fixed point; the ghost of the saddle-node at p = 0.
+    let ghost = Riccati { a: -1e-4, b: -1.0 };
     let found =
-        find_fixed_points(System::Flow(&Ghost), Array1::zeros(0).view(), seeds.view(), &FixedPointParams::default())
+        find_fixed_points(System::Flow(&ghost), Array1::zeros(0).view(), seeds.view(), &FixedPointParams::default())
             .unwrap();
     assert_eq!((found.fixed.len(), found.slow.len()), (0, 1));
     let slow = &found.slow[0];

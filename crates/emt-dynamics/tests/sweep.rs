@@ -1,54 +1,19 @@
-//! Bifurcation sweeps against the normal forms of DYNAMICS.md §9.
+//! Bifurcation sweeps against the normal forms of DYNAMICS.md §9 (systems in emt-testkit).
 
-use emt_core::{Flow, Result};
 use emt_dynamics::{Bifurcation, SweepParams, sweep_flow};
-use emt_testkit::systems::StuartLandau;
-use ndarray::{Array1, ArrayView1, ArrayViewMut1, ArrayViewMut2, array};
-
-/// dx/dt = p - x^2: fixed points +-sqrt(p) for p > 0, meeting and vanishing at p = 0.
-struct Fold(f64);
-
-impl Flow for Fold {
-    fn state_dim(&self) -> usize {
-        1
-    }
-    fn input_dim(&self) -> usize {
-        0
-    }
-    fn field_into(
-        &self,
-        x: ArrayView1<'_, f64>,
-        _: ArrayView1<'_, f64>,
-        mut out: ArrayViewMut1<'_, f64>,
-    ) -> Result<()> {
-        out[0] = self.0 - x[0] * x[0];
-        Ok(())
-    }
-    fn jacobian_into(
-        &self,
-        x: ArrayView1<'_, f64>,
-        _: ArrayView1<'_, f64>,
-        mut out: ArrayViewMut2<'_, f64>,
-    ) -> Result<()> {
-        out[[0, 0]] = -2.0 * x[0];
-        Ok(())
-    }
-    fn input_jacobian_into(
-        &self,
-        _: ArrayView1<'_, f64>,
-        _: ArrayView1<'_, f64>,
-        _: ArrayViewMut2<'_, f64>,
-    ) -> Result<()> {
-        Ok(())
-    }
-}
+use emt_testkit::systems::{CircleSnic, Riccati, StrogatzHomoclinic, StuartLandau};
+use ndarray::{Array1, array};
 
 #[test]
 fn the_saddle_node_of_p_minus_x_squared_is_at_zero() {
     let params = SweepParams { from: 1.0, to: -1.0, values: 21, tol: 1e-9 };
-    let sweep =
-        sweep_flow(|p| Ok(Fold(p)), Array1::zeros(0).view(), array![[-1.5], [-0.5], [0.5], [1.5]].view(), &params)
-            .unwrap();
+    let sweep = sweep_flow(
+        |p| Ok(Riccati { a: p, b: -1.0 }),
+        Array1::zeros(0).view(),
+        array![[-1.5], [-0.5], [0.5], [1.5]].view(),
+        &params,
+    )
+    .unwrap();
     let counts: Vec<usize> = sweep.points.iter().map(|pt| pt.fixed.len()).collect();
     eprintln!("fold: fixed-point counts {counts:?}, bifurcations {:?}", sweep.bifurcations);
     assert_eq!((counts[0], counts[20]), (2, 0));
@@ -85,50 +50,6 @@ fn the_hopf_point_of_stuart_landau_is_at_l_zero_with_frequency_w() {
     }
 }
 
-/// dtheta/dt = p - sin(theta) on an attracting unit circle: z' = i z (p - Im z) + z (1 - |z|^2).
-/// For p > 1 a limit cycle with T = 2 pi / sqrt(p^2 - 1); at p_c = 1 a saddle-node appears on it.
-struct Snic(f64);
-
-impl Flow for Snic {
-    fn state_dim(&self) -> usize {
-        2
-    }
-    fn input_dim(&self) -> usize {
-        0
-    }
-    fn field_into(
-        &self,
-        v: ArrayView1<'_, f64>,
-        _: ArrayView1<'_, f64>,
-        mut out: ArrayViewMut1<'_, f64>,
-    ) -> Result<()> {
-        let (x, y) = (v[0], v[1]);
-        let (w, g) = (self.0 - y, 1.0 - x * x - y * y);
-        out[0] = -w * y + g * x;
-        out[1] = w * x + g * y;
-        Ok(())
-    }
-    fn jacobian_into(
-        &self,
-        v: ArrayView1<'_, f64>,
-        _: ArrayView1<'_, f64>,
-        mut out: ArrayViewMut2<'_, f64>,
-    ) -> Result<()> {
-        let (x, y) = (v[0], v[1]);
-        let (w, g) = (self.0 - y, 1.0 - x * x - y * y);
-        out.assign(&array![[g - 2.0 * x * x, -w + y - 2.0 * x * y], [w - 2.0 * x * y, -x + g - 2.0 * y * y]]);
-        Ok(())
-    }
-    fn input_jacobian_into(
-        &self,
-        _: ArrayView1<'_, f64>,
-        _: ArrayView1<'_, f64>,
-        _: ArrayViewMut2<'_, f64>,
-    ) -> Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn the_snic_period_diverges_like_the_inverse_square_root_and_the_fit_finds_p_c() {
     use emt_dynamics::{CycleParams, Divergence, fit_period_divergence, limit_cycle};
@@ -137,7 +58,7 @@ fn the_snic_period_diverges_like_the_inverse_square_root_and_the_fit_finds_p_c()
     for &p in &ps {
         let want = 2.0 * std::f64::consts::PI / (p * p - 1.0f64).sqrt();
         let c = limit_cycle(
-            &Snic(p),
+            &CircleSnic { p },
             array![0.5, -0.5].view(),
             Array1::zeros(0).view(),
             &CycleParams { transient: 50.0, search: 3.0 * want, steps: 20_000, ..Default::default() },
@@ -151,46 +72,6 @@ fn the_snic_period_diverges_like_the_inverse_square_root_and_the_fit_finds_p_c()
     assert!((p_c - 1.0).abs() < 1e-5, "{p_c}");
 }
 
-/// Strogatz 8.4: x' = y, y' = mu y + x - x^2 + x y; a stable cycle for mu < mu_c = -0.864545
-/// that dies in a homoclinic orbit to the saddle at the origin (lambda_u = 0.65716).
-struct Homoclinic(f64);
-
-impl Flow for Homoclinic {
-    fn state_dim(&self) -> usize {
-        2
-    }
-    fn input_dim(&self) -> usize {
-        0
-    }
-    fn field_into(
-        &self,
-        v: ArrayView1<'_, f64>,
-        _: ArrayView1<'_, f64>,
-        mut out: ArrayViewMut1<'_, f64>,
-    ) -> Result<()> {
-        out[0] = v[1];
-        out[1] = self.0 * v[1] + v[0] - v[0] * v[0] + v[0] * v[1];
-        Ok(())
-    }
-    fn jacobian_into(
-        &self,
-        v: ArrayView1<'_, f64>,
-        _: ArrayView1<'_, f64>,
-        mut out: ArrayViewMut2<'_, f64>,
-    ) -> Result<()> {
-        out.assign(&array![[0.0, 1.0], [1.0 - 2.0 * v[0] + v[1], self.0 + v[0]]]);
-        Ok(())
-    }
-    fn input_jacobian_into(
-        &self,
-        _: ArrayView1<'_, f64>,
-        _: ArrayView1<'_, f64>,
-        _: ArrayViewMut2<'_, f64>,
-    ) -> Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn the_homoclinic_period_fit_finds_mu_c() {
     use emt_dynamics::{CycleParams, Divergence, fit_period_divergence, limit_cycle};
@@ -201,7 +82,7 @@ fn the_homoclinic_period_fit_finds_mu_c() {
     for d in deltas {
         let mu = mu_c - d;
         let c = limit_cycle(
-            &Homoclinic(mu),
+            &StrogatzHomoclinic { mu },
             array![1.1, 0.0].view(),
             Array1::zeros(0).view(),
             &CycleParams { transient: 400.0, search: 120.0, steps: 20_000, ..Default::default() },

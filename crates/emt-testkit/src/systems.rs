@@ -9,6 +9,9 @@
 //! | [`Rossler`] (0.2, 0.2, 5.7) | lambda_1 0.0714; sum -5.3229 |
 //! | [`VanDerPol`] (mu = 0.5, 1, 2) | period 6.38068, 6.66329, 7.62987 |
 //! | [`StuartLandau`] (l, w, q) | radius sqrt(l); period 2 pi / abs(w - q l); Floquet exponent -2 l |
+//! | [`Riccati`] `dx/dt = a + b x^2` | `a = p, b = -1`: saddle-node at `p = 0`; `a = 0, b = 1`: blow-up at `t = 1/x0` |
+//! | [`CircleSnic`] `dtheta/dt = p - sin theta` on an attracting circle | SNIC at `p_c = 1`, `T = 2 pi / sqrt(p^2 - 1)` |
+//! | [`StrogatzHomoclinic`] `x' = y, y' = mu y + x - x^2 + x y` | homoclinic at `mu_c = -0.864545`, `lambda_u = 0.65716` |
 //! | [`RandomRateNetwork`] `dh/dt = -h + J tanh h` | g < 1: lambda_max = max Re eig(J) - 1 |
 
 use emt_core::{DiscreteMap, Error, Flow, Result};
@@ -241,6 +244,118 @@ impl Flow for StuartLandau {
             [self.l - r2 - 2.0 * x * a, -self.w + self.q * r2 - 2.0 * y * a],
             [self.w - self.q * r2 - 2.0 * x * b, self.l - r2 - 2.0 * y * b]
         ]);
+        Ok(())
+    }
+}
+
+/// The scalar Riccati flow `dx/dt = a + b x^2`.
+#[derive(Debug, Clone, Copy)]
+pub struct Riccati {
+    /// Constant term.
+    pub a: f64,
+    /// Quadratic coefficient.
+    pub b: f64,
+}
+
+impl Flow for Riccati {
+    fn state_dim(&self) -> usize {
+        1
+    }
+    autonomous_inputs!();
+    fn field_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        dims(1, &x, out.shape())?;
+        out[0] = self.a + self.b * x[0] * x[0];
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        dims(1, &x, out.shape())?;
+        out[[0, 0]] = 2.0 * self.b * x[0];
+        Ok(())
+    }
+}
+
+/// `dtheta/dt = p - sin theta` on an attracting unit circle:
+/// `z' = i z (p - Im z) + z (1 - |z|^2)` on `(x, y) = (Re z, Im z)`.
+#[derive(Debug, Clone, Copy)]
+pub struct CircleSnic {
+    /// `p` (a cycle for `p > 1`).
+    pub p: f64,
+}
+
+impl Flow for CircleSnic {
+    fn state_dim(&self) -> usize {
+        2
+    }
+    autonomous_inputs!();
+    fn field_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        dims(2, &v, out.shape())?;
+        let (x, y) = (v[0], v[1]);
+        let (w, g) = (self.p - y, 1.0 - x * x - y * y);
+        out[0] = -w * y + g * x;
+        out[1] = w * x + g * y;
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        dims(2, &v, out.shape())?;
+        let (x, y) = (v[0], v[1]);
+        let (w, g) = (self.p - y, 1.0 - x * x - y * y);
+        out.assign(&ndarray::array![[g - 2.0 * x * x, -w + y - 2.0 * x * y], [w - 2.0 * x * y, -x + g - 2.0 * y * y]]);
+        Ok(())
+    }
+}
+
+/// Strogatz 8.4: `x' = y, y' = mu y + x - x^2 + x y`, a stable cycle for `mu < mu_c` that dies
+/// in a homoclinic orbit to the saddle at the origin.
+#[derive(Debug, Clone, Copy)]
+pub struct StrogatzHomoclinic {
+    /// `mu`.
+    pub mu: f64,
+}
+
+impl Flow for StrogatzHomoclinic {
+    fn state_dim(&self) -> usize {
+        2
+    }
+    autonomous_inputs!();
+    fn field_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut1<'_, f64>,
+    ) -> Result<()> {
+        dims(2, &v, out.shape())?;
+        out[0] = v[1];
+        out[1] = self.mu * v[1] + v[0] - v[0] * v[0] + v[0] * v[1];
+        Ok(())
+    }
+    fn jacobian_into(
+        &self,
+        v: ArrayView1<'_, f64>,
+        _: ArrayView1<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        dims(2, &v, out.shape())?;
+        out.assign(&ndarray::array![[0.0, 1.0], [1.0 - 2.0 * v[0] + v[1], self.mu + v[0]]]);
         Ok(())
     }
 }
