@@ -6,13 +6,15 @@ use rand::RngCore;
 use crate::{Error, Result, check};
 
 /// A batch of sequences: inputs `(T, B, d_in)`, targets `(T, B, d_out)`, both time-major
-/// `f32`, and the first time step whose outputs are scored (loss and accuracy use
-/// `t >= first_scored`).
+/// `f32`, and which steps are scored: by default `t >= first_scored`; any pattern with
+/// [`with_mask`](Self::with_mask) (e.g. a response window in the middle of a trial).
 ///
 /// ```
 /// use ndarray::Array3;
 /// let ep = emt_core::Episode::new(Array3::zeros((5, 2, 3)), Array3::zeros((5, 2, 3)), 2)?;
 /// assert_eq!((ep.len(), ep.batch(), ep.input_dim(), ep.scored_steps()), (5, 2, 3, 3));
+/// let ep = ep.with_mask(vec![false, true, false, true, false])?;
+/// assert_eq!((ep.first_scored(), ep.scored_steps()), (1, 2));
 /// # Ok::<(), emt_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +22,7 @@ pub struct Episode {
     inputs: Array3<f32>,
     targets: Array3<f32>,
     first_scored: usize,
+    mask: Option<Vec<bool>>,
 }
 
 impl Episode {
@@ -43,7 +46,29 @@ impl Episode {
         }
         check::finite("inputs", &inputs)?;
         check::finite("targets", &targets)?;
-        Ok(Episode { inputs, targets, first_scored })
+        Ok(Episode { inputs, targets, first_scored, mask: None })
+    }
+
+    /// Scores exactly the steps `t` with `mask[t]` (length `T`, at least one `true`);
+    /// `first_scored` becomes the first of them.
+    pub fn with_mask(mut self, mask: Vec<bool>) -> Result<Self> {
+        if mask.len() != self.len() {
+            return Err(Error::shape("score mask", format!("{} steps", self.len()), mask.len().to_string()));
+        }
+        let Some(first) = mask.iter().position(|&m| m) else {
+            return Err(Error::param("score mask", "all false", "must score at least one step"));
+        };
+        self.first_scored = first;
+        self.mask = Some(mask);
+        Ok(self)
+    }
+
+    /// Which steps are scored, length `T`.
+    pub fn scored_mask(&self) -> Vec<bool> {
+        match &self.mask {
+            Some(m) => m.clone(),
+            None => (0..self.len()).map(|t| t >= self.first_scored).collect(),
+        }
     }
 
     /// Inputs, `(T, B, d_in)`.
@@ -86,12 +111,15 @@ impl Episode {
         self.targets.dim().2
     }
 
-    /// Number of scored steps, `T - first_scored`.
+    /// Number of scored steps (`T - first_scored` without a mask).
     pub fn scored_steps(&self) -> usize {
-        self.len() - self.first_scored
+        match &self.mask {
+            Some(m) => m.iter().filter(|&&x| x).count(),
+            None => self.len() - self.first_scored,
+        }
     }
 
-    /// Splits into `(inputs, targets, first_scored)`.
+    /// Splits into `(inputs, targets, first_scored)` (a mask, if any, is dropped).
     pub fn into_parts(self) -> (Array3<f32>, Array3<f32>, usize) {
         (self.inputs, self.targets, self.first_scored)
     }

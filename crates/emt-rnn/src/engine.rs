@@ -1,31 +1,41 @@
-//! Forward pass and backpropagation through time.
+//! Forward pass and backpropagation through time, written once for every cell.
 //!
 //! Layout inside the kernels: time-major, batch-major rows, `(T*B, dim)` row-major buffers,
 //! so that step `t` is the contiguous block of rows `t*B .. (t+1)*B`. Per chunk of the batch:
 //!
-//! - forward: `H = X W_ih^T (+ b)` for all steps in one GEMM; then per step
-//!   `H_t += H_(t-1) W_hh^T` (one GEMM) and tanh in place; outputs only for scored steps, one GEMM.
-//! - backward: `dH = dO W_r` (one GEMM); per step the fused tanh derivative and
-//!   `dh = dPre_t W_hh` (one GEMM); the weight gradients `dPre^T H`, `dPre^T X`, `dO^T H` as
-//!   three GEMMs after the sweep.
+//! - forward: the input projections `X W_ih^T (+ b)` of all steps in one GEMM `(T*B, G N)`;
+//!   then per step one GEMM with `W_hh` (the ctgru: two, its reset acts before the matmul)
+//!   and the cell's pointwise update; outputs only for the scored window, one GEMM.
+//! - backward: `dH = dO W_r` (one GEMM); per step the cell's fused pointwise derivative and
+//!   one GEMM back through `W_hh` (ctgru: two); the weight gradients as GEMMs over all steps
+//!   after the sweep.
+//!
+//! A cell ([`CellSpec`]) supplies only the pointwise parts and its parameter table; the
+//! Elman path performs exactly the operations of the stage-1 engine (same numbers).
 //!
 //! Threads split the batch; each owns its buffers (allocated once, grown only when a longer
 //! episode arrives) and its gradient, and gradients are summed in thread order, so a fixed
-//! thread count gives bit-identical results.
+//! thread count gives bit-identical results. Training noise (ctrnn) is drawn per sequence
+//! from a stream named by the seed, the call count and the sequence index, so it does not
+//! depend on the thread count either.
 
-use emt_core::{Episode, Error, Real, Result, check};
-use ndarray::{Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis};
+use emt_core::{Episode, Error, Real, Result, check, rng};
+use ndarray::{Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, s};
+use rand::Rng;
+use rand_distr::StandardNormal;
 
 use crate::kernels::{EngineFloat, TanhMode, gemm, tanh_backward};
-use crate::{ElmanParams, Layout};
+use crate::{CellSpec, Layout, Params};
 
 /// Loss and accuracy of one batch (MSE and sign accuracy over scored steps, EMT.md §2).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchStats {
-    /// Mean squared error over scored elements.
+    /// The objective: mean squared error over scored elements plus the rate penalty.
     pub loss: f64,
     /// Fraction of scored elements with `sign(o) == sign(y)` (`sign(0) = +1`).
     pub accuracy: f64,
+    /// The rate penalty `c * mean(rate^2)` included in `loss` (0 without one).
+    pub penalty: f64,
 }
 
 /// Per-thread buffers, sized for `(T, B_chunk)`.
@@ -33,11 +43,27 @@ pub struct BatchStats {
 struct Worker<F: EngineFloat> {
     x: Vec<F>,
     y: Vec<F>,
+    /// States `h_t` `(T*B, N)` (elman: the pre-activations until tanh is applied).
     h: Vec<F>,
-    dpre: Vec<F>,
+    /// Per-cell `(T*B, N)`: ctrnn `tanh h_t`; gru `m_t = W_hn h_(t-1) + b_hn`; ctgru `r_t * h_(t-1)`.
+    a: Vec<F>,
+    /// Gates `(T*B, G N)`: input projections, then the gate values (gru `[r, z, n]`, ctgru `[r, z, c]`).
+    g: Vec<F>,
+    /// gru: the recurrent product of one step `(B, 3N)`.
+    rec: Vec<F>,
+    /// ctrnn training noise `(T*B, N)`.
+    noise: Vec<F>,
     out: Vec<F>,
+    /// Direct hidden-state gradients `(T*B, N)`, then (elman, ctrnn) the pre-activation gradients.
+    dpre: Vec<F>,
+    /// gru, ctgru: gate pre-activation gradients `(T*B, G N)`.
+    dg: Vec<F>,
+    /// gru: recurrent-product gradients `(T*B, 3N)`.
+    drec: Vec<F>,
+    /// Gradient flowing to the previous state `(B, N)`, and a scratch row block.
     dh: Vec<F>,
-    grad: Option<ElmanParams<F>>,
+    tmp: Vec<F>,
+    grad: Option<Params<F>>,
 }
 
 impl<F: EngineFloat> Default for Worker<F> {
@@ -46,9 +72,16 @@ impl<F: EngineFloat> Default for Worker<F> {
             x: Vec::new(),
             y: Vec::new(),
             h: Vec::new(),
-            dpre: Vec::new(),
+            a: Vec::new(),
+            g: Vec::new(),
+            rec: Vec::new(),
+            noise: Vec::new(),
             out: Vec::new(),
+            dpre: Vec::new(),
+            dg: Vec::new(),
+            drec: Vec::new(),
             dh: Vec::new(),
+            tmp: Vec::new(),
             grad: None,
         }
     }
@@ -60,14 +93,32 @@ fn grow<F: Copy + Default>(v: &mut Vec<F>, len: usize) {
     }
 }
 
-/// What one chunk contributes: squared-error sum and correct-sign count.
+/// What one chunk contributes: squared-error sum, correct-sign count, sum of squared rates.
 #[derive(Debug, Clone, Copy, Default)]
 struct Partial {
     sse: f64,
     correct: usize,
+    rate_sq: f64,
 }
 
-/// The training engine: forward, BPTT, and batch statistics, on `threads` threads.
+/// Settings shared by every chunk of one call.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    mode: TanhMode,
+    backward: bool,
+    /// Rate-penalty coefficient `c`.
+    penalty: f64,
+    /// Noise std and the stream seed of this call (None: no noise).
+    noise: Option<(f64, u64)>,
+}
+
+/// The training engine: forward, BPTT, and batch statistics, on `threads` threads, for any
+/// [`CellSpec`] (the cell comes with the parameters' [`Layout`]).
+///
+/// Options: a rate penalty `c * mean(rate^2)` over all steps, sequences and units (`rate` is
+/// what the readout sees: `h`, or `tanh h` for the ctrnn), and for the ctrnn additive
+/// Gaussian noise of std `sigma` inside the alpha term (training only: [`evaluate`](Self::evaluate)
+/// and [`forward`](Self::forward) are noiseless).
 ///
 /// ```
 /// use emt_core::{Task, rng};
@@ -85,6 +136,9 @@ struct Partial {
 pub struct Engine<F: EngineFloat> {
     threads: usize,
     mode: TanhMode,
+    penalty: f64,
+    noise: Option<(f64, u64)>,
+    calls: u64,
     workers: Vec<Worker<F>>,
 }
 
@@ -92,7 +146,35 @@ impl<F: EngineFloat> Engine<F> {
     /// An engine on `threads >= 1` threads.
     pub fn new(threads: usize, mode: TanhMode) -> Result<Self> {
         check::positive("threads", threads)?;
-        Ok(Engine { threads, mode, workers: (0..threads).map(|_| Worker::default()).collect() })
+        Ok(Engine {
+            threads,
+            mode,
+            penalty: 0.0,
+            noise: None,
+            calls: 0,
+            workers: (0..threads).map(|_| Worker::default()).collect(),
+        })
+    }
+
+    /// Adds the rate penalty `c * mean(rate^2)` to the training loss (`c >= 0`, finite).
+    pub fn with_rate_penalty(mut self, c: f64) -> Result<Self> {
+        if !(c.is_finite() && c >= 0.0) {
+            return Err(Error::param("rate_penalty", c, "must be finite and >= 0"));
+        }
+        self.penalty = c;
+        Ok(self)
+    }
+
+    /// Training noise of std `sigma >= 0` (ctrnn only; other cells error at the first call),
+    /// drawn from `seed`: call `k` (counted from 0 by [`loss_and_grad`](Self::loss_and_grad))
+    /// and sequence `b` use their own stream, so runs are reproducible and independent of the
+    /// thread count. `sigma = 0` is the noiseless path exactly.
+    pub fn with_noise(mut self, sigma: f64, seed: u64) -> Result<Self> {
+        if !(sigma.is_finite() && sigma >= 0.0) {
+            return Err(Error::param("noise", sigma, "must be finite and >= 0"));
+        }
+        self.noise = (sigma > 0.0).then_some((sigma, seed));
+        Ok(self)
     }
 
     /// Thread count.
@@ -106,14 +188,10 @@ impl<F: EngineFloat> Engine<F> {
     }
 
     /// Loss, accuracy and the exact gradient of the loss (written into `grad`, same layout as
-    /// `params`) for one episode.
-    pub fn loss_and_grad(
-        &mut self,
-        params: &ElmanParams<F>,
-        episode: &Episode,
-        grad: &mut ElmanParams<F>,
-    ) -> Result<BatchStats> {
-        self.loss_and_grad_arrays(params, episode.inputs(), episode.targets(), episode.first_scored(), grad)
+    /// `params`) for one episode, scored where the episode says.
+    pub fn loss_and_grad(&mut self, params: &Params<F>, episode: &Episode, grad: &mut Params<F>) -> Result<BatchStats> {
+        let mask = episode.scored_mask();
+        self.loss_and_grad_masked(params, episode.inputs(), episode.targets(), &mask, grad)
     }
 
     /// [`loss_and_grad`](Self::loss_and_grad) on raw arrays of any float type: inputs
@@ -121,17 +199,37 @@ impl<F: EngineFloat> Engine<F> {
     /// gradient checks and PyTorch parity).
     pub fn loss_and_grad_arrays<S: Real>(
         &mut self,
-        params: &ElmanParams<F>,
+        params: &Params<F>,
         inputs: ArrayView3<'_, S>,
         targets: ArrayView3<'_, S>,
         first_scored: usize,
-        grad: &mut ElmanParams<F>,
+        grad: &mut Params<F>,
     ) -> Result<BatchStats> {
-        let batch = Batch::new(params.layout(), inputs, targets, first_scored)?;
+        let t_len = inputs.dim().0;
+        if first_scored >= t_len.max(1) {
+            return Err(Error::param("first_scored", first_scored, format!("must be < T = {t_len}")));
+        }
+        let mask: Vec<bool> = (0..t_len).map(|t| t >= first_scored).collect();
+        self.loss_and_grad_masked(params, inputs, targets, &mask, grad)
+    }
+
+    /// The general form: the MSE is over the steps `t` with `mask[t]` (length `T`, at least
+    /// one `true`), any pattern.
+    pub fn loss_and_grad_masked<S: Real>(
+        &mut self,
+        params: &Params<F>,
+        inputs: ArrayView3<'_, S>,
+        targets: ArrayView3<'_, S>,
+        mask: &[bool],
+        grad: &mut Params<F>,
+    ) -> Result<BatchStats> {
+        let batch = Batch::new(params.layout(), inputs, targets, mask)?;
         if grad.layout() != params.layout() {
             return Err(Error::shape("grad", format!("{:?}", params.layout()), format!("{:?}", grad.layout())));
         }
-        let partials = self.run_chunks(params, &batch, true)?;
+        let noise = self.noise_for_call(params.layout())?;
+        let run = Run { mode: self.mode, backward: true, penalty: self.penalty, noise };
+        let partials = self.run_chunks(params, &batch, run)?;
         // Fixed reduction order: thread 0, then 1, ...
         grad.fill_zero();
         let g = grad.as_mut_slice();
@@ -140,21 +238,45 @@ impl<F: EngineFloat> Engine<F> {
                 *a += b;
             }
         }
-        Ok(summarise(&partials, batch.count()))
+        Ok(self.summarise(&partials, &batch, params.layout()))
     }
 
-    /// Loss and accuracy without gradients.
-    pub fn evaluate(&mut self, params: &ElmanParams<F>, episode: &Episode) -> Result<BatchStats> {
-        let batch = Batch::new(params.layout(), episode.inputs(), episode.targets(), episode.first_scored())?;
-        let partials = self.run_chunks(params, &batch, false)?;
-        Ok(summarise(&partials, batch.count()))
+    /// Loss and accuracy without gradients (and without noise).
+    pub fn evaluate(&mut self, params: &Params<F>, episode: &Episode) -> Result<BatchStats> {
+        let mask = episode.scored_mask();
+        let batch = Batch::new(params.layout(), episode.inputs(), episode.targets(), &mask)?;
+        let run = Run { mode: self.mode, backward: false, penalty: self.penalty, noise: None };
+        let partials = self.run_chunks(params, &batch, run)?;
+        Ok(self.summarise(&partials, &batch, params.layout()))
+    }
+
+    fn noise_for_call(&mut self, l: Layout) -> Result<Option<(f64, u64)>> {
+        let Some((sigma, seed)) = self.noise else { return Ok(None) };
+        if !matches!(l.cell, CellSpec::CtRnn { .. }) {
+            return Err(Error::param("noise", sigma, format!("only the ctrnn takes noise, not {}", l.cell.name())));
+        }
+        // SplitMix64 of (seed, call): distinct, well-mixed seeds per call.
+        let mut z = seed ^ self.calls.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        self.calls += 1;
+        Ok(Some((sigma, z ^ (z >> 31))))
+    }
+
+    fn summarise<S: Real>(&self, partials: &[Partial], batch: &Batch<'_, S>, l: Layout) -> BatchStats {
+        let sse: f64 = partials.iter().map(|p| p.sse).sum();
+        let correct: usize = partials.iter().map(|p| p.correct).sum();
+        let rate_sq: f64 = partials.iter().map(|p| p.rate_sq).sum();
+        let count = batch.count();
+        let penalty = if self.penalty > 0.0 { self.penalty * rate_sq / batch.state_count(l) as f64 } else { 0.0 };
+        BatchStats { loss: sse / count as f64 + penalty, accuracy: correct as f64 / count as f64, penalty }
     }
 
     /// Outputs `(T, B, d_out)` and hidden states `(T, B, N)` for inputs `(T, B, d_in)`
-    /// (single-threaded; for inference and tests).
+    /// (single-threaded, noiseless; for inference and tests).
     pub fn forward<S: Real>(
         &mut self,
-        params: &ElmanParams<F>,
+        params: &Params<F>,
         inputs: ArrayView3<'_, S>,
     ) -> Result<(Array3<F>, Array3<F>)> {
         let l = params.layout();
@@ -167,18 +289,12 @@ impl<F: EngineFloat> Engine<F> {
         check::finite("inputs", &inputs)?;
         let w = &mut self.workers[0];
         load(&mut w.x, inputs, 0, batch);
-        grow(&mut w.h, t_len * batch * l.hidden);
-        forward_hidden(
-            params,
-            &w.x[..t_len * batch * d_in],
-            &mut w.h[..t_len * batch * l.hidden],
-            t_len,
-            batch,
-            self.mode,
-        )?;
-        let h = view(&w.h, t_len * batch, l.hidden)?;
-        let mut out = ndarray::Array2::<F>::zeros((t_len * batch, l.output));
-        gemm(F::one(), &h, &params.w_r().t(), F::zero(), &mut out.view_mut());
+        forward_hidden(params, w, t_len, batch, self.mode, None)?;
+        let rows = t_len * batch;
+        let h = view(&w.h, rows, l.hidden)?;
+        let r = if l.cell.reads_tanh() { view(&w.a, rows, l.hidden)? } else { h.view() };
+        let mut out = ndarray::Array2::<F>::zeros((rows, l.output));
+        gemm(F::one(), &r, &params.w_r().t(), F::zero(), &mut out.view_mut());
         if let Some(b) = params.b_r() {
             out += &b;
         }
@@ -187,19 +303,13 @@ impl<F: EngineFloat> Engine<F> {
         Ok((outputs, hidden))
     }
 
-    fn run_chunks<S: Real>(
-        &mut self,
-        params: &ElmanParams<F>,
-        data: &Batch<'_, S>,
-        backward: bool,
-    ) -> Result<Vec<Partial>> {
+    fn run_chunks<S: Real>(&mut self, params: &Params<F>, data: &Batch<'_, S>, run: Run) -> Result<Vec<Partial>> {
         let batch = data.inputs.dim().1;
         let chunks = self.threads.min(batch);
         let bounds: Vec<(usize, usize)> = (0..chunks).map(|k| (k * batch / chunks, (k + 1) * batch / chunks)).collect();
-        let mode = self.mode;
         let workers = &mut self.workers[..chunks];
         if chunks == 1 {
-            return Ok(vec![run_chunk(params, data, bounds[0], &mut workers[0], backward, mode)?]);
+            return Ok(vec![run_chunk(params, data, bounds[0], &mut workers[0], run)?]);
         }
         // rayon's pool keeps its threads alive between steps (spawning two OS threads per
         // step cost measurable time at small N). Chunks and the reduction order are fixed, so
@@ -207,7 +317,7 @@ impl<F: EngineFloat> Engine<F> {
         let mut partials: Vec<Result<Partial>> = (0..chunks).map(|_| Ok(Partial::default())).collect();
         rayon::scope(|scope| {
             for ((w, &b), out) in workers.iter_mut().zip(&bounds).zip(partials.iter_mut()) {
-                scope.spawn(move |_| *out = run_chunk(params, data, b, w, backward, mode));
+                scope.spawn(move |_| *out = run_chunk(params, data, b, w, run));
             }
         });
         partials.into_iter().collect()
@@ -236,21 +346,18 @@ fn view_mut<F>(buf: &mut [F], rows: usize, cols: usize) -> Result<ArrayViewMut2<
     ArrayViewMut2::from_shape((rows, cols), front).map_err(shape_err)
 }
 
-fn summarise(partials: &[Partial], count: usize) -> BatchStats {
-    let sse: f64 = partials.iter().map(|p| p.sse).sum();
-    let correct: usize = partials.iter().map(|p| p.correct).sum();
-    BatchStats { loss: sse / count as f64, accuracy: correct as f64 / count as f64 }
-}
-
-/// Validated training data for one call: inputs `(T, B, d_in)`, targets `(T, B, d_out)`.
+/// Validated training data for one call: inputs `(T, B, d_in)`, targets `(T, B, d_out)`,
+/// scored steps `mask` (their span `first..=last`).
 struct Batch<'a, S: Real> {
     inputs: ArrayView3<'a, S>,
     targets: ArrayView3<'a, S>,
+    mask: Vec<bool>,
     first: usize,
+    last: usize,
 }
 
 impl<'a, S: Real> Batch<'a, S> {
-    fn new(l: Layout, inputs: ArrayView3<'a, S>, targets: ArrayView3<'a, S>, first: usize) -> Result<Self> {
+    fn new(l: Layout, inputs: ArrayView3<'a, S>, targets: ArrayView3<'a, S>, mask: &[bool]) -> Result<Self> {
         let (t_len, batch, d_in) = inputs.dim();
         check::positive("T", t_len)?;
         check::positive("batch", batch)?;
@@ -262,18 +369,27 @@ impl<'a, S: Real> Batch<'a, S> {
             ));
         }
         check::shape("targets", &targets, &[t_len, batch, l.output])?;
-        if first >= t_len {
-            return Err(Error::param("first_scored", first, format!("must be < T = {t_len}")));
+        if mask.len() != t_len {
+            return Err(Error::shape("score mask", format!("{t_len} steps"), mask.len().to_string()));
         }
+        let (Some(first), Some(last)) = (mask.iter().position(|&m| m), mask.iter().rposition(|&m| m)) else {
+            return Err(Error::param("score mask", "all false", "must score at least one step"));
+        };
         check::finite("inputs", &inputs)?;
         check::finite("targets", &targets)?;
-        Ok(Batch { inputs, targets, first })
+        Ok(Batch { inputs, targets, mask: mask.to_vec(), first, last })
     }
 
     /// Number of scored elements (the MSE denominator).
     fn count(&self) -> usize {
-        let (t_len, batch, d_out) = self.targets.dim();
-        (t_len - self.first) * batch * d_out
+        let (_, batch, d_out) = self.targets.dim();
+        self.mask.iter().filter(|&&m| m).count() * batch * d_out
+    }
+
+    /// Number of rate values (the rate penalty's denominator): `T * B * N`.
+    fn state_count(&self, l: Layout) -> usize {
+        let (t_len, batch, _) = self.inputs.dim();
+        t_len * batch * l.hidden
     }
 }
 
@@ -292,26 +408,79 @@ fn load<F: EngineFloat, S: Real>(buf: &mut Vec<F>, src: ArrayView3<'_, S>, b0: u
     }
 }
 
-/// `h` `(T*B, N)` <- hidden states for inputs `x` `(T*B, d_in)`.
+/// Fills `w.noise` `(T, b1-b0, N)` with `sigma * xi`, sequence `b` from stream `b` of `seed`.
+fn draw_noise<F: EngineFloat>(
+    buf: &mut Vec<F>,
+    (sigma, seed): (f64, u64),
+    t_len: usize,
+    (b0, b1): (usize, usize),
+    n: usize,
+) {
+    let bc = b1 - b0;
+    grow(buf, t_len * bc * n);
+    for b in b0..b1 {
+        let mut r = rng::stream(seed, b as u64);
+        for t in 0..t_len {
+            let row = (t * bc + b - b0) * n;
+            for v in &mut buf[row..row + n] {
+                let xi: f64 = r.sample(StandardNormal);
+                *v = F::of(sigma * xi);
+            }
+        }
+    }
+}
+
+/// Forward pass of one chunk: `w.x` `(T*B, d_in)` -> `w.h` `(T*B, N)` and the cell's caches.
 fn forward_hidden<F: EngineFloat>(
-    p: &ElmanParams<F>,
-    x: &[F],
-    h: &mut [F],
+    p: &Params<F>,
+    w: &mut Worker<F>,
     t_len: usize,
     batch: usize,
     mode: TanhMode,
+    noise: Option<&[F]>,
 ) -> Result<()> {
     let l = p.layout();
-    let (n, rows) = (l.hidden, t_len * batch);
-    let xv = view(x, rows, l.input)?;
-    {
-        let mut hv = view_mut(h, rows, n)?;
-        gemm(F::one(), &xv, &p.w_ih().t(), F::zero(), &mut hv);
-        if let (Some(a), Some(b)) = (p.b_ih(), p.b_hh()) {
-            let bias = &a + &b;
-            hv += &bias;
+    let (n, gn, rows) = (l.hidden, l.gate_rows(), t_len * batch);
+    grow(&mut w.h, rows * n);
+    let xv = view(&w.x, rows, l.input)?;
+    match l.cell {
+        CellSpec::Elman => {
+            let mut hv = view_mut(&mut w.h, rows, n)?;
+            gemm(F::one(), &xv, &p.w_ih().t(), F::zero(), &mut hv);
+            if let (Some(a), Some(b)) = (p.b_ih(), p.b_hh()) {
+                let bias = &a + &b;
+                hv += &bias;
+            }
+            elman_forward(p, &mut w.h[..rows * n], t_len, batch, mode)
+        }
+        CellSpec::CtRnn { alpha } => {
+            grow(&mut w.a, rows * n);
+            let mut hv = view_mut(&mut w.h, rows, n)?;
+            gemm(F::one(), &xv, &p.w_ih().t(), F::zero(), &mut hv);
+            if let Some(b) = p.b_hh() {
+                hv += &b;
+            }
+            ctrnn_forward(p, w, alpha, t_len, batch, mode, noise)
+        }
+        CellSpec::Gru | CellSpec::CtGru { .. } => {
+            grow(&mut w.a, rows * n);
+            grow(&mut w.g, rows * gn);
+            let mut gv = view_mut(&mut w.g, rows, gn)?;
+            gemm(F::one(), &xv, &p.w_ih().t(), F::zero(), &mut gv);
+            if let Some(b) = if l.cell == CellSpec::Gru { p.b_ih() } else { p.b_hh() } {
+                gv += &b;
+            }
+            match l.cell {
+                CellSpec::CtGru { dt } => ctgru_forward(p, w, dt, t_len, batch, mode),
+                _ => gru_forward(p, w, t_len, batch, mode),
+            }
         }
     }
+}
+
+/// Elman: `h` holds the input projections; per step add `h_(t-1) W_hh^T`, then tanh.
+fn elman_forward<F: EngineFloat>(p: &Params<F>, h: &mut [F], t_len: usize, batch: usize, mode: TanhMode) -> Result<()> {
+    let n = p.layout().hidden;
     let step = batch * n;
     let w_hh_t = p.w_hh().reversed_axes();
     for t in 0..t_len {
@@ -327,97 +496,510 @@ fn forward_hidden<F: EngineFloat>(
     Ok(())
 }
 
-/// Forward (and, if `backward`, BPTT into `w.grad`) for batch rows `b0..b1`.
+/// CT-RNN: `h` holds `W_ih x + b`; `h_t = (1-alpha) h_(t-1) + alpha (h_t + tanh(h_(t-1)) W_hh^T + noise)`.
+fn ctrnn_forward<F: EngineFloat>(
+    p: &Params<F>,
+    w: &mut Worker<F>,
+    alpha: f64,
+    t_len: usize,
+    batch: usize,
+    mode: TanhMode,
+    noise: Option<&[F]>,
+) -> Result<()> {
+    let n = p.layout().hidden;
+    let step = batch * n;
+    let (al, keep) = (F::of(alpha), F::of(1.0 - alpha));
+    let w_hh_t = p.w_hh().reversed_axes();
+    for t in 0..t_len {
+        let (done, rest) = w.h.split_at_mut(t * step);
+        let cur = &mut rest[..step];
+        if t > 0 {
+            let a_prev = view(&w.a[(t - 1) * step..], batch, n)?;
+            let mut cv = view_mut(cur, batch, n)?;
+            gemm(F::one(), &a_prev, &w_hh_t, F::one(), &mut cv);
+        }
+        if let Some(xi) = noise {
+            cur.iter_mut().zip(&xi[t * step..(t + 1) * step]).for_each(|(c, &e)| *c += e);
+        }
+        if t > 0 {
+            let prev = &done[(t - 1) * step..];
+            cur.iter_mut().zip(prev).for_each(|(c, &h)| *c = keep * h + al * *c);
+        } else {
+            cur.iter_mut().for_each(|c| *c *= al);
+        }
+        let a = &mut w.a[t * step..(t + 1) * step];
+        a.copy_from_slice(cur);
+        F::tanh_in_place(a, mode);
+    }
+    Ok(())
+}
+
+/// GRU (PyTorch): `g` holds `W_ih x + b_ih`; per step `rec = b_hh + h_(t-1) W_hh^T`, then
+/// `r, z = s(g + rec)`, `m = rec_n`, `n = tanh(g_n + r m)`, `h = (1-z) n + z h_(t-1)`.
+/// Leaves `g_t = [r, z, n]` and `a_t = m`.
+fn gru_forward<F: EngineFloat>(
+    p: &Params<F>,
+    w: &mut Worker<F>,
+    t_len: usize,
+    batch: usize,
+    mode: TanhMode,
+) -> Result<()> {
+    let n = p.layout().hidden;
+    let (step, gstep) = (batch * n, batch * 3 * n);
+    let w_hh_t = p.w_hh().reversed_axes();
+    grow(&mut w.rec, gstep);
+    for t in 0..t_len {
+        {
+            let mut rv = view_mut(&mut w.rec, batch, 3 * n)?;
+            match p.b_hh() {
+                Some(b) => rv.rows_mut().into_iter().for_each(|mut r| r.assign(&b)),
+                None => rv.fill(F::zero()),
+            }
+            if t > 0 {
+                let prev = view(&w.h[(t - 1) * step..], batch, n)?;
+                gemm(F::one(), &prev, &w_hh_t, F::one(), &mut rv);
+            }
+        }
+        let (done, rest) = w.h.split_at_mut(t * step);
+        let cur = &mut rest[..step];
+        let g = &mut w.g[t * gstep..(t + 1) * gstep];
+        let m = &mut w.a[t * step..(t + 1) * step];
+        for b in 0..batch {
+            let gr = &mut g[b * 3 * n..(b + 1) * 3 * n];
+            let rr = &w.rec[b * 3 * n..(b + 1) * 3 * n];
+            gr[..2 * n].iter_mut().zip(&rr[..2 * n]).for_each(|(x, &y)| *x += y);
+            F::sigmoid_in_place(&mut gr[..2 * n], mode);
+            let mb = &mut m[b * n..(b + 1) * n];
+            mb.copy_from_slice(&rr[2 * n..]);
+            let (rz, gn) = gr.split_at_mut(2 * n);
+            gn.iter_mut().zip(&rz[..n]).zip(mb.iter()).for_each(|((x, &r), &mm)| *x += r * mm);
+            F::tanh_in_place(gn, mode);
+            let hb = &mut cur[b * n..(b + 1) * n];
+            for i in 0..n {
+                let (z, nn) = (rz[n + i], gn[i]);
+                let hp = if t > 0 { done[(t - 1) * step + b * n + i] } else { F::zero() };
+                hb[i] = (F::one() - z) * nn + z * hp;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// CT-GRU (Euler step `dt`): `g` holds `W_ih x + b`; per step `[g_r, g_z] += h_(t-1) [U_r; U_z]^T`,
+/// `r, z = s(.)`, `a = r h_(t-1)`, `g_c += a U_h^T`, `c = tanh`, `h = h_(t-1) + dt (1-z)(c - h_(t-1))`.
+/// Leaves `g_t = [r, z, c]`.
+fn ctgru_forward<F: EngineFloat>(
+    p: &Params<F>,
+    w: &mut Worker<F>,
+    dt: f64,
+    t_len: usize,
+    batch: usize,
+    mode: TanhMode,
+) -> Result<()> {
+    let n = p.layout().hidden;
+    let (step, gstep, dt) = (batch * n, batch * 3 * n, F::of(dt));
+    let u = p.w_hh();
+    let (u_rz_t, u_h_t) = (u.slice(s![..2 * n, ..]).reversed_axes(), u.slice(s![2 * n.., ..]).reversed_axes());
+    for t in 0..t_len {
+        let g = &mut w.g[t * gstep..(t + 1) * gstep];
+        if t > 0 {
+            let prev = view(&w.h[(t - 1) * step..], batch, n)?;
+            let mut gv = view_mut(g, batch, 3 * n)?;
+            gemm(F::one(), &prev, &u_rz_t, F::one(), &mut gv.slice_mut(s![.., ..2 * n]));
+        }
+        let a = &mut w.a[t * step..(t + 1) * step];
+        for b in 0..batch {
+            let gr = &mut g[b * 3 * n..(b + 1) * 3 * n];
+            F::sigmoid_in_place(&mut gr[..2 * n], mode);
+            for i in 0..n {
+                a[b * n + i] = if t > 0 { gr[i] * w.h[(t - 1) * step + b * n + i] } else { F::zero() };
+            }
+        }
+        if t > 0 {
+            let av = view(a, batch, n)?;
+            let mut gv = view_mut(g, batch, 3 * n)?;
+            gemm(F::one(), &av, &u_h_t, F::one(), &mut gv.slice_mut(s![.., 2 * n..]));
+        }
+        let (done, rest) = w.h.split_at_mut(t * step);
+        let cur = &mut rest[..step];
+        for b in 0..batch {
+            let gr = &mut g[b * 3 * n..(b + 1) * 3 * n];
+            F::tanh_in_place(&mut gr[2 * n..], mode);
+            for i in 0..n {
+                let (z, c) = (gr[n + i], gr[2 * n + i]);
+                let hp = if t > 0 { done[(t - 1) * step + b * n + i] } else { F::zero() };
+                cur[b * n + i] = hp + dt * (F::one() - z) * (c - hp);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Forward (and, if `run.backward`, BPTT into `w.grad`) for batch rows `b0..b1`.
 fn run_chunk<F: EngineFloat, S: Real>(
-    p: &ElmanParams<F>,
+    p: &Params<F>,
     data: &Batch<'_, S>,
     (b0, b1): (usize, usize),
     w: &mut Worker<F>,
-    backward: bool,
-    mode: TanhMode,
+    run: Run,
 ) -> Result<Partial> {
     let l = p.layout();
-    let (t_len, first, bc, n, d_out) = (data.inputs.dim().0, data.first, b1 - b0, l.hidden, l.output);
+    let (t_len, bc, n, d_out) = (data.inputs.dim().0, b1 - b0, l.hidden, l.output);
+    let (first, last) = (data.first, data.last);
     let total = data.count();
-    let Worker { x, y, h, dpre, out, dh, grad } = w;
     let rows = t_len * bc;
-    let scored_rows = (t_len - first) * bc;
-    load(x, data.inputs, b0, b1);
-    load(y, data.targets, b0, b1);
-    grow(h, rows * n);
-    grow(out, scored_rows * d_out);
-    forward_hidden(p, &x[..rows * l.input], &mut h[..rows * n], t_len, bc, mode)?;
+    let (r0, r1) = (first * bc, (last + 1) * bc);
+    let out_rows = r1 - r0;
+    load(&mut w.x, data.inputs, b0, b1);
+    load(&mut w.y, data.targets, b0, b1);
+    grow(&mut w.out, out_rows * d_out);
+    // The noise buffer is taken out of the worker while the forward pass borrows the rest.
+    let mut noise = std::mem::take(&mut w.noise);
+    if let Some(spec) = run.noise {
+        draw_noise(&mut noise, spec, t_len, (b0, b1), n);
+    }
+    let done = forward_hidden(p, w, t_len, bc, run.mode, run.noise.map(|_| &noise[..rows * n]));
+    w.noise = noise;
+    done?;
 
-    // Outputs for the scored steps only: (scored_rows, d_out).
-    let hv = view(h, rows, n)?;
-    let h_scored = hv.slice_axis(Axis(0), (first * bc..rows).into());
-    let mut ov = view_mut(out, scored_rows, d_out)?;
-    gemm(F::one(), &h_scored, &p.w_r().t(), F::zero(), &mut ov);
-    if let Some(b) = p.b_r() {
-        ov += &b;
-    }
-    // Loss, accuracy, and dO = 2 (o - y) / count in place of o.
-    let scale = F::of(2.0 / total as f64);
-    let y_scored = &y[first * bc * d_out..rows * d_out];
+    // The readout sees `rate`: h, or tanh h (ctrnn, in `w.a`).
+    let reads_tanh = l.cell.reads_tanh();
+    let rate_buf: &[F] = if reads_tanh { &w.a } else { &w.h };
     let mut part = Partial::default();
-    for (o, &t) in out[..scored_rows * d_out].iter_mut().zip(y_scored) {
-        let diff = *o - t;
-        part.sse += diff.f64() * diff.f64();
-        part.correct += ((*o >= F::zero()) == (t >= F::zero())) as usize;
-        *o = diff * scale;
+    if run.penalty > 0.0 {
+        part.rate_sq = rate_buf[..rows * n].iter().map(|v| v.f64() * v.f64()).sum();
     }
-    if !backward {
+    // Outputs for the scored span only: (out_rows, d_out).
+    let rv = view(rate_buf, rows, n)?;
+    let r_scored = rv.slice_axis(Axis(0), (r0..r1).into());
+    {
+        let mut ov = view_mut(&mut w.out, out_rows, d_out)?;
+        gemm(F::one(), &r_scored, &p.w_r().t(), F::zero(), &mut ov);
+        if let Some(b) = p.b_r() {
+            ov += &b;
+        }
+    }
+    // Loss, accuracy, and dO = 2 (o - y) / count in place of o (0 on unscored steps).
+    let scale = F::of(2.0 / total as f64);
+    let row_len = bc * d_out;
+    for (k, t) in (first..=last).enumerate() {
+        let o = &mut w.out[k * row_len..(k + 1) * row_len];
+        if !data.mask[t] {
+            o.iter_mut().for_each(|v| *v = F::zero());
+            continue;
+        }
+        for (o, &y) in o.iter_mut().zip(&w.y[t * row_len..(t + 1) * row_len]) {
+            let diff = *o - y;
+            part.sse += diff.f64() * diff.f64();
+            part.correct += ((*o >= F::zero()) == (y >= F::zero())) as usize;
+            *o = diff * scale;
+        }
+    }
+    if !run.backward {
         return Ok(part);
     }
+    backward(p, data, w, run, (t_len, bc), (r0, r1))?;
+    Ok(part)
+}
 
-    grow(dpre, rows * n);
-    grow(dh, bc * n);
-    if grad.as_ref().is_none_or(|g| g.layout() != l) {
-        *grad = Some(ElmanParams::zeros(l));
-    }
-    let Some(g) = grad.as_mut() else { return Ok(part) };
-    let dout = view(out, scored_rows, d_out)?;
+/// BPTT of one chunk after [`run_chunk`]'s forward pass; `w.out` holds dO on rows `r0..r1`.
+fn backward<F: EngineFloat, S: Real>(
+    p: &Params<F>,
+    data: &Batch<'_, S>,
+    w: &mut Worker<F>,
+    run: Run,
+    steps: (usize, usize),
+    span: (usize, usize),
+) -> Result<()> {
+    let l = p.layout();
+    let mut g = match w.grad.take() {
+        Some(g) if g.layout() == l => g,
+        _ => Params::zeros(l),
+    };
+    let done = backward_into(p, data, w, &mut g, run, steps, span);
+    w.grad = Some(g);
+    done
+}
+
+fn backward_into<F: EngineFloat, S: Real>(
+    p: &Params<F>,
+    data: &Batch<'_, S>,
+    w: &mut Worker<F>,
+    g: &mut Params<F>,
+    run: Run,
+    (t_len, bc): (usize, usize),
+    (r0, r1): (usize, usize),
+) -> Result<()> {
+    let l = p.layout();
+    let (n, d_out, gn) = (l.hidden, l.output, l.gate_rows());
+    let rows = t_len * bc;
+    let out_rows = r1 - r0;
+    let reads_tanh = l.cell.reads_tanh();
+    grow(&mut w.dpre, rows * n);
+    grow(&mut w.dh, bc * n);
+    let rate_buf: &[F] = if reads_tanh { &w.a } else { &w.h };
+    let rv = view(rate_buf, rows, n)?;
+    let dout = view(&w.out, out_rows, d_out)?;
     {
-        // Readout gradients and the direct hidden gradient dH = dO W_r on scored rows.
-        gemm(F::one(), &dout.t(), &h_scored, F::zero(), &mut g.w_r_mut());
+        // Readout gradients and the direct gradient dRate = dO W_r on the scored span.
+        let r_scored = rv.slice_axis(Axis(0), (r0..r1).into());
+        gemm(F::one(), &dout.t(), &r_scored, F::zero(), &mut g.w_r_mut());
         if let Some(mut gb) = g.b_r_mut() {
             gb.assign(&dout.sum_axis(Axis(0)));
         }
-        let (unscored, scored) = dpre[..rows * n].split_at_mut(first * bc * n);
-        unscored.iter_mut().for_each(|v| *v = F::zero());
-        let mut dv = view_mut(scored, scored_rows, n)?;
+        let d = &mut w.dpre[..rows * n];
+        d[..r0 * n].iter_mut().for_each(|v| *v = F::zero());
+        d[r1 * n..].iter_mut().for_each(|v| *v = F::zero());
+        let mut dv = view_mut(&mut d[r0 * n..r1 * n], out_rows, n)?;
         gemm(F::one(), &dout, &p.w_r(), F::zero(), &mut dv);
     }
-    // The sweep: dPre_t = (dH_t + dh_next) (1 - h_t^2); dh_next = dPre_t W_hh.
-    let step = bc * n;
-    let w_hh = p.w_hh();
-    for t in (0..t_len).rev() {
-        let dp = &mut dpre[t * step..(t + 1) * step];
-        let next = (t + 1 < t_len).then_some(&dh[..step]);
-        tanh_backward(dp, next, &h[t * step..(t + 1) * step]);
-        if t > 0 {
-            let dpv = view(dp, bc, n)?;
-            let mut dhv = view_mut(dh, bc, n)?;
-            gemm(F::one(), &dpv, &w_hh, F::zero(), &mut dhv);
-        }
+    if run.penalty > 0.0 {
+        // d/d rate of c * mean(rate^2).
+        let k = F::of(2.0 * run.penalty / data.state_count(l) as f64);
+        w.dpre[..rows * n].iter_mut().zip(&rate_buf[..rows * n]).for_each(|(d, &r)| *d += k * r);
     }
-    // Weight gradients as three GEMMs over all steps.
+    if reads_tanh {
+        // dh = dRate * (1 - tanh^2 h).
+        w.dpre[..rows * n].iter_mut().zip(&w.a[..rows * n]).for_each(|(d, &a)| *d *= F::one() - a * a);
+    }
+    let xv = view(&w.x, rows, l.input)?;
+    let step = bc * n;
+    match l.cell {
+        CellSpec::Elman => {
+            // The sweep: dPre_t = (dH_t + dh_next) (1 - h_t^2); dh_next = dPre_t W_hh.
+            let w_hh = p.w_hh();
+            for t in (0..t_len).rev() {
+                let dp = &mut w.dpre[t * step..(t + 1) * step];
+                let next = (t + 1 < t_len).then_some(&w.dh[..step]);
+                tanh_backward(dp, next, &w.h[t * step..(t + 1) * step]);
+                if t > 0 {
+                    let dpv = view(dp, bc, n)?;
+                    let mut dhv = view_mut(&mut w.dh, bc, n)?;
+                    gemm(F::one(), &dpv, &w_hh, F::zero(), &mut dhv);
+                }
+            }
+            simple_weight_grads(g, &w.dpre, &xv, &view(&w.h, rows, n)?, (t_len, bc), true)
+        }
+        CellSpec::CtRnn { alpha } => {
+            // dh_t = dH_t + dnext; dPre_t = alpha dh_t;
+            // dnext = (1-alpha) dh_t + (dPre_t W_hh) * (1 - a_(t-1)^2).
+            let (al, keep) = (F::of(alpha), F::of(1.0 - alpha));
+            let w_hh = p.w_hh();
+            grow(&mut w.tmp, step);
+            for t in (0..t_len).rev() {
+                let dp = &mut w.dpre[t * step..(t + 1) * step];
+                if t + 1 < t_len {
+                    dp.iter_mut().zip(&w.dh[..step]).for_each(|(d, &x)| *d += x);
+                }
+                if t > 0 {
+                    // Keep (1-alpha) dh_t before dp becomes dPre_t.
+                    w.tmp[..step].iter_mut().zip(dp.iter()).for_each(|(s, &d)| *s = keep * d);
+                }
+                dp.iter_mut().for_each(|d| *d *= al);
+                if t > 0 {
+                    let dpv = view(dp, bc, n)?;
+                    let mut dhv = view_mut(&mut w.dh, bc, n)?;
+                    gemm(F::one(), &dpv, &w_hh, F::zero(), &mut dhv);
+                    let a_prev = &w.a[(t - 1) * step..t * step];
+                    for ((d, &s), &a) in w.dh[..step].iter_mut().zip(&w.tmp[..step]).zip(a_prev) {
+                        *d = *d * (F::one() - a * a) + s;
+                    }
+                }
+            }
+            simple_weight_grads(g, &w.dpre, &xv, &view(&w.a, rows, n)?, (t_len, bc), false)
+        }
+        CellSpec::Gru => gru_backward(p, g, w, (t_len, bc), gn),
+        CellSpec::CtGru { dt } => ctgru_backward(p, g, w, dt, (t_len, bc), gn),
+    }
+}
+
+/// Elman and CT-RNN weight gradients from `dPre` `(T*B, N)`: `dW_ih = dPre^T X`,
+/// `dW_hh = dPre_(1..)^T S_(..T-1)` (`S` the recurrent operand), biases the column sums.
+fn simple_weight_grads<F: EngineFloat>(
+    g: &mut Params<F>,
+    dpre: &[F],
+    xv: &ArrayView2<'_, F>,
+    sv: &ArrayView2<'_, F>,
+    (t_len, bc): (usize, usize),
+    both_biases: bool,
+) -> Result<()> {
+    let (rows, n) = sv.dim();
     let dpre = view(dpre, rows, n)?;
-    let xv = view(x, rows, l.input)?;
-    gemm(F::one(), &dpre.t(), &xv, F::zero(), &mut g.w_ih_mut());
+    gemm(F::one(), &dpre.t(), xv, F::zero(), &mut g.w_ih_mut());
     if t_len > 1 {
         let dpre_late = dpre.slice_axis(Axis(0), (bc..rows).into());
-        let h_early = hv.slice_axis(Axis(0), (0..rows - bc).into());
-        gemm(F::one(), &dpre_late.t(), &h_early, F::zero(), &mut g.w_hh_mut());
+        let s_early = sv.slice_axis(Axis(0), (0..rows - bc).into());
+        gemm(F::one(), &dpre_late.t(), &s_early, F::zero(), &mut g.w_hh_mut());
+    } else {
+        g.w_hh_mut().fill(F::zero());
     }
     if g.layout().bias {
         let db = dpre.sum_axis(Axis(0));
-        if let Some(mut v) = g.b_ih_mut() {
-            v.assign(&db);
+        if both_biases {
+            if let Some(mut v) = g.b_ih_mut() {
+                v.assign(&db);
+            }
         }
         if let Some(mut v) = g.b_hh_mut() {
             v.assign(&db);
         }
     }
-    Ok(part)
+    Ok(())
+}
+
+/// GRU sweep. With `dh` the total gradient at `h_t` and `[r, z, n] = g_t`, `m = a_t`:
+/// `dn = dh (1-z)`, `dan = dn (1-n^2)`, `dar = dan m r(1-r)`, `daz = dh (h_(t-1) - n) z(1-z)`;
+/// input-side gate gradients `[dar, daz, dan]`, recurrent-side `[dar, daz, dan r]`;
+/// `dh_(t-1) = dh z + drec W_hh`.
+fn gru_backward<F: EngineFloat>(
+    p: &Params<F>,
+    g: &mut Params<F>,
+    w: &mut Worker<F>,
+    (t_len, bc): (usize, usize),
+    gn: usize,
+) -> Result<()> {
+    let n = gn / 3;
+    let rows = t_len * bc;
+    let (step, gstep) = (bc * n, bc * gn);
+    grow(&mut w.dg, rows * gn);
+    grow(&mut w.drec, rows * gn);
+    let w_hh = p.w_hh();
+    let one = F::one();
+    for t in (0..t_len).rev() {
+        for b in 0..bc {
+            for i in 0..n {
+                let k = t * step + b * n + i;
+                let gk = t * gstep + b * gn;
+                let mut dh = w.dpre[k];
+                if t + 1 < t_len {
+                    dh += w.dh[b * n + i];
+                }
+                let (r, z, nn) = (w.g[gk + i], w.g[gk + n + i], w.g[gk + 2 * n + i]);
+                let m = w.a[k];
+                let hp = if t > 0 { w.h[k - step] } else { F::zero() };
+                let dan = dh * (one - z) * (one - nn * nn);
+                let dar = dan * m * r * (one - r);
+                let daz = dh * (hp - nn) * z * (one - z);
+                w.dg[gk + i] = dar;
+                w.dg[gk + n + i] = daz;
+                w.dg[gk + 2 * n + i] = dan;
+                w.drec[gk + i] = dar;
+                w.drec[gk + n + i] = daz;
+                w.drec[gk + 2 * n + i] = dan * r;
+                // Direct part of dh_(t-1); the GEMM below adds the rest.
+                w.dpre[k] = dh * z;
+            }
+        }
+        if t > 0 {
+            let dr = view(&w.drec[t * gstep..], bc, gn)?;
+            let mut dhv = view_mut(&mut w.dh, bc, n)?;
+            dhv.assign(&view(&w.dpre[t * step..], bc, n)?);
+            gemm(F::one(), &dr, &w_hh, F::one(), &mut dhv);
+        }
+    }
+    let xv = view(&w.x, rows, g.layout().input)?;
+    let dgv = view(&w.dg, rows, gn)?;
+    let drv = view(&w.drec, rows, gn)?;
+    gemm(F::one(), &dgv.t(), &xv, F::zero(), &mut g.w_ih_mut());
+    if t_len > 1 {
+        let hv = view(&w.h, rows, n)?;
+        let late = drv.slice_axis(Axis(0), (bc..rows).into());
+        gemm(F::one(), &late.t(), &hv.slice_axis(Axis(0), (0..rows - bc).into()), F::zero(), &mut g.w_hh_mut());
+    } else {
+        g.w_hh_mut().fill(F::zero());
+    }
+    if let Some(mut v) = g.b_ih_mut() {
+        v.assign(&dgv.sum_axis(Axis(0)));
+    }
+    if let Some(mut v) = g.b_hh_mut() {
+        v.assign(&drv.sum_axis(Axis(0)));
+    }
+    Ok(())
+}
+
+/// CT-GRU sweep (Euler step `dt`). With `dh` the total gradient at `h_t`, `[r, z, c] = g_t`:
+/// `dac = dh dt (1-z)(1-c^2)`, `daz = -dh dt (c - h_(t-1)) z(1-z)`, `d(rh) = dac U_h`,
+/// `dar = d(rh) h_(t-1) r(1-r)`; `dh_(t-1) = dh (1 - dt(1-z)) + d(rh) r + [dar, daz] [U_r; U_z]`.
+fn ctgru_backward<F: EngineFloat>(
+    p: &Params<F>,
+    g: &mut Params<F>,
+    w: &mut Worker<F>,
+    dt: f64,
+    (t_len, bc): (usize, usize),
+    gn: usize,
+) -> Result<()> {
+    let n = gn / 3;
+    let rows = t_len * bc;
+    let (step, gstep) = (bc * n, bc * gn);
+    grow(&mut w.dg, rows * gn);
+    grow(&mut w.tmp, step);
+    let u = p.w_hh();
+    let (u_rz, u_h) = (u.slice(s![..2 * n, ..]), u.slice(s![2 * n.., ..]));
+    let (one, dt) = (F::one(), F::of(dt));
+    for t in (0..t_len).rev() {
+        // Pass 1: dac, daz and the direct part of dh_(t-1).
+        for b in 0..bc {
+            for i in 0..n {
+                let k = t * step + b * n + i;
+                let gk = t * gstep + b * gn;
+                let mut dh = w.dpre[k];
+                if t + 1 < t_len {
+                    dh += w.dh[b * n + i];
+                }
+                let (z, c) = (w.g[gk + n + i], w.g[gk + 2 * n + i]);
+                let hp = if t > 0 { w.h[k - step] } else { F::zero() };
+                w.dg[gk + 2 * n + i] = dh * dt * (one - z) * (one - c * c);
+                w.dg[gk + n + i] = -dh * dt * (c - hp) * z * (one - z);
+                w.dpre[k] = dh * (one - dt * (one - z));
+            }
+        }
+        if t == 0 {
+            // h_(-1) = 0: no reset gradient, nothing flows further back.
+            w.dg[..bc * gn].chunks_mut(gn).for_each(|row| row[..n].iter_mut().for_each(|v| *v = F::zero()));
+            break;
+        }
+        // Pass 2: d(rh) = dac U_h into tmp; then dar and the reset path of dh_(t-1).
+        {
+            let dgv = view(&w.dg[t * gstep..], bc, gn)?;
+            let mut tv = view_mut(&mut w.tmp, bc, n)?;
+            gemm(F::one(), &dgv.slice(s![.., 2 * n..]), &u_h, F::zero(), &mut tv);
+        }
+        for b in 0..bc {
+            for i in 0..n {
+                let k = t * step + b * n + i;
+                let gk = t * gstep + b * gn;
+                let r = w.g[gk + i];
+                let drh = w.tmp[b * n + i];
+                w.dg[gk + i] = drh * w.h[k - step] * r * (one - r);
+                w.dpre[k] += drh * r;
+            }
+        }
+        let dgv = view(&w.dg[t * gstep..], bc, gn)?;
+        let mut dhv = view_mut(&mut w.dh, bc, n)?;
+        dhv.assign(&view(&w.dpre[t * step..], bc, n)?);
+        gemm(F::one(), &dgv.slice(s![.., ..2 * n]), &u_rz, F::one(), &mut dhv);
+    }
+    let xv = view(&w.x, rows, g.layout().input)?;
+    let dgv = view(&w.dg, rows, gn)?;
+    gemm(F::one(), &dgv.t(), &xv, F::zero(), &mut g.w_ih_mut());
+    let av = view(&w.a, rows, n)?;
+    let mut gw = g.w_hh_mut();
+    gemm(F::one(), &dgv.slice(s![.., 2 * n..]).t(), &av, F::zero(), &mut gw.slice_mut(s![2 * n.., ..]));
+    if t_len > 1 {
+        let hv = view(&w.h, rows, n)?;
+        let late = dgv.slice(s![bc..rows, ..2 * n]);
+        gemm(
+            F::one(),
+            &late.t(),
+            &hv.slice_axis(Axis(0), (0..rows - bc).into()),
+            F::zero(),
+            &mut gw.slice_mut(s![..2 * n, ..]),
+        );
+    } else {
+        gw.slice_mut(s![..2 * n, ..]).fill(F::zero());
+    }
+    if let Some(mut v) = g.b_hh_mut() {
+        v.assign(&dgv.sum_axis(Axis(0)));
+    }
+    Ok(())
 }

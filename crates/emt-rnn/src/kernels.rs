@@ -17,10 +17,14 @@ pub enum TanhMode {
     Fast,
 }
 
-/// Floats the engine runs in: [`Real`] plus the tanh kernels.
+/// Floats the engine runs in: [`Real`] plus the tanh and sigmoid kernels.
 pub trait EngineFloat: Real {
     /// Applies tanh in place to every element of `x`.
     fn tanh_in_place(x: &mut [Self], mode: TanhMode);
+
+    /// Applies the logistic sigmoid `1 / (1 + e^-x)` in place. In `f32` fast mode it is
+    /// `(1 + tanh_fast(x / 2)) / 2`, so its error is half the fast tanh's (< 1.9e-7).
+    fn sigmoid_in_place(x: &mut [Self], mode: TanhMode);
 }
 
 // tanh(x) ~ x P(x^2) / Q(x^2) on |x| <= 9, fitted by tools/fit_tanh.py (Q >= 1 there: no poles).
@@ -49,11 +53,26 @@ impl EngineFloat for f32 {
             TanhMode::Fast => fast_tanh_slice(x),
         }
     }
+
+    fn sigmoid_in_place(x: &mut [f32], mode: TanhMode) {
+        match mode {
+            TanhMode::Exact => x.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp())),
+            TanhMode::Fast => {
+                x.iter_mut().for_each(|v| *v *= 0.5);
+                fast_tanh_slice(x);
+                x.iter_mut().for_each(|v| *v = 0.5f32.mul_add(*v, 0.5));
+            }
+        }
+    }
 }
 
 impl EngineFloat for f64 {
     fn tanh_in_place(x: &mut [f64], _mode: TanhMode) {
         x.iter_mut().for_each(|v| *v = v.tanh());
+    }
+
+    fn sigmoid_in_place(x: &mut [f64], _mode: TanhMode) {
+        x.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp()));
     }
 }
 
@@ -158,6 +177,20 @@ mod tests {
         assert!(tanh_fast(f32::NAN).is_nan());
         // Odd symmetry, exactly.
         assert!(orig.iter().step_by(997).all(|&x| tanh_fast(-x) == -tanh_fast(x)));
+    }
+
+    #[test]
+    fn fast_sigmoid_accuracy_over_a_dense_grid() {
+        let xs: Vec<f32> = (0..400_001).map(|i| -20.0 + i as f32 * 1e-4).collect();
+        let mut ys = xs.clone();
+        f32::sigmoid_in_place(&mut ys, TanhMode::Fast);
+        let worst =
+            xs.iter().zip(&ys).map(|(&x, &y)| (y as f64 - 1.0 / (1.0 + (-(x as f64)).exp())).abs()).fold(0.0, f64::max);
+        assert!(worst < 3e-7, "max abs error {worst:e}");
+        assert!(ys.iter().all(|&y| (0.0..=1.0).contains(&y)));
+        let mut nan = [f32::NAN];
+        f32::sigmoid_in_place(&mut nan, TanhMode::Fast);
+        assert!(nan[0].is_nan());
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub use curriculum::Curriculum;
 pub use engine::{BatchStats, Engine};
 pub use kernels::{EngineFloat, TanhMode, tanh_fast};
 pub use optim::{Adam, AdamConfig, Decay, clip_grad_norm};
-pub use params::{ElmanParams, Layout};
+pub use params::{CellSpec, ElmanParams, Layout, Params};
 pub use trainer::{
     Control, EvalInfo, Event, Observer, StepInfo, StopReason, TrainReport, Trainer, TrainerParams, TrainerView,
 };

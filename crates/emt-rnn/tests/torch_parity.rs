@@ -86,8 +86,8 @@ fn matches_pytorch_with_biases() {
 
 /// AdamW's first step against `torch.optim.AdamW(lr=0.01, weight_decay=0.1)` in the GRU
 /// fixture: PyTorch's gradients at the initial parameters, clipped to norm 0.5, one decoupled
-/// step, compared with `adamw1.*`. (The second step needs the GRU's own gradients at the
-/// updated parameters: it comes with the GRU cell in the engine.)
+/// step, compared with `adamw1.*`: the optimiser alone, independent of the engine (the full
+/// GRU parity, two steps with the engine's own gradients, is the test below).
 #[test]
 fn adamw_first_step_matches_torch() {
     let t = Tensors::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/torch_gru.safetensors"))
@@ -115,5 +115,53 @@ fn adamw_first_step_matches_torch() {
         let config = AdamConfig { lr: 0.01, weight_decay: 0.1, ..Default::default() };
         Adam::<f64>::new(coupled.len(), config).unwrap().step(&mut coupled, &grad2).unwrap();
         assert!(max_diff(&coupled, &expected) > 1e-6, "{case}: coupled Adam should not match AdamW");
+    }
+}
+
+/// The GRU cell against `torch.nn.GRU` + `nn.Linear` (f64): outputs, hidden states, loss,
+/// every gradient, the clip norm and two AdamW steps on clipped gradients, to 1e-10.
+#[test]
+fn gru_matches_pytorch_forward_gradients_and_two_adamw_steps() {
+    use emt_rnn::{CellSpec, Layout, Params};
+    let t = Tensors::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/torch_gru.safetensors"))
+        .expect("fixture loads");
+    for (case, bias) in [("nobias", false), ("bias", true)] {
+        let layout = Layout::for_cell(CellSpec::Gru, 5, 3, 3, bias).unwrap();
+        let flat = |prefix: &str| -> Params<f64> {
+            let data: Vec<f64> = layout
+                .tensors()
+                .iter()
+                .flat_map(|(name, _, _)| get(&t, &format!("{case}.{prefix}{name}")).iter().copied().collect::<Vec<_>>())
+                .collect();
+            Params::from_vec(layout, data).unwrap()
+        };
+        let inputs: Array3<f64> = get(&t, &format!("{case}.inputs")).into_dimensionality().unwrap();
+        let targets: Array3<f64> = get(&t, &format!("{case}.targets")).into_dimensionality().unwrap();
+        let mut p = flat("");
+        let mut engine = Engine::<f64>::new(1, TanhMode::Exact).unwrap();
+        let (outputs, hidden) = engine.forward(&p, inputs.view()).unwrap();
+        let d_out = max_diff(outputs.as_slice().unwrap(), get(&t, &format!("{case}.outputs")).as_slice().unwrap());
+        let d_hid = max_diff(hidden.as_slice().unwrap(), get(&t, &format!("{case}.hidden")).as_slice().unwrap());
+        assert!(d_out < TOL && d_hid < TOL, "{case}: outputs {d_out:e}, hidden {d_hid:e}");
+
+        let mut grad = Params::zeros(layout);
+        let stats = engine.loss_and_grad_arrays(&p, inputs.view(), targets.view(), 2, &mut grad).unwrap();
+        let loss = get(&t, &format!("{case}.loss"))[[0]];
+        assert!((stats.loss - loss).abs() < TOL, "{case}: loss {} vs {loss}", stats.loss);
+        let d_grad = max_diff(grad.as_slice(), flat("grad.").as_slice());
+        assert!(d_grad < TOL, "{case}: gradients differ by {d_grad:e}");
+
+        let mut adamw = Adam::new(layout.len(), AdamConfig::adamw(0.01, 0.1)).unwrap();
+        for step in 1..=2 {
+            engine.loss_and_grad_arrays(&p, inputs.view(), targets.view(), 2, &mut grad).unwrap();
+            let norm = clip_grad_norm(grad.as_mut_slice(), 0.5).unwrap();
+            if step == 1 {
+                let expect = get(&t, &format!("{case}.grad_norm"))[[0]];
+                assert!((norm - expect).abs() < TOL, "{case}: grad norm {norm} vs {expect}");
+            }
+            adamw.step(p.as_mut_slice(), grad.as_slice()).unwrap();
+            let d = max_diff(p.as_slice(), flat(&format!("adamw{step}.")).as_slice());
+            assert!(d < TOL, "{case}: parameters after AdamW step {step} differ by {d:e}");
+        }
     }
 }
