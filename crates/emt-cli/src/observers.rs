@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use emt_core::cells::{Dtype, Model, ModelFile};
+use emt_core::cells::{Dtype, ModelFile};
 use emt_core::io::WeightsMetadata;
 use emt_core::{Error, Result};
 use emt_rnn::{Control, Event, Observer, TrainReport, TrainerView};
@@ -102,10 +102,9 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     pub fn write(path: &std::path::Path, view: &TrainerView<'_>, meta: &WeightsMetadata) -> Result<()> {
-        let w = view.params().to_weights()?.cast::<f64>();
         let mut meta = meta.clone();
         meta.step = Some(view.step());
-        let file = ModelFile::new(Model::Elman(w)).with_meta(meta).with_dtype(Dtype::F32);
+        let file = ModelFile::new(view.params().to_model()?).with_meta(meta).with_dtype(Dtype::F32);
         crate::common::write_atomic(path, &file.to_bytes()?)
     }
 }

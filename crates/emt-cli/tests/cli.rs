@@ -292,3 +292,95 @@ fn phase_shifts_of_pulses_on_an_oscillating_ctgru() {
         .unwrap();
     assert!(fails(&["phase", "--weights", s(&model), "--pulses", s(&wrong)]).contains("A"));
 }
+
+#[test]
+fn train_every_cell_writes_its_model_file() {
+    let d = dir("cells");
+    let ff = d.join("ff.safetensors");
+    let j = ok(&[
+        "train",
+        "--cell",
+        "ctrnn",
+        "--alpha",
+        "0.5",
+        "--noise",
+        "0.05",
+        "--rate-penalty",
+        "1e-4",
+        "--bias",
+        "--flipflop",
+        "2",
+        "--p-flip",
+        "0.1",
+        "--horizon",
+        "40",
+        "--hidden",
+        "32",
+        "--lr",
+        "0.01",
+        "--max-steps",
+        "400",
+        "--threads",
+        "1",
+        "--optimizer",
+        "adamw",
+        "--weight-decay",
+        "1e-4",
+        "--out",
+        s(&ff),
+    ]);
+    assert_eq!(
+        (j["cell"].as_str(), j["task"].as_str(), j["alpha"].as_f64()),
+        (Some("ctrnn"), Some("flipflop"), Some(0.5))
+    );
+    assert!(j["eval_accuracy"].as_f64().unwrap() > 0.95, "{j}");
+    let file = emt_core::cells::ModelFile::load(&ff).unwrap();
+    match &file.model {
+        emt_core::cells::Model::CtRnn(w) => assert_eq!(w.alpha(), 0.5),
+        m => panic!("expected a ctrnn, got {:?}", m.kind()),
+    }
+    // The analysis tools take the trained file.
+    let c = ok(&["cycle", "--weights", s(&ff)]);
+    assert_eq!(c["cell"], "ctrnn");
+    for (cell, extra) in [("gru", None), ("ctgru", Some(("--dt", "0.5"))), ("elman", None)] {
+        let out = d.join(format!("{cell}.safetensors"));
+        let mut args = vec![
+            "train",
+            "--cell",
+            cell,
+            "--s",
+            "2",
+            "--d",
+            "2",
+            "--hidden",
+            "8",
+            "--max-steps",
+            "20",
+            "--threads",
+            "2",
+            "--out",
+            s(&out),
+        ];
+        if let Some((k, v)) = extra {
+            args.extend([k, v]);
+        }
+        let j = ok(&args);
+        assert_eq!(j["cell"], cell);
+        assert_eq!(emt_core::cells::ModelFile::load(&out).unwrap().model.kind().name(), cell);
+    }
+    let bad = fails(&[
+        "train",
+        "--cell",
+        "ctrnn",
+        "--alpha",
+        "1.5",
+        "--max-steps",
+        "5",
+        "--out",
+        s(&d.join("x.safetensors")),
+    ]);
+    assert!(bad.contains("alpha"), "{bad}");
+    let bad =
+        fails(&["train", "--cell", "gru", "--noise", "0.1", "--max-steps", "5", "--out", s(&d.join("x.safetensors"))]);
+    assert!(bad.contains("noise"), "{bad}");
+}

@@ -19,7 +19,7 @@
 //! from a stream named by the seed, the call count and the sequence index, so it does not
 //! depend on the thread count either.
 
-use emt_core::{Episode, Error, Real, Result, check, rng};
+use emt_core::{Episode, Error, Real, Result, check};
 use ndarray::{Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, s};
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -255,12 +255,10 @@ impl<F: EngineFloat> Engine<F> {
         if !matches!(l.cell, CellSpec::CtRnn { .. }) {
             return Err(Error::param("noise", sigma, format!("only the ctrnn takes noise, not {}", l.cell.name())));
         }
-        // SplitMix64 of (seed, call): distinct, well-mixed seeds per call.
-        let mut z = seed ^ self.calls.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        // Distinct, well-mixed seeds per call.
+        let z = splitmix(seed ^ splitmix(self.calls));
         self.calls += 1;
-        Ok(Some((sigma, z ^ (z >> 31))))
+        Ok(Some((sigma, z)))
     }
 
     fn summarise<S: Real>(&self, partials: &[Partial], batch: &Batch<'_, S>, l: Layout) -> BatchStats {
@@ -322,6 +320,14 @@ impl<F: EngineFloat> Engine<F> {
         });
         partials.into_iter().collect()
     }
+}
+
+/// SplitMix64's output function of `x + golden`: a bijective mix for deriving seeds.
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn shape_err(e: ndarray::ShapeError) -> Error {
@@ -408,7 +414,9 @@ fn load<F: EngineFloat, S: Real>(buf: &mut Vec<F>, src: ArrayView3<'_, S>, b0: u
     }
 }
 
-/// Fills `w.noise` `(T, b1-b0, N)` with `sigma * xi`, sequence `b` from stream `b` of `seed`.
+/// Fills `w.noise` `(T, b1-b0, N)` with `sigma * xi`, sequence `b` from its own
+/// Xoshiro256++ generator seeded by `(seed, b)` (platform-stable; ChaCha8 here made the noise
+/// half of a ctrnn step).
 fn draw_noise<F: EngineFloat>(
     buf: &mut Vec<F>,
     (sigma, seed): (f64, u64),
@@ -416,10 +424,11 @@ fn draw_noise<F: EngineFloat>(
     (b0, b1): (usize, usize),
     n: usize,
 ) {
+    use rand::SeedableRng;
     let bc = b1 - b0;
     grow(buf, t_len * bc * n);
     for b in b0..b1 {
-        let mut r = rng::stream(seed, b as u64);
+        let mut r = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(splitmix(seed ^ splitmix(b as u64)));
         for t in 0..t_len {
             let row = (t * bc + b - b0) * n;
             for v in &mut buf[row..row + n] {

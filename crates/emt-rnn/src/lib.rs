@@ -1,12 +1,15 @@
 //! # emt-rnn: the training engine
 //!
-//! Elman RNNs `h(t) = tanh(W_hh h(t-1) + W_ih u(t) [+ b])`, `o(t) = W_r h(t) [+ b_r]`
-//! trained by exact BPTT on the MSE over scored steps, with PyTorch's Adam and gradient
-//! clipping, fast on a laptop CPU.
+//! Elman RNNs `h(t) = tanh(W_hh h(t-1) + W_ih u(t) [+ b])`, `o(t) = W_r h(t) [+ b_r]`, and
+//! the other trainable cells of DYNAMICS.md §1 (GRU, Euler CT-RNN, continuous-time GRU:
+//! [`CellSpec`]), trained by exact BPTT on the MSE over scored steps (plus an optional rate
+//! penalty), with PyTorch's Adam / AdamW and gradient clipping, fast on a laptop CPU.
 //!
-//! - [`ElmanParams`]: parameters in PyTorch's state-dict order and default initialisation.
+//! - [`Params`] (alias [`ElmanParams`]): parameters in PyTorch's state-dict order and default
+//!   initialisation, for any cell.
 //! - [`Engine`]: forward, BPTT and batch statistics, generic over `f32` (training) and `f64`
-//!   (gradient checks), split across threads with a fixed reduction order.
+//!   (gradient checks), split across threads with a fixed reduction order; the cell is a value
+//!   of the parameters' [`Layout`], so the engine is written once.
 //! - [`Adam`] (coupled L2 or AdamW's decoupled decay, [`Decay`]), [`clip_grad_norm`]: PyTorch's
 //!   semantics.
 //! - [`Trainer`] + [`TrainerParams`] + [`Observer`]: the loop, in the solver/observer style.

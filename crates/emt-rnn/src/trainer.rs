@@ -6,9 +6,10 @@
 
 use std::time::Instant;
 
+use emt_core::cells::Model;
 use emt_core::{ElmanWeights, Episode, Error, Result, Task, check, rng};
 
-use crate::{Adam, AdamConfig, BatchStats, Curriculum, ElmanParams, Engine, TanhMode, clip_grad_norm};
+use crate::{Adam, AdamConfig, BatchStats, CellSpec, Curriculum, ElmanParams, Engine, TanhMode, clip_grad_norm};
 
 /// Training settings. [`TrainerParams::paper`] is EMT.md §5's setting; change fields with the
 /// builder methods; [`Trainer::new`] checks them all before any work starts.
@@ -21,6 +22,9 @@ use crate::{Adam, AdamConfig, BatchStats, Curriculum, ElmanParams, Engine, TanhM
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainerParams {
+    cell: CellSpec,
+    noise: f64,
+    rate_penalty: f64,
     hidden: usize,
     bias: bool,
     adam: AdamConfig,
@@ -51,9 +55,12 @@ impl TrainerParams {
     /// The paper's setting: N = 128, no biases, Adam lr 1e-3, clip 1.0, batch 64, curriculum
     /// `[10, 20, 40, 60, 100]` at 0.96, evaluation at H = 200 on 512 fresh sequences every
     /// 100 steps (once the curriculum is at its top), stop at 0.999 or 20,000 steps, one
-    /// thread, fast tanh.
+    /// thread, fast tanh; an Elman cell, no noise, no rate penalty.
     pub fn paper() -> Self {
         TrainerParams {
+            cell: CellSpec::Elman,
+            noise: 0.0,
+            rate_penalty: 0.0,
             hidden: 128,
             bias: false,
             adam: AdamConfig::default(),
@@ -71,6 +78,9 @@ impl TrainerParams {
         }
     }
 
+    setter!(cell, CellSpec, "The cell (elman, gru, ctrnn with alpha, ctgru with dt).");
+    setter!(noise, f64, "Std of the ctrnn's training noise inside the alpha term (0: none; seed stream 3).");
+    setter!(rate_penalty, f64, "Rate penalty c in `c * mean(rate^2)` (rate = h, or tanh h for the ctrnn).");
     setter!(hidden, usize, "Hidden size N.");
     setter!(bias, bool, "Whether the network has biases.");
     setter!(clip, Option<f64>, "Global-norm clipping threshold (None: no clipping).");
@@ -81,7 +91,11 @@ impl TrainerParams {
     setter!(eval_batch, usize, "Sequences per evaluation.");
     setter!(eval_every, u64, "Steps between evaluations (counted once the curriculum is at its top).");
     setter!(target_accuracy, Option<f64>, "Stop when an evaluation reaches this sign accuracy.");
-    setter!(seed, u64, "Seed: stream 0 initialises, 1 draws training batches, 2 evaluation batches.");
+    setter!(
+        seed,
+        u64,
+        "Seed: stream 0 initialises, 1 draws training batches, 2 evaluation batches, 3 seeds the noise."
+    );
     setter!(threads, usize, "Threads the batch is split across.");
     setter!(tanh, TanhMode, "Tanh kernel.");
 
@@ -138,7 +152,26 @@ impl TrainerParams {
             }
         }
         self.adam.check()?;
+        self.cell.check()?;
+        if !(self.noise.is_finite() && self.noise >= 0.0) {
+            return Err(Error::param("noise", self.noise, "must be finite and >= 0"));
+        }
+        if self.noise > 0.0 && !matches!(self.cell, CellSpec::CtRnn { .. }) {
+            return Err(Error::param(
+                "noise",
+                self.noise,
+                format!("only the ctrnn takes noise, not {}", self.cell.name()),
+            ));
+        }
+        if !(self.rate_penalty.is_finite() && self.rate_penalty >= 0.0) {
+            return Err(Error::param("rate_penalty", self.rate_penalty, "must be finite and >= 0"));
+        }
         Ok(self)
+    }
+
+    /// The cell.
+    pub fn get_cell(&self) -> CellSpec {
+        self.cell
     }
 }
 
@@ -269,7 +302,7 @@ pub struct TrainReport {
     pub level: usize,
 }
 
-/// Trains an Elman RNN (f32) on a task.
+/// Trains a network of any [`CellSpec`] (f32) on any task.
 ///
 /// ```
 /// use emt_rnn::{Trainer, TrainerParams};
@@ -293,7 +326,8 @@ pub struct Trainer<T: Task> {
     step: u64,
 }
 
-/// The f32 network and everything that updates it. Deliberately not generic: its code (BPTT,
+/// The f32 network and everything that updates it. Deliberately not generic (the cell is a
+/// value, not a type parameter): its code (BPTT,
 /// clipping, Adam) is compiled and optimised here in emt-rnn, even when the generic
 /// `Trainer<T>` is instantiated in a crate built without optimisation (a user's binary in the
 /// dev profile), which otherwise ran the whole engine at opt-level 0.
@@ -332,6 +366,13 @@ impl Learner {
     }
 }
 
+/// The noise stream's seed: stream 3 of the run's seed, so noise never shifts the
+/// initialisation (0), data (1) or evaluation (2) streams.
+fn noise_seed(seed: u64) -> u64 {
+    use rand::RngCore;
+    rng::stream(seed, 3).next_u64()
+}
+
 impl<T: Task> std::fmt::Debug for Trainer<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Trainer").field("settings", &self.settings).field("step", &self.step).finish_non_exhaustive()
@@ -342,7 +383,8 @@ impl<T: Task> Trainer<T> {
     /// Checks `settings` and initialises the network (PyTorch's default init, seed stream 0).
     pub fn new(task: T, settings: TrainerParams) -> Result<Self> {
         let settings = settings.check()?;
-        let net = ElmanParams::init(
+        let net = ElmanParams::init_cell(
+            settings.cell,
             settings.hidden,
             task.input_dim(),
             task.output_dim(),
@@ -363,12 +405,22 @@ impl<T: Task> Trainer<T> {
                 format!("d_in = {}, d_out = {}", l.input, l.output),
             ));
         }
+        if l.cell != settings.cell {
+            return Err(Error::param(
+                "cell",
+                format!("{:?}", l.cell),
+                format!("the settings say {:?}; set TrainerParams::cell to the network's", settings.cell),
+            ));
+        }
         check::finite("initial parameters", &ndarray::ArrayView1::from(net.as_slice()))?;
+        let engine = Engine::new(settings.threads, settings.tanh)?
+            .with_rate_penalty(settings.rate_penalty)?
+            .with_noise(settings.noise, noise_seed(settings.seed))?;
         Ok(Trainer {
             learner: Learner {
                 grad: ElmanParams::zeros(l),
                 adam: Adam::new(l.len(), settings.adam)?,
-                engine: Engine::new(settings.threads, settings.tanh)?,
+                engine,
                 clip: settings.clip,
                 net,
             },
@@ -497,9 +549,15 @@ impl<T: Task> Trainer<T> {
         &self.learner.net
     }
 
-    /// Current weights as checked `ElmanWeights` (`b_h = bias_ih + bias_hh`).
+    /// Current weights as checked `ElmanWeights` (`b_h = bias_ih + bias_hh`); Elman only.
     pub fn weights(&self) -> Result<ElmanWeights<f32>> {
         self.learner.net.to_weights()
+    }
+
+    /// The current network as a model of the stage-2 file format (any cell, `f64` values of
+    /// the `f32` weights).
+    pub fn model(&self) -> Result<Model> {
+        self.learner.net.to_model()
     }
 
     /// Steps taken.

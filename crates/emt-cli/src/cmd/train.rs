@@ -1,18 +1,22 @@
-//! `emt train`: an Elman RNN on a variable-binding task in the paper's setting (EMT.md §5).
+//! `emt train`: a network of any cell on a variable-binding task in the paper's setting
+//! (EMT.md §5), or on the flip-flop task.
 //!
 //! d = s = 8, N = 128, batch 64, Adam lr 1e-3, clip 1.0, curriculum [10, 20, 40, 60, 100] at
 //! 0.96, evaluation at H = 200 on 512 fresh sequences every 100 steps once the curriculum is
-//! at its top, until accuracy >= 0.999 or the step budget. The last stdout line is one JSON
-//! object with keys `task`, `s`, `d`, `hidden`, `seed`, `steps`, `train_seconds`,
-//! `steps_per_second`, `eval_horizon`, `eval_accuracy`, `final_loss`, `weights`, `threads`,
-//! `optimizer`, `lr`, `weight_decay` (and `log` when `--log` is given).
+//! at its top, until accuracy >= 0.999 or the step budget. `--flipflop BITS` trains the
+//! flip-flop task instead, on sequences of `--horizon` steps (no curriculum). The last stdout
+//! line is one JSON object with keys `task`, `s`, `d`, `hidden`, `seed`, `steps`,
+//! `train_seconds`, `steps_per_second`, `eval_horizon`, `eval_accuracy`, `final_loss`,
+//! `weights`, `threads`, `optimizer`, `lr`, `weight_decay`, `cell`, `alpha` / `dt` (ctrnn /
+//! ctgru), `noise`, `rate_penalty`, `bias` (and `log` when `--log` is given; `bits`, `p_flip`
+//! for the flip-flop, whose `s` is null and `d` its bit count).
 
 use std::path::PathBuf;
 
-use emt_core::Result;
 use emt_core::io::WeightsMetadata;
-use emt_rnn::{AdamConfig, Observer, Trainer, TrainerParams};
-use emt_tasks::LinearVb;
+use emt_core::{Result, Task};
+use emt_rnn::{AdamConfig, CellSpec, Curriculum, Observer, TrainReport, Trainer, TrainerParams};
+use emt_tasks::{FlipFlop, LinearVb};
 use serde_json::json;
 
 use crate::common::{TaskArgs, ensure_writable, progress_bar};
@@ -35,7 +39,7 @@ pub struct Args {
     /// bit-identical for a given seed and thread count.
     #[arg(long, default_value_t = std::thread::available_parallelism().map_or(1, |n| n.get()))]
     threads: usize,
-    /// Where to save the model file (safetensors, F32, cell = elman).
+    /// Where to save the model file (safetensors, F32, the stage-2 format of the cell).
     #[arg(long, default_value = "repeat_copy.safetensors")]
     out: PathBuf,
     /// Write one JSON line per logged step, curriculum advance and evaluation here.
@@ -56,6 +60,41 @@ pub struct Args {
     /// Weight decay (coupled for adam, decoupled for adamw).
     #[arg(long, default_value_t = 0.0)]
     weight_decay: f64,
+    /// The cell.
+    #[arg(long, value_enum, default_value_t = Cell::Elman)]
+    cell: Cell,
+    /// ctrnn: alpha = dt / tau in (0, 1].
+    #[arg(long, default_value_t = 0.1)]
+    alpha: f64,
+    /// ctgru: Euler step dt.
+    #[arg(long, default_value_t = 0.1)]
+    dt: f64,
+    /// ctrnn: std of the Gaussian training noise inside the alpha term.
+    #[arg(long, default_value_t = 0.0)]
+    noise: f64,
+    /// Rate penalty c in c * mean(rate^2) (rate = h, or tanh h for the ctrnn).
+    #[arg(long, default_value_t = 0.0)]
+    rate_penalty: f64,
+    /// Give the network biases (PyTorch's bias_ih_l0 / bias_hh_l0 and the readout bias).
+    #[arg(long)]
+    bias: bool,
+    /// Train the flip-flop task with this many bits instead of variable binding.
+    #[arg(long)]
+    flipflop: Option<usize>,
+    /// Flip-flop: pulse probability per step and channel.
+    #[arg(long, default_value_t = 0.05)]
+    p_flip: f64,
+    /// Flip-flop: sequence length (training and evaluation).
+    #[arg(long, default_value_t = 100)]
+    horizon: usize,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Cell {
+    Elman,
+    Gru,
+    Ctrnn,
+    Ctgru,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,26 +106,78 @@ enum Optimizer {
 pub fn run(args: &Args) -> Result<serde_json::Value> {
     // Fail on a bad path now, not after minutes of training.
     ensure_writable(&args.out)?;
-    let id = args.task.id_or_repeat_copy();
-    let task = LinearVb::new(id, args.task.s, args.task.d)?;
     let adam = match args.optimizer {
         Optimizer::Adam => AdamConfig { lr: args.lr, weight_decay: args.weight_decay, ..Default::default() },
         Optimizer::Adamw => AdamConfig::adamw(args.lr, args.weight_decay),
     };
+    let cell = match args.cell {
+        Cell::Elman => CellSpec::Elman,
+        Cell::Gru => CellSpec::Gru,
+        Cell::Ctrnn => CellSpec::CtRnn { alpha: args.alpha },
+        Cell::Ctgru => CellSpec::CtGru { dt: args.dt },
+    };
     let params = TrainerParams::paper()
+        .cell(cell)
+        .noise(args.noise)
+        .rate_penalty(args.rate_penalty)
+        .bias(args.bias)
         .hidden(args.hidden)
         .seed(args.seed)
         .max_steps(args.max_steps)
         .threads(args.threads)
         .adam(adam);
-    let mut trainer = Trainer::new(task, params)?;
-    let meta = WeightsMetadata {
-        task: Some(id.to_string()),
-        s: Some(args.task.s),
-        d: Some(args.task.d),
-        seed: Some(args.seed),
-        ..Default::default()
+    let (mut summary, name) = match args.flipflop {
+        Some(bits) => {
+            let task = FlipFlop::new(bits, args.p_flip)?;
+            let params = params.curriculum(Curriculum::new(vec![args.horizon], 1.0)?).eval_horizon(args.horizon);
+            let meta = WeightsMetadata { task: Some("flipflop".into()), d: Some(bits), ..Default::default() };
+            let mut j = train(args, task, params, meta)?;
+            j["task"] = json!("flipflop");
+            j["s"] = serde_json::Value::Null;
+            j["d"] = json!(bits);
+            j["bits"] = json!(bits);
+            j["p_flip"] = json!(args.p_flip);
+            (j, format!("flipflop({bits} bits)"))
+        }
+        None => {
+            let id = args.task.id_or_repeat_copy();
+            let task = LinearVb::new(id, args.task.s, args.task.d)?;
+            let meta = WeightsMetadata {
+                task: Some(id.to_string()),
+                s: Some(args.task.s),
+                d: Some(args.task.d),
+                ..Default::default()
+            };
+            let mut j = train(args, task, params, meta)?;
+            j["task"] = json!(id.to_string());
+            j["s"] = json!(args.task.s);
+            j["d"] = json!(args.task.d);
+            (j, id.to_string())
+        }
     };
+    match cell {
+        CellSpec::CtRnn { alpha } => summary["alpha"] = json!(alpha),
+        CellSpec::CtGru { dt } => summary["dt"] = json!(dt),
+        _ => {}
+    }
+    println!(
+        "{name} ({}): {} steps in {:.1} s of training ({:.0} steps/s), eval accuracy {:.5} at H = {}, weights -> {}",
+        cell.name(),
+        summary["steps"],
+        summary["train_seconds"].as_f64().unwrap_or(f64::NAN),
+        summary["steps_per_second"].as_f64().unwrap_or(f64::NAN),
+        summary["eval_accuracy"].as_f64().unwrap_or(f64::NAN),
+        summary["eval_horizon"],
+        args.out.display()
+    );
+    Ok(summary)
+}
+
+/// Trains on `task`, writes the model file, and returns the summary keys common to all tasks.
+fn train<T: Task>(args: &Args, task: T, params: TrainerParams, meta: WeightsMetadata) -> Result<serde_json::Value> {
+    let cell = params.get_cell();
+    let mut trainer = Trainer::new(task, params)?;
+    let meta = WeightsMetadata { seed: Some(args.seed), ..meta };
     let mut progress = Progress::new(progress_bar(args.max_steps));
     let mut log = match &args.log {
         Some(p) => Some(JsonlLog::create(p.clone(), args.log_every)?),
@@ -97,26 +188,13 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     if let Some(l) = log.as_mut() {
         observers.push(l);
     }
-    let report = trainer.run(&mut observers)?;
-    let weights = trainer.weights()?.cast::<f64>();
-    let file = emt_core::cells::ModelFile::new(emt_core::cells::Model::Elman(weights))
+    let report: TrainReport = trainer.run(&mut observers)?;
+    let file = emt_core::cells::ModelFile::new(trainer.model()?)
         .with_meta(WeightsMetadata { step: Some(report.steps), ..meta })
         .with_dtype(emt_core::cells::Dtype::F32);
     crate::common::write_atomic(&args.out, &file.to_bytes()?)?;
     let rate = report.steps as f64 / report.train_seconds.max(f64::MIN_POSITIVE);
-    println!(
-        "{id}: {} steps ({:?}) in {:.1} s of training ({rate:.0} steps/s), eval accuracy {:.5} at H = {}, weights -> {}",
-        report.steps,
-        report.stop,
-        report.train_seconds,
-        report.eval.stats.accuracy,
-        report.eval.horizon,
-        args.out.display()
-    );
     let mut summary = json!({
-        "task": id.to_string(),
-        "s": args.task.s,
-        "d": args.task.d,
         "hidden": args.hidden,
         "seed": args.seed,
         "steps": report.steps,
@@ -130,6 +208,10 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         "optimizer": match args.optimizer { Optimizer::Adam => "adam", Optimizer::Adamw => "adamw" },
         "lr": args.lr,
         "weight_decay": args.weight_decay,
+        "cell": cell.name(),
+        "noise": args.noise,
+        "rate_penalty": args.rate_penalty,
+        "bias": args.bias,
     });
     if let Some(p) = &args.log {
         summary["log"] = json!(p.display().to_string());
