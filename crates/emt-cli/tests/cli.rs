@@ -384,3 +384,31 @@ fn train_every_cell_writes_its_model_file() {
         fails(&["train", "--cell", "gru", "--noise", "0.1", "--max-steps", "5", "--out", s(&d.join("x.safetensors"))]);
     assert!(bad.contains("noise"), "{bad}");
 }
+
+/// Issue 11: the handcrafted Z3 oscillator of DYNAMICS.md §7, written as a model file, through
+/// `emt phase`: shifts +2pi/3 (G), -2pi/3 (P), 0 (R) with no spread, period 25 steps.
+#[test]
+fn z3_oscillator_model_file_through_emt_phase() {
+    use emt_core::cells::{Model, ModelFile, OscillatorWeights};
+    let d = dir("z3");
+    let v = emt_testkit::gaussian(3, 100, 7);
+    let osc = OscillatorWeights::z3(v.view(), 2, 2.0 * std::f64::consts::PI / 25.0, 0.5).unwrap();
+    let model = d.join("z3.safetensors");
+    ModelFile::new(Model::Oscillator(osc)).save(&model).unwrap();
+    let pulses = d.join("colours.safetensors");
+    let (g, p, r) = (v.row(0).to_owned(), v.row(1).to_owned(), v.row(2).to_owned());
+    let list = [("G", g.view().into_dyn()), ("P", p.view().into_dyn()), ("R", r.view().into_dyn())];
+    std::fs::write(&pulses, tensors_to_safetensors(&list, &Default::default()).unwrap()).unwrap();
+    let j = ok(&["phase", "--weights", s(&model), "--pulses", s(&pulses), "--arrivals", "25"]);
+    let third = 2.0 * std::f64::consts::PI / 3.0;
+    assert!((j["period"].as_f64().unwrap() - 25.0).abs() < 1e-6, "{j}");
+    for (k, want) in [("G", third), ("P", -third), ("R", 0.0)] {
+        let got = j["shifts"][k].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-6, "{k}: {got} vs {want}: {j}");
+        assert!(j["spread"][k].as_f64().unwrap() < 1e-6, "{k}: {j}");
+    }
+    assert_eq!(j["cell"], "oscillator");
+    // The same file through `emt cycle`: an invariant circle / orbit of period 25.
+    let c = ok(&["cycle", "--weights", s(&model)]);
+    assert!((c["period"].as_f64().unwrap() - 25.0).abs() < 1e-3, "{c}");
+}

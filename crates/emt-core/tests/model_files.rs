@@ -70,6 +70,9 @@ fn models(n: usize, d: usize, o: usize, seed: u64) -> Vec<Model> {
             )
             .unwrap(),
         ),
+        Model::Oscillator(
+            emt_core::cells::OscillatorWeights::new(g(1, d, 25), 0.3, 0.7, Some(readout(o, 2, seed + 26))).unwrap(),
+        ),
     ]
 }
 
@@ -157,6 +160,12 @@ fn reference_next(model: &Model, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>)
             f.slice_mut(s![n..2 * n]).assign(&dz);
             f.slice_mut(s![2 * n..]).assign(&dr);
             &x + &(f * p.dt)
+        }
+        Model::Oscillator(w) => {
+            let g = 1.0 + w.kappa() * (1.0 - x.dot(&x).sqrt());
+            let th = w.omega() + w.c().row(0).dot(&u);
+            let rot = ndarray::array![[th.cos(), -th.sin()], [th.sin(), th.cos()]];
+            rot.dot(&x) * g
         }
     }
 }

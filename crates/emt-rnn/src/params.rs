@@ -384,8 +384,8 @@ impl<F: Real> Params<F> {
                 w.b().map(|b| b.to_owned()),
                 need_readout(w.readout())?,
             ),
-            Model::Gated(_) => {
-                return Err(Error::param("cell", "gated", "the engine trains elman, gru, ctrnn and ctgru"));
+            Model::Gated(_) | Model::Oscillator(_) => {
+                return Err(Error::param("cell", model.kind().name(), "the engine trains elman, gru, ctrnn and ctgru"));
             }
         };
         let bias = b_ih.is_some() || b_hh.is_some() || readout.b().is_some();

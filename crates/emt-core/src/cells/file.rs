@@ -8,8 +8,9 @@
 //! | ctrnn | `weight_ih_l0` (N,d_in), `weight_hh_l0` (N,N), `bias_hh_l0`? (N), `weight` (d_out,N), `bias`? | `alpha` |
 //! | ctgru | `weight_hh_l0` (3N,N), `weight_ih_l0`? (3N,d_in), `bias_hh_l0`? (3N), `weight`? (d_out,N), `bias`? | `dt` |
 //! | gated | `weight_hh`, `weight_zh`, `weight_rh` (N,N), `bias_h`? `bias_z`? `bias_r`? (N), `weight`? (d_out,N), `bias`? | `alpha_z`, `alpha_r`, `beta_z`, `beta_r`, `tau_z`, `tau_r`, `dt`? (0.1) |
+//! | oscillator | `weight_ih` (1,d_in) = c, `weight`? (d_out,2), `bias`? | `omega`, `kappa` |
 //!
-//! Every cell may carry `h0` (the state size: N, or 3N for gated). A file without `cell`
+//! Every cell may carry `h0` (the state size: N, 3N for gated, 2 for the oscillator). A file without `cell`
 //! whose `weight_hh_l0` is `(3N, N)` is read as a PyTorch GRU state dict.
 
 use std::fmt;
@@ -18,7 +19,9 @@ use std::str::FromStr;
 
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayView3, Ix1, Ix2};
 
-use super::{Cell, CtGruWeights, CtRnnWeights, GatedParams, GatedWeights, GruWeights, Readout, simulate};
+use super::{
+    Cell, CtGruWeights, CtRnnWeights, GatedParams, GatedWeights, GruWeights, OscillatorWeights, Readout, simulate,
+};
 use crate::io::{Tensors, WeightsMetadata, tensors_to_safetensors};
 use crate::{Activation, DiscreteMap, ElmanWeights, Error, Flow, Result, Trajectory, check};
 
@@ -35,11 +38,14 @@ pub enum CellKind {
     CtGru,
     /// Gated RNN with state `(h, z, r)` (a flow).
     Gated,
+    /// The planar phase oscillator of DYNAMICS.md §7 (a map).
+    Oscillator,
 }
 
 impl CellKind {
     /// Every cell, in the order of the file-format table.
-    pub const ALL: [CellKind; 5] = [CellKind::Elman, CellKind::Gru, CellKind::CtRnn, CellKind::CtGru, CellKind::Gated];
+    pub const ALL: [CellKind; 6] =
+        [CellKind::Elman, CellKind::Gru, CellKind::CtRnn, CellKind::CtGru, CellKind::Gated, CellKind::Oscillator];
 
     /// The name written in the `cell` metadata key.
     pub fn name(self) -> &'static str {
@@ -49,6 +55,7 @@ impl CellKind {
             CellKind::CtRnn => "ctrnn",
             CellKind::CtGru => "ctgru",
             CellKind::Gated => "gated",
+            CellKind::Oscillator => "oscillator",
         }
     }
 
@@ -69,7 +76,7 @@ impl FromStr for CellKind {
     fn from_str(s: &str) -> Result<Self> {
         CellKind::ALL.into_iter().find(|c| c.name() == s).ok_or_else(|| Error::Parse {
             input: s.to_string(),
-            reason: "unknown cell (expected elman, gru, ctrnn, ctgru or gated)".into(),
+            reason: "unknown cell (expected elman, gru, ctrnn, ctgru, gated or oscillator)".into(),
         })
     }
 }
@@ -107,6 +114,8 @@ pub enum Model {
     CtGru(CtGruWeights),
     /// Gated RNN.
     Gated(GatedWeights),
+    /// Phase oscillator.
+    Oscillator(OscillatorWeights),
 }
 
 impl Model {
@@ -118,6 +127,7 @@ impl Model {
             Model::CtRnn(_) => CellKind::CtRnn,
             Model::CtGru(_) => CellKind::CtGru,
             Model::Gated(_) => CellKind::Gated,
+            Model::Oscillator(_) => CellKind::Oscillator,
         }
     }
 
@@ -129,15 +139,17 @@ impl Model {
             Model::CtRnn(w) => w,
             Model::CtGru(w) => w,
             Model::Gated(w) => w,
+            Model::Oscillator(w) => w,
         }
     }
 
-    /// The discrete map of a map cell (elman, gru, ctrnn); `None` for flows.
+    /// The discrete map of a map cell (elman, gru, ctrnn, oscillator); `None` for flows.
     pub fn as_map(&self) -> Option<&dyn DiscreteMap> {
         match self {
             Model::Elman(w) => Some(w),
             Model::Gru(w) => Some(w),
             Model::CtRnn(w) => Some(w),
+            Model::Oscillator(w) => Some(w),
             Model::CtGru(_) | Model::Gated(_) => None,
         }
     }
@@ -226,6 +238,10 @@ impl Model {
                 opt1("bias_r", br, &mut out);
                 readout(w.readout(), &mut out);
             }
+            Model::Oscillator(w) => {
+                put2("weight_ih", w.c());
+                readout(w.readout(), &mut out);
+            }
         }
         out
     }
@@ -236,6 +252,7 @@ impl Model {
             Model::Elman(_) | Model::Gru(_) => vec![],
             Model::CtRnn(w) => vec![("alpha", w.alpha())],
             Model::CtGru(w) => vec![("dt", w.dt())],
+            Model::Oscillator(w) => vec![("omega", w.omega()), ("kappa", w.kappa())],
             Model::Gated(w) => {
                 let p = w.params();
                 vec![
@@ -602,6 +619,12 @@ impl Reader<'_> {
                 };
                 let r = self.readout(n, false)?;
                 GatedWeights::new(j_h, j_z, j_r, biases, params, r).map(Model::Gated).map_err(wrap)
+            }
+            CellKind::Oscillator => {
+                let c = self.req_matrix("weight_ih", Dim::N(1, 1), Dim::Free("d_in"))?;
+                let r = self.readout(2, false)?;
+                let (omega, kappa) = (self.constant("omega", None)?, self.constant("kappa", None)?);
+                OscillatorWeights::new(c, omega, kappa, r).map(Model::Oscillator).map_err(wrap)
             }
         }
     }

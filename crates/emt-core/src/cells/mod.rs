@@ -9,6 +9,7 @@
 //! | `ctrnn` | [`CtRnnWeights`] | map (Euler, `alpha = dt/tau`) | `N` |
 //! | `ctgru` | [`CtGruWeights`] | flow (simulated by Euler with step `dt`) | `N` |
 //! | `gated` | [`GatedWeights`] | flow (simulated by Euler with step `dt`) | `3N` = `(h, z, r)` |
+//! | `oscillator` | [`OscillatorWeights`] | map (the Z3 phase oscillator of DYNAMICS.md §7) | `2` |
 //!
 //! Why a module of emt-core and not a crate of its own: the cells need nothing emt-core does
 //! not already depend on (ndarray, safetensors), every crate above already depends on emt-core,
@@ -20,12 +21,14 @@ mod ctrnn;
 mod file;
 mod gated;
 mod gru;
+mod oscillator;
 
 pub use ctgru::CtGruWeights;
 pub use ctrnn::CtRnnWeights;
 pub use file::{CellKind, Dtype, Model, ModelFile};
 pub use gated::{GatedParams, GatedWeights};
 pub use gru::GruWeights;
+pub use oscillator::OscillatorWeights;
 
 use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, s};
 
