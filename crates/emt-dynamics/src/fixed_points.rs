@@ -51,7 +51,7 @@ impl System<'_> {
     }
 
     /// The residual `res` `(n)` and `A` `(n, n)` at `x`.
-    fn residual(
+    pub(crate) fn residual(
         &self,
         x: &Array1<f64>,
         u: ArrayView1<'_, f64>,
@@ -74,7 +74,7 @@ impl System<'_> {
     }
 
     /// The Jacobian of the map or flow itself (not `A`) at `x`.
-    fn jacobian(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array2<f64>> {
+    pub(crate) fn jacobian(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array2<f64>> {
         match self {
             System::Map(m) => m.jacobian(x, u),
             System::Flow(f) => f.jacobian(x, u),

@@ -20,7 +20,9 @@
 //! - [`adjoint_prc`]: a flow's infinitesimal phase response curve by the adjoint method.
 //! - [`phase_response_map`]: the phase shift a pulse causes as a function of the arrival phase
 //!   (a map's periodic orbit or invariant circle), with its circular mean and spread.
-//! - [`sweep_flow`]: fixed points along one parameter with saddle-node and Hopf points located;
+//! - [`sweep`] ([`sweep_flow`], [`sweep_map`]): fixed points along one parameter of a flow, a
+//!   map or a model file, with saddle-node, Hopf, Neimark-Sacker and flip points located;
+//!   [`continue_branch`]: pseudo-arclength continuation of a fixed-point branch around folds;
 //!   [`fit_period_divergence`]: the critical value of a SNIC or homoclinic bifurcation from
 //!   periods measured as it approaches.
 //! - [`participation_ratio`] of a state covariance, and [`circular_law`]: a Jacobian's
@@ -61,6 +63,7 @@
 
 mod attractor;
 mod certified;
+mod continuation;
 mod cycles;
 mod dopri;
 mod fixed_points;
@@ -74,6 +77,7 @@ pub use attractor::{Attractor, AttractorKind, AttractorParams, classify_attracto
 pub use certified::{
     CertifiedParams, CertifiedSearch, CertifiedZero, CtGruField, Interval, IntervalField, certified_zeros,
 };
+pub use continuation::{Branch, BranchEnd, BranchPoint, ContinuationParams, continue_branch};
 pub use cycles::{AdjointPrc, CycleParams, LimitCycle, adjoint_prc, limit_cycle, shoot};
 pub use dopri::{Dopri5Params, Dopri5Stats, Step, dopri5};
 pub use fixed_points::{
@@ -86,7 +90,10 @@ pub use lyapunov::{
     lyapunov_flow, lyapunov_map,
 };
 pub use phase::{PhaseParams, PhaseResponse, phase_response_map, wrap};
-pub use sweep::{Bifurcation, Divergence, Sweep, SweepParams, SweepPoint, fit_period_divergence, sweep_flow};
+pub use sweep::{
+    AsFlow, AsMap, AsSystem, Bifurcation, Divergence, Sweep, SweepParams, SweepPoint, fit_period_divergence, sweep,
+    sweep_flow, sweep_map,
+};
 
 /// The README example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -1,23 +1,66 @@
-//! One-parameter sweeps of a flow's fixed points, with saddle-node and Hopf points located
-//! (DYNAMICS.md §6).
+//! One-parameter sweeps of fixed points, with saddle-node, Hopf, Neimark-Sacker and flip
+//! points located (DYNAMICS.md §6), for flows, maps and model files alike.
 //!
 //! At each parameter value the fixed points are found from the given seeds plus the previous
-//! value's points (continuation). Between neighbouring values:
+//! value's points (continuation). Between neighbouring values, along each continued branch, a
+//! test function that changes sign is refined by bisection (the fixed point re-solved at each
+//! midpoint) to `tol`:
 //!
-//! - **Hopf**: on a continued branch, the largest real part among complex-pair eigenvalues
-//!   changes sign; the crossing is bisected (the fixed point re-solved at each midpoint) to
-//!   `tol`, and the pair's frequency there reported.
-//! - **Saddle-node**: the number of fixed points drops by two (two branches meet and vanish);
-//!   the point is located by Newton on `{f(x, p) = 0, det D_x f(x, p) = 0}` in `(x, p)` from the
-//!   two vanishing points' midpoint.
+//! - **Hopf** (flows): the largest real part among complex-pair eigenvalues crosses 0; the
+//!   pair's frequency `omega` there is reported.
+//! - **Neimark-Sacker** (maps): the largest modulus among complex-pair multipliers crosses 1;
+//!   the pair's angle `arg mu` (the rotation per step of the invariant circle born) is reported.
+//! - **Flip** (maps): `det(DF + I)` changes sign, i.e. a real multiplier crosses -1 (complex
+//!   pairs contribute `|mu + 1|^2 > 0`).
+//! - **Saddle-node**: two points of one value have no continuation at the next (they vanish),
+//!   or two new ones appear; located by Newton on `{res(x, p) = 0, det A(x, p) = 0}` in `(x, p)`
+//!   with `A = Df` (flows) or `DF - I` (maps), from the two points' midpoint.
 
-use emt_core::{Error, Flow, Result, check};
+use emt_core::cells::Model;
+use emt_core::{DiscreteMap, Error, Flow, Result, check};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, concatenate};
 use num_complex::Complex;
 
 use crate::{FixedPoint, FixedPointParams, System, find_fixed_points};
 
-/// Settings of [`sweep_flow`].
+/// Anything that is a map or a flow: the family a sweep varies returns one per parameter value.
+pub trait AsSystem {
+    /// The system to analyse.
+    fn system(&self) -> Result<System<'_>>;
+}
+
+/// A [`DiscreteMap`] as a swept system.
+#[derive(Debug, Clone)]
+pub struct AsMap<M>(pub M);
+
+/// A [`Flow`] as a swept system.
+#[derive(Debug, Clone)]
+pub struct AsFlow<F>(pub F);
+
+impl<M: DiscreteMap> AsSystem for AsMap<M> {
+    fn system(&self) -> Result<System<'_>> {
+        Ok(System::Map(&self.0))
+    }
+}
+
+impl<F: Flow> AsSystem for AsFlow<F> {
+    fn system(&self) -> Result<System<'_>> {
+        Ok(System::Flow(&self.0))
+    }
+}
+
+/// A model file's model: its map (elman, gru, ctrnn, oscillator) or its flow (ctgru, gated).
+impl AsSystem for Model {
+    fn system(&self) -> Result<System<'_>> {
+        match (self.as_map(), self.as_flow()) {
+            (Some(m), _) => Ok(System::Map(m)),
+            (None, Some(f)) => Ok(System::Flow(f)),
+            (None, None) => Err(Error::param("cell", self.kind(), "is neither a map nor a flow")),
+        }
+    }
+}
+
+/// Settings of [`sweep`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SweepParams {
     /// First parameter value.
@@ -33,14 +76,14 @@ pub struct SweepParams {
 /// A located bifurcation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bifurcation {
-    /// Two fixed points meet and vanish at `parameter`.
+    /// Two fixed points meet and vanish (or are born) at `parameter`.
     SaddleNode {
         /// Critical parameter.
         parameter: f64,
         /// The fixed point where they meet.
         state: Array1<f64>,
     },
-    /// A complex pair crosses the imaginary axis at `parameter` with frequency `omega`.
+    /// Flows: a complex pair crosses the imaginary axis at `parameter` with frequency `omega`.
     Hopf {
         /// Critical parameter.
         parameter: f64,
@@ -49,6 +92,54 @@ pub enum Bifurcation {
         /// `|Im lambda|` of the crossing pair.
         omega: f64,
     },
+    /// Maps: a complex pair of multipliers crosses the unit circle at angle `angle`.
+    NeimarkSacker {
+        /// Critical parameter.
+        parameter: f64,
+        /// The fixed point.
+        state: Array1<f64>,
+        /// `|arg mu|` of the crossing pair, in `(0, pi)`.
+        angle: f64,
+    },
+    /// Maps: a real multiplier crosses -1 (period doubling).
+    Flip {
+        /// Critical parameter.
+        parameter: f64,
+        /// The fixed point.
+        state: Array1<f64>,
+    },
+}
+
+impl Bifurcation {
+    /// `"saddle_node"`, `"hopf"`, `"neimark_sacker"` or `"flip"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Bifurcation::SaddleNode { .. } => "saddle_node",
+            Bifurcation::Hopf { .. } => "hopf",
+            Bifurcation::NeimarkSacker { .. } => "neimark_sacker",
+            Bifurcation::Flip { .. } => "flip",
+        }
+    }
+
+    /// The critical parameter.
+    pub fn parameter(&self) -> f64 {
+        match self {
+            Bifurcation::SaddleNode { parameter, .. }
+            | Bifurcation::Hopf { parameter, .. }
+            | Bifurcation::NeimarkSacker { parameter, .. }
+            | Bifurcation::Flip { parameter, .. } => *parameter,
+        }
+    }
+
+    /// The fixed point at the bifurcation.
+    pub fn state(&self) -> &Array1<f64> {
+        match self {
+            Bifurcation::SaddleNode { state, .. }
+            | Bifurcation::Hopf { state, .. }
+            | Bifurcation::NeimarkSacker { state, .. }
+            | Bifurcation::Flip { state, .. } => state,
+        }
+    }
 }
 
 /// The fixed points at one parameter value.
@@ -69,19 +160,58 @@ pub struct Sweep {
     pub bifurcations: Vec<Bifurcation>,
 }
 
-/// Largest real part among complex-pair eigenvalues (`-inf` if none).
-fn hopf_test(p: &FixedPoint) -> f64 {
-    p.eigenvalues.iter().filter(|z| z.im.abs() > 1e-8).map(|z| z.re).fold(f64::NEG_INFINITY, f64::max)
+/// Which local bifurcations a branch can show, with their test functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Test {
+    Hopf,
+    NeimarkSacker,
+    Flip,
 }
 
-fn solve_at<F: Flow>(
-    family: &impl Fn(f64) -> Result<F>,
+impl Test {
+    /// The test function; a sign change brackets the bifurcation. `None`: not applicable
+    /// (e.g. no complex pair at this point).
+    fn value(self, p: &FixedPoint) -> Option<f64> {
+        let complex = p.eigenvalues.iter().filter(|z| z.im.abs() > 1e-8);
+        match self {
+            Test::Hopf => complex.map(|z| z.re).reduce(f64::max),
+            Test::NeimarkSacker => complex.map(|z| z.norm() - 1.0).reduce(f64::max),
+            Test::Flip => Some(p.eigenvalues.iter().fold(Complex::new(1.0, 0.0), |acc, z| acc * (z + 1.0)).re),
+        }
+    }
+
+    fn found(self, parameter: f64, p: &FixedPoint) -> Bifurcation {
+        let lead = p.eigenvalues.iter().filter(|z| z.im.abs() > 1e-8);
+        let state = p.state.clone();
+        match self {
+            Test::Hopf => {
+                let omega = lead.max_by(|s, t| s.re.total_cmp(&t.re)).map_or(0.0, |z| z.im.abs());
+                Bifurcation::Hopf { parameter, state, omega }
+            }
+            Test::NeimarkSacker => {
+                let angle = lead.max_by(|s, t| s.norm().total_cmp(&t.norm())).map_or(0.0, |z| z.arg().abs());
+                Bifurcation::NeimarkSacker { parameter, state, angle }
+            }
+            Test::Flip => Bifurcation::Flip { parameter, state },
+        }
+    }
+}
+
+fn tests_for(system: &System<'_>) -> &'static [Test] {
+    match system {
+        System::Flow(_) => &[Test::Hopf],
+        System::Map(_) => &[Test::NeimarkSacker, Test::Flip],
+    }
+}
+
+fn solve_at<S: AsSystem>(
+    family: &impl Fn(f64) -> Result<S>,
     p: f64,
     u: ArrayView1<'_, f64>,
     seeds: ArrayView2<'_, f64>,
 ) -> Result<Vec<FixedPoint>> {
-    let flow = family(p)?;
-    Ok(find_fixed_points(System::Flow(&flow), u, seeds, &FixedPointParams::default())?.fixed)
+    let s = family(p)?;
+    Ok(find_fixed_points(s.system()?, u, seeds, &FixedPointParams::default())?.fixed)
 }
 
 fn nearest<'a>(points: &'a [FixedPoint], x: &Array1<f64>) -> Option<&'a FixedPoint> {
@@ -92,22 +222,23 @@ fn dist(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
 }
 
-/// Sweeps `family(p)` (a flow for each parameter value) over `params`, under the constant input
-/// `u`, with fixed points from `seeds` `(S, n)` plus continuation.
+/// Sweeps `family(p)` (a map, a flow or a model for each parameter value) over the values of
+/// `params`, under the constant input `u`, with fixed points from `seeds` `(S, n)` plus
+/// continuation from the previous value.
 ///
 /// ```
-/// use emt_dynamics::{Bifurcation, SweepParams, sweep_flow};
-/// use emt_testkit::systems::StuartLandau;
-/// // Stuart-Landau with l = p: a Hopf bifurcation of the origin at p = 0 with frequency w = 1.
-/// let params = SweepParams { from: -1.0, to: 1.0, values: 9, tol: 1e-9 };
-/// let sweep = sweep_flow(|p| Ok(StuartLandau { l: p, w: 1.0, q: 0.0 }), ndarray::Array1::zeros(0).view(),
-///     ndarray::array![[0.1, 0.1]].view(), &params)?;
-/// let Bifurcation::Hopf { parameter, omega, .. } = &sweep.bifurcations[0] else { panic!("not a Hopf point") };
-/// assert!(parameter.abs() < 1e-6 && (omega - 1.0).abs() < 1e-6);
+/// use emt_dynamics::{AsMap, Bifurcation, SweepParams, sweep};
+/// use emt_testkit::systems::Logistic;
+/// // x' = r x (1 - x): the fixed point 1 - 1/r has multiplier 2 - r, a flip at r = 3.
+/// let params = SweepParams { from: 2.5, to: 3.5, values: 6, tol: 1e-9 };
+/// let s = sweep(|r| Ok(AsMap(Logistic { r })), ndarray::Array1::zeros(0).view(),
+///     ndarray::array![[0.3], [0.7]].view(), &params)?;
+/// let flip = s.bifurcations.iter().find(|b| matches!(b, Bifurcation::Flip { .. })).expect("a flip");
+/// assert!((flip.parameter() - 3.0).abs() < 1e-6 && (flip.state()[0] - 2.0 / 3.0).abs() < 1e-6);
 /// # Ok::<(), emt_core::Error>(())
 /// ```
-pub fn sweep_flow<F: Flow>(
-    family: impl Fn(f64) -> Result<F>,
+pub fn sweep<S: AsSystem>(
+    family: impl Fn(f64) -> Result<S>,
     u: ArrayView1<'_, f64>,
     seeds: ArrayView2<'_, f64>,
     params: &SweepParams,
@@ -140,8 +271,40 @@ pub fn sweep_flow<F: Flow>(
     Ok(Sweep { points, bifurcations })
 }
 
-fn locate<F: Flow>(
-    family: &impl Fn(f64) -> Result<F>,
+/// [`sweep`] for a family of flows.
+///
+/// ```
+/// use emt_dynamics::{Bifurcation, SweepParams, sweep_flow};
+/// use emt_testkit::systems::StuartLandau;
+/// // Stuart-Landau with l = p: a Hopf bifurcation of the origin at p = 0 with frequency w = 1.
+/// let params = SweepParams { from: -1.0, to: 1.0, values: 9, tol: 1e-9 };
+/// let sweep = sweep_flow(|p| Ok(StuartLandau { l: p, w: 1.0, q: 0.0 }), ndarray::Array1::zeros(0).view(),
+///     ndarray::array![[0.1, 0.1]].view(), &params)?;
+/// let Bifurcation::Hopf { parameter, omega, .. } = &sweep.bifurcations[0] else { panic!("not a Hopf point") };
+/// assert!(parameter.abs() < 1e-6 && (omega - 1.0).abs() < 1e-6);
+/// # Ok::<(), emt_core::Error>(())
+/// ```
+pub fn sweep_flow<F: Flow>(
+    family: impl Fn(f64) -> Result<F>,
+    u: ArrayView1<'_, f64>,
+    seeds: ArrayView2<'_, f64>,
+    params: &SweepParams,
+) -> Result<Sweep> {
+    sweep(|p| family(p).map(AsFlow), u, seeds, params)
+}
+
+/// [`sweep`] for a family of maps.
+pub fn sweep_map<M: DiscreteMap>(
+    family: impl Fn(f64) -> Result<M>,
+    u: ArrayView1<'_, f64>,
+    seeds: ArrayView2<'_, f64>,
+    params: &SweepParams,
+) -> Result<Sweep> {
+    sweep(|p| family(p).map(AsMap), u, seeds, params)
+}
+
+fn locate<S: AsSystem>(
+    family: &impl Fn(f64) -> Result<S>,
     u: ArrayView1<'_, f64>,
     prev: &SweepPoint,
     p: f64,
@@ -149,91 +312,98 @@ fn locate<F: Flow>(
     tol: f64,
     out: &mut Vec<Bifurcation>,
 ) -> Result<()> {
-    // Hopf along each continued branch.
+    let tests = tests_for(&family(p)?.system()?);
+    // Local bifurcations along each continued branch.
     for a in &prev.fixed {
         let Some(b) = nearest(fixed, &a.state) else { continue };
-        let (ha, hb) = (hopf_test(a), hopf_test(b));
-        if ha.is_finite() && hb.is_finite() && (ha < 0.0) != (hb < 0.0) {
-            let (mut lo, mut hi, mut x) = (prev.parameter, p, a.state.clone());
-            let mut last = a.clone();
+        for &test in tests {
+            let (Some(ta), Some(tb)) = (test.value(a), test.value(b)) else { continue };
+            if (ta < 0.0) == (tb < 0.0) {
+                continue;
+            }
+            let (mut lo, mut hi, mut last) = (prev.parameter, p, a.clone());
             while (hi - lo).abs() > tol {
                 let mid = 0.5 * (lo + hi);
-                let Some(fp) = solve_at(family, mid, u, x.view().insert_axis(Axis(0)))?.into_iter().next() else {
-                    break;
-                };
-                if (hopf_test(&fp) < 0.0) == (ha < 0.0) {
-                    lo = mid
-                } else {
-                    hi = mid
+                let seed = last.state.view().insert_axis(Axis(0));
+                let Some(fp) = solve_at(family, mid, u, seed)?.into_iter().next() else { break };
+                match test.value(&fp) {
+                    Some(v) if (v < 0.0) == (ta < 0.0) => lo = mid,
+                    Some(_) => hi = mid,
+                    None => break,
                 }
-                x = fp.state.clone();
                 last = fp;
             }
-            let omega = last
-                .eigenvalues
-                .iter()
-                .filter(|z| z.im.abs() > 1e-8)
-                .max_by(|s, t| s.re.total_cmp(&t.re))
-                .map_or(0.0, |z| z.im.abs());
-            out.push(Bifurcation::Hopf { parameter: 0.5 * (lo + hi), state: x, omega });
+            out.push(test.found(0.5 * (lo + hi), &last));
         }
     }
-    // Saddle-node: two points of the previous value have no continuation (they may leave a
-    // double root behind exactly at the critical value, so the count need not drop by two).
-    if prev.fixed.len() > fixed.len() {
-        let vanished: Vec<&FixedPoint> = prev
-            .fixed
-            .iter()
-            .filter(|a| nearest(fixed, &a.state).is_none_or(|b| dist(&a.state, &b.state) > 1e-3))
-            .collect();
-        if vanished.len() >= 2 {
-            let guess = (&vanished[0].state + &vanished[1].state) * 0.5;
-            if let Some((state, parameter)) = fold_newton(family, u, guess, prev.parameter, tol)? {
-                out.push(Bifurcation::SaddleNode { parameter, state });
+    // Saddle-node: two points without continuation on one side (vanishing going forward, or
+    // born). At the critical value a double root may remain, so counts need not differ by two.
+    let unmatched = |from: &[FixedPoint], to: &[FixedPoint]| -> Vec<Array1<f64>> {
+        from.iter()
+            .filter(|a| nearest(to, &a.state).is_none_or(|b| dist(&a.state, &b.state) > 1e-3))
+            .map(|a| a.state.clone())
+            .collect()
+    };
+    for (gone, p_start) in [(unmatched(&prev.fixed, fixed), prev.parameter), (unmatched(fixed, &prev.fixed), p)] {
+        if gone.len() >= 2 {
+            let guess = (&gone[0] + &gone[1]) * 0.5;
+            if let Some((state, parameter)) = fold_newton(family, u, guess, p_start, tol)? {
+                if parameter >= prev.parameter.min(p) - tol && parameter <= prev.parameter.max(p) + tol {
+                    out.push(Bifurcation::SaddleNode { parameter, state });
+                }
             }
         }
     }
     Ok(())
 }
 
-/// Newton on `G(x, p) = [f(x, p); det D_x f(x, p)]` with a central-difference Jacobian.
-fn fold_newton<F: Flow>(
-    family: &impl Fn(f64) -> Result<F>,
+/// `[res(x, p); det A(x, p)]`, with `A = Df` (flow) or `DF - I` (map).
+pub(crate) fn fold_system<S: AsSystem>(
+    family: &impl Fn(f64) -> Result<S>,
+    u: ArrayView1<'_, f64>,
+    y: &Array1<f64>,
+) -> Result<Array1<f64>> {
+    let n = y.len() - 1;
+    let s = family(y[n])?;
+    let system = s.system()?;
+    let x = y.slice(ndarray::s![..n]).to_owned();
+    let (mut res, mut a) = (Array1::zeros(n), Array2::zeros((n, n)));
+    system.residual(&x, u, &mut res, &mut a)?;
+    // det A as the product of the eigenvalues (real for a real matrix).
+    let det = emt_linalg::eigenvalues(a.view())?.iter().fold(Complex::new(1.0, 0.0), |acc, z| acc * z).re;
+    let mut out = Array1::zeros(n + 1);
+    out.slice_mut(ndarray::s![..n]).assign(&res);
+    out[n] = det;
+    Ok(out)
+}
+
+/// Newton on `G(x, p) = [res(x, p); det A(x, p)]` with a central-difference Jacobian.
+pub(crate) fn fold_newton<S: AsSystem>(
+    family: &impl Fn(f64) -> Result<S>,
     u: ArrayView1<'_, f64>,
     x0: Array1<f64>,
     p0: f64,
     tol: f64,
 ) -> Result<Option<(Array1<f64>, f64)>> {
     let n = x0.len();
-    let g = |y: &Array1<f64>| -> Result<Array1<f64>> {
-        let flow = family(y[n])?;
-        let x = y.slice(ndarray::s![..n]);
-        let f = flow.field(x, u)?;
-        // det D_x f as the product of the eigenvalues (real for a real matrix).
-        let det = emt_linalg::eigenvalues(flow.jacobian(x, u)?.view())?
-            .iter()
-            .fold(Complex::new(1.0, 0.0), |acc, z| acc * z)
-            .re;
-        let mut out = Array1::zeros(n + 1);
-        out.slice_mut(ndarray::s![..n]).assign(&f);
-        out[n] = det;
-        Ok(out)
-    };
     let mut y = Array1::zeros(n + 1);
     y.slice_mut(ndarray::s![..n]).assign(&x0);
     y[n] = p0;
     for _ in 0..50 {
-        let gy = g(&y)?;
+        let gy = fold_system(family, u, &y)?;
         let mut jac = Array2::zeros((n + 1, n + 1));
         for k in 0..=n {
             let h = 1e-7 * y[k].abs().max(1.0);
             let (mut yp, mut ym) = (y.clone(), y.clone());
             yp[k] += h;
             ym[k] -= h;
-            jac.column_mut(k).assign(&((g(&yp)? - g(&ym)?) / (2.0 * h)));
+            jac.column_mut(k).assign(&((fold_system(family, u, &yp)? - fold_system(family, u, &ym)?) / (2.0 * h)));
         }
         let Ok(d) = emt_linalg::solve_vec(jac.view(), gy.view()) else { return Ok(None) };
         y -= &d;
+        if !y.iter().all(|v| v.is_finite()) {
+            return Ok(None);
+        }
         if d.iter().map(|v| v.abs()).fold(0.0, f64::max) < tol * 1e-2 {
             return Ok(Some((y.slice(ndarray::s![..n]).to_owned(), y[n])));
         }
