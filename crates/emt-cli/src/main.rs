@@ -22,7 +22,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Train an Elman RNN on a variable-binding task (EMT paper setting).
+    /// Train a network (elman, gru, ctrnn, ctgru) on variable binding or the flip-flop task.
     Train(cmd::train::Args),
     /// Closed-form EMT circuits: build, simulate, report.
     Circuit(cmd::circuit::Args),
@@ -40,7 +40,9 @@ enum Command {
     Lyapunov(cmd::lyapunov::Args),
     /// Phase shift per input pulse of a model's oscillation.
     Phase(cmd::phase::Args),
-    /// Figures: spectrum, phi, memory, training, lyapunov.
+    /// Vary one scalar of a model file: fixed points, attractor, period and bifurcations.
+    SweepParam(cmd::sweep_param::Args),
+    /// Figures: spectrum, phi, memory, training, lyapunov, fixed points, PRC, bifurcation diagram.
     Plot(cmd::plot::Args),
 }
 
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::FixedPoints(a) => cmd::fixed_points::run(a),
         Command::Lyapunov(a) => cmd::lyapunov::run(a),
         Command::Phase(a) => cmd::phase::run(a),
+        Command::SweepParam(a) => cmd::sweep_param::run(a),
         Command::Plot(a) => cmd::plot::run(a),
     };
     common::finish(result)

@@ -394,6 +394,8 @@ pub struct Portrait<'a> {
     pub dims: usize,
     /// Draw trajectories as dots (maps jump between states) instead of lines (flows).
     pub dots: bool,
+    /// The zero-input attractor when it is a cycle (one period), drawn bold.
+    pub cycle: Vec<(f64, f64)>,
 }
 
 /// A phase portrait (2-D states) or a projection (higher-D), with fixed points by type:
@@ -431,7 +433,14 @@ pub fn portrait<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, 
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], traj.stroke_width(1)));
         }
     }
-    let colours = [RGBColor(33, 102, 172), RGBColor(178, 24, 43), RGBColor(27, 120, 55)];
+    if !p.cycle.is_empty() {
+        let green = RGBColor(27, 120, 55);
+        chart
+            .draw_series(LineSeries::new(p.cycle.iter().copied(), green.stroke_width(4)))?
+            .label("limit cycle (zero input)")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], green.stroke_width(4)));
+    }
+    let colours = [RGBColor(33, 102, 172), RGBColor(178, 24, 43), RGBColor(118, 42, 131)];
     for (i, segs) in p.nullclines.iter().enumerate() {
         let c = colours[i % colours.len()];
         let s = chart.draw_series(segs.iter().map(|&(a, b)| PathElement::new(vec![a, b], c.stroke_width(2))))?;
@@ -492,6 +501,219 @@ pub fn zero_contour(xs: &[f64], ys: &[f64], values: &[Vec<f64>]) -> Vec<Segment>
         }
     }
     segs
+}
+
+/// What a bifurcation diagram shows (from `emt sweep-param`'s output).
+pub struct Diagram<'a> {
+    pub x_desc: &'a str,
+    pub y_desc: &'a str,
+    /// Continued branches: polylines of (parameter, coordinate, stable).
+    pub branches: Vec<Vec<(f64, f64, bool)>>,
+    /// Fixed points per swept value (parameter, coordinate, stable), drawn when no branches.
+    pub points: Vec<(f64, f64, bool)>,
+    /// Attractor range per value where it is a cycle: (parameter, min, max).
+    pub cycles: Vec<(f64, f64, f64)>,
+    /// Period per value where the attractor is a cycle.
+    pub periods: Vec<(f64, f64)>,
+    /// Located bifurcations: (parameter, kind).
+    pub marks: Vec<(f64, String)>,
+}
+
+/// A bifurcation diagram: the state coordinate against the parameter (stable solid, unstable
+/// dashed, cycles as their min and max), and the period of the cycles below it.
+pub fn bifurcation<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, d: &Diagram<'_>) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let root = root.titled(title, font(24))?;
+    let (top, bottom) = root.split_vertically((root.dim_in_pixel().1 as f64 * 0.66) as u32);
+    let xs = d
+        .branches
+        .iter()
+        .flatten()
+        .map(|p| p.0)
+        .chain(d.points.iter().map(|p| p.0))
+        .chain(d.cycles.iter().map(|c| c.0));
+    let (x_lo, x_hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (x_lo, x_hi) = if x_hi > x_lo { (x_lo, x_hi) } else { (x_lo - 1.0, x_lo + 1.0) };
+    let ys = d
+        .branches
+        .iter()
+        .flatten()
+        .map(|p| p.1)
+        .chain(d.points.iter().map(|p| p.1))
+        .chain(d.cycles.iter().flat_map(|c| [c.1, c.2]))
+        .filter(|v| v.is_finite());
+    let (y_lo, y_hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (y_lo, y_hi) = if y_hi > y_lo { (y_lo, y_hi) } else { (y_lo.min(0.0) - 1.0, y_hi.max(0.0) + 1.0) };
+    let pad = 0.06 * (y_hi - y_lo);
+    let mut chart = ChartBuilder::on(&top)
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(65)
+        .build_cartesian_2d(x_lo..x_hi, (y_lo - pad)..(y_hi + pad))?;
+    chart
+        .configure_mesh()
+        .x_desc(d.x_desc)
+        .y_desc(d.y_desc)
+        .label_style(font(14))
+        .axis_desc_style(font(16))
+        .light_line_style(RGBColor(240, 240, 240))
+        .draw()?;
+    let black = BLACK;
+    // Branches split into runs of equal stability: solid if stable, dashed if not.
+    let (mut shown_stable, mut shown_unstable) = (false, false);
+    for b in &d.branches {
+        // Runs of equal stability; where stability changes between two points, the runs meet
+        // at a located bifurcation inside that interval (else at the midpoint).
+        let mut start = 0;
+        let mut from: Option<(f64, f64)> = None;
+        while start < b.len() {
+            let stable = b[start].2;
+            let mut end = start;
+            while end + 1 < b.len() && b[end + 1].2 == stable {
+                end += 1;
+            }
+            let mut pts: Vec<(f64, f64)> = from.into_iter().collect();
+            pts.extend(b[start..=end].iter().map(|p| (p.0, p.1)));
+            from = None;
+            if end + 1 < b.len() {
+                let (a, c) = (b[end], b[end + 1]);
+                let (lo, hi) = (a.0.min(c.0), a.0.max(c.0));
+                let split = d.marks.iter().map(|m| m.0).find(|&m| m > lo && m < hi).unwrap_or(0.5 * (a.0 + c.0));
+                let w = if c.0 != a.0 { (split - a.0) / (c.0 - a.0) } else { 0.5 };
+                let q = (split, a.1 + w * (c.1 - a.1));
+                pts.push(q);
+                from = Some(q);
+            }
+            if stable {
+                let s = chart.draw_series(LineSeries::new(pts, black.stroke_width(2)))?;
+                if !shown_stable {
+                    s.label("stable fixed points")
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], black.stroke_width(2)));
+                    shown_stable = true;
+                }
+            } else {
+                let s = chart.draw_series(DashedLineSeries::new(pts, 6, 4, black.stroke_width(2)))?;
+                if !shown_unstable {
+                    s.label("unstable fixed points (dashed)")
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], black.stroke_width(2)));
+                    shown_unstable = true;
+                }
+            }
+            start = end + 1;
+        }
+    }
+    if d.branches.is_empty() {
+        let st: Vec<(f64, f64)> = d.points.iter().filter(|p| p.2).map(|p| (p.0, p.1)).collect();
+        let un: Vec<(f64, f64)> = d.points.iter().filter(|p| !p.2).map(|p| (p.0, p.1)).collect();
+        chart
+            .draw_series(st.iter().map(|&q| Circle::new(q, 4, black.filled())))?
+            .label("stable fixed points")
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, black.filled()));
+        chart
+            .draw_series(un.iter().map(|&q| Circle::new(q, 4, black.stroke_width(1))))?
+            .label("unstable fixed points")
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, black.stroke_width(1)));
+    }
+    let green = RGBColor(27, 120, 55);
+    if !d.cycles.is_empty() {
+        chart
+            .draw_series(
+                d.cycles.iter().flat_map(|c| [(c.0, c.1), (c.0, c.2)]).map(|q| Circle::new(q, 4, green.filled())),
+            )?
+            .label("cycle: min and max")
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, green.filled()));
+    }
+    let red = RGBColor(178, 24, 43);
+    for (k, (p, kind)) in d.marks.iter().enumerate() {
+        let s = chart.draw_series(DashedLineSeries::new(
+            vec![(*p, y_lo - pad), (*p, y_hi + pad)],
+            3,
+            3,
+            red.stroke_width(1),
+        ))?;
+        if k == 0 {
+            s.label("bifurcations")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(1)));
+        }
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{kind} {p:.4}"),
+            (*p, y_hi + 0.5 * pad),
+            font(13).color(&red),
+        )))?;
+    }
+    chart
+        .configure_series_labels()
+        .label_font(font(14))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .position(SeriesLabelPosition::LowerLeft)
+        .draw()?;
+    let (t_lo, t_hi) = d.periods.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (t_lo, t_hi) = if t_hi > t_lo {
+        (t_lo, t_hi)
+    } else if t_lo.is_finite() {
+        (t_lo - 1.0, t_lo + 1.0)
+    } else {
+        (0.0, 1.0)
+    };
+    let tp = 0.08 * (t_hi - t_lo);
+    let mut lower = ChartBuilder::on(&bottom)
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(65)
+        .build_cartesian_2d(x_lo..x_hi, (t_lo - tp)..(t_hi + tp))?;
+    lower
+        .configure_mesh()
+        .x_desc(d.x_desc)
+        .y_desc("period of the cycle")
+        .label_style(font(14))
+        .axis_desc_style(font(16))
+        .light_line_style(RGBColor(240, 240, 240))
+        .draw()?;
+    lower.draw_series(LineSeries::new(d.periods.iter().copied(), green.stroke_width(2)))?;
+    lower.draw_series(d.periods.iter().map(|&q| Circle::new(q, 3, green.filled())))?;
+    Ok(())
+}
+
+/// Phase response curves: the shift caused by each symbol's pulse against the arrival phase.
+pub fn prc<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    curves: &[(String, Vec<(f64, f64)>)],
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let pi = std::f64::consts::PI;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, font(22))
+        .margin(20)
+        .x_label_area_size(45)
+        .y_label_area_size(65)
+        .build_cartesian_2d(-pi..pi, -pi * 1.08..pi * 1.08)?;
+    chart
+        .configure_mesh()
+        .x_desc("arrival phase (rad)")
+        .y_desc("phase shift (rad, > 0 advance)")
+        .label_style(font(15))
+        .axis_desc_style(font(17))
+        .light_line_style(RGBColor(240, 240, 240))
+        .draw()?;
+    let palette = [RGBColor(27, 120, 55), RGBColor(118, 42, 131), RGBColor(178, 24, 43), RGBColor(33, 102, 172)];
+    for (k, (name, pts)) in curves.iter().enumerate() {
+        let c = palette[k % palette.len()];
+        chart
+            .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        chart.draw_series(pts.iter().map(|&q| Circle::new(q, 3, c.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .label_font(font(15))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -412,3 +412,90 @@ fn z3_oscillator_model_file_through_emt_phase() {
     let c = ok(&["cycle", "--weights", s(&model)]);
     assert!((c["period"].as_f64().unwrap() - 25.0).abs() < 1e-3, "{c}");
 }
+
+/// `emt sweep-param` on the rotation ctgru: a Hopf point of the origin at U_h[0,0] = 4 - 2 sqrt 2
+/// (the trace of (1/2)((1/2) U_h - I) vanishes), the per-value JSON lines, the bifurcation
+/// diagram, and errors naming bad parameters.
+#[test]
+fn sweep_param_finds_the_hopf_point_and_draws_the_diagram() {
+    use emt_core::cells::{CtGruWeights, Model, ModelFile};
+    let d = dir("sweep");
+    let c = std::f64::consts::FRAC_PI_4.cos() * 4.0;
+    let mut u = ndarray::Array2::zeros((6, 2));
+    u.slice_mut(ndarray::s![4.., ..]).assign(&ndarray::array![[c, -c], [c, c]]);
+    let model = d.join("rot.safetensors");
+    ModelFile::new(Model::CtGru(CtGruWeights::new(u, None, None, 0.1, None).unwrap())).save(&model).unwrap();
+    let args = [
+        "sweep-param",
+        "--weights",
+        s(&model),
+        "--param",
+        "weight_hh_l0[4,0]",
+        "--from",
+        "0",
+        "--to",
+        "2",
+        "--steps",
+        "5",
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_emt")).args(args).arg("--continuation").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 6, "5 values and the summary");
+    assert_eq!(lines[0]["attractor"], "fixed_point");
+    assert_eq!(lines[4]["attractor"], "limit_cycle");
+    assert!(lines[4]["period"].as_f64().unwrap() > 9.0);
+    let summary = &lines[5];
+    let hopf = &summary["bifurcations"][0];
+    assert_eq!(hopf["kind"], "hopf");
+    let truth = 4.0 - 2.0 * 2f64.sqrt();
+    assert!((hopf["parameter"].as_f64().unwrap() - truth).abs() < 1e-6, "{summary}");
+    assert!(summary["branches"][0]["points"].as_array().unwrap().len() > 5);
+    let jsonl = d.join("sweep.jsonl");
+    std::fs::write(&jsonl, &text).unwrap();
+    for ext in ["png", "svg"] {
+        let fig = d.join(format!("bifurcation.{ext}"));
+        let j = ok(&["plot", "bifurcation", "--sweep", s(&jsonl), "--out", s(&fig)]);
+        assert_eq!(j["values"], 5);
+        check_figure(&fig);
+    }
+    // A metadata constant sweeps too (dt does not move a flow's fixed points).
+    let j =
+        ok(&["sweep-param", "--weights", s(&model), "--param", "dt", "--from", "0.05", "--to", "0.2", "--steps", "2"]);
+    assert_eq!(j["bifurcations"].as_array().unwrap().len(), 0);
+    for (bad, says) in [
+        ("nope[0]", "weight_hh_l0"),
+        ("weight_hh_l0[12]", "out of range"),
+        ("weight_hh_l0[6,0]", "out of range"),
+        ("dt[0]", "no index"),
+        ("weight_hh_l0", "needs an index"),
+    ] {
+        let e =
+            fails(&["sweep-param", "--weights", s(&model), "--param", bad, "--from", "0", "--to", "1", "--steps", "2"]);
+        assert!(e.contains(says), "{bad}: {e}");
+    }
+    let garbage = d.join("garbage.jsonl");
+    std::fs::write(&garbage, "{\"parameter\": 1}\n").unwrap();
+    assert!(fails(&["plot", "bifurcation", "--sweep", s(&garbage), "--out", s(&d.join("x.png"))]).contains("summary"));
+}
+
+#[test]
+fn prc_plot_of_the_z3_oscillator() {
+    use emt_core::cells::{Model, ModelFile, OscillatorWeights};
+    let d = dir("prcplot");
+    let v = emt_testkit::gaussian(3, 10, 3);
+    let model = d.join("z3.safetensors");
+    let osc = OscillatorWeights::z3(v.view(), 2, 2.0 * std::f64::consts::PI / 20.0, 0.5).unwrap();
+    ModelFile::new(Model::Oscillator(osc)).save(&model).unwrap();
+    let pulses = d.join("colours.safetensors");
+    let rows: Vec<ndarray::Array1<f64>> = (0..3).map(|k| v.row(k).to_owned()).collect();
+    let list = [("G", rows[0].view().into_dyn()), ("P", rows[1].view().into_dyn()), ("R", rows[2].view().into_dyn())];
+    std::fs::write(&pulses, tensors_to_safetensors(&list, &Default::default()).unwrap()).unwrap();
+    for ext in ["png", "svg"] {
+        let fig = d.join(format!("prc.{ext}"));
+        let j = ok(&["plot", "prc", "--weights", s(&model), "--pulses", s(&pulses), "--out", s(&fig)]);
+        assert!((j["shifts"]["G"].as_f64().unwrap() - 2.0 * std::f64::consts::PI / 3.0).abs() < 1e-6, "{j}");
+        check_figure(&fig);
+    }
+}

@@ -90,3 +90,44 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         "evidence": a.evidence,
     }))
 }
+
+/// One period of the zero-input attractor `(steps, n)`, sampled by the cell's step map, when the
+/// run from the file's `h0` (else a seeded small state) settles on a limit cycle or an
+/// invariant circle; `None` otherwise (for figures).
+pub fn zero_input_orbit(file: &ModelFile, seed: u64) -> Result<Option<ndarray::Array2<f64>>> {
+    let model = &file.model;
+    let (n, d) = (model.state_dim(), model.input_dim());
+    let x0 = match &file.h0 {
+        Some(h0) => h0.clone(),
+        None => {
+            let mut r = rng::stream(seed, 1);
+            Array1::from_shape_simple_fn(n, || 0.1 * (r.random::<f64>() - 0.5))
+        }
+    };
+    let (system, dt) = match (model.as_map(), model.as_flow(), model) {
+        (Some(m), _, _) => (System::Map(m), 1.0),
+        (None, Some(f), emt_core::cells::Model::CtGru(w)) => (System::Flow(f), w.dt()),
+        (None, Some(f), emt_core::cells::Model::Gated(w)) => (System::Flow(f), w.params().dt),
+        _ => return Ok(None),
+    };
+    let params = if matches!(system, System::Flow(_)) {
+        AttractorParams { transient: 200.0, length: 200.0, ..Default::default() }
+    } else {
+        AttractorParams::default()
+    };
+    let u = Array1::zeros(d);
+    let a = classify_attractor(system, x0.view(), u.view(), &params)?;
+    let Some(period) = a.period else { return Ok(None) };
+    if !matches!(a.kind, emt_dynamics::AttractorKind::LimitCycle | emt_dynamics::AttractorKind::InvariantCircle) {
+        return Ok(None);
+    }
+    let steps = ((period / dt).ceil() as usize).clamp(2, 100_000);
+    let map = model.cell().map();
+    let mut out = ndarray::Array2::zeros((steps, n));
+    let mut x = a.state.clone();
+    for mut row in out.rows_mut() {
+        row.assign(&x);
+        x = map.step(x.view(), u.view())?;
+    }
+    Ok(Some(out))
+}

@@ -79,7 +79,7 @@ fn system_of(model: &Model) -> Result<System<'_>> {
 
 /// Half-width of a box that holds every fixed point (DYNAMICS.md §1): 1 for tanh-bounded
 /// states (elman, gru, ctgru), row sums of the couplings plus biases and input otherwise.
-fn box_bound(model: &Model, u: &Array1<f64>) -> f64 {
+pub(crate) fn box_bound(model: &Model, u: &Array1<f64>) -> f64 {
     let row_bound =
         |w: ndarray::ArrayView2<'_, f64>, b: Option<ndarray::ArrayView1<'_, f64>>, drive: Option<Array1<f64>>| {
             (0..w.nrows())

@@ -9,4 +9,5 @@ pub mod phase;
 pub mod plant;
 pub mod plot;
 pub mod simulate;
+pub mod sweep_param;
 pub mod train;

@@ -23,7 +23,7 @@ use ndarray::Array1;
 use rand::Rng;
 use serde_json::json;
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// Model file (any cell).
     #[arg(long)]
@@ -45,7 +45,16 @@ pub struct Args {
     seed: u64,
 }
 
-pub fn run(args: &Args) -> Result<serde_json::Value> {
+/// The oscillation and one phase response curve per symbol.
+pub struct Responses {
+    pub cell: emt_core::cells::CellKind,
+    pub kind: AttractorKind,
+    pub period: f64,
+    pub curves: Vec<(String, emt_dynamics::PhaseResponse)>,
+}
+
+/// Loads the model and pulses, finds the oscillation and measures every symbol's PRC.
+pub fn responses(args: &Args) -> Result<Responses> {
     let file = ModelFile::load(&args.weights)?;
     let model = &file.model;
     let (n, d) = (model.state_dim(), model.input_dim());
@@ -82,10 +91,19 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         }
     };
     let phase = PhaseParams { pulse_steps: args.pulse_steps, arrivals: args.arrivals, ..Default::default() };
-    let (mut shifts, mut spread, mut resultant) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-    println!("{} cell: {} with period {period:.4} steps", model.kind(), orbit.kind.name());
+    let mut curves = Vec::new();
     for (name, pulse) in &symbols {
-        let prc = phase_response_map(map.as_ref(), orbit.state.view(), period, pulse.view(), &phase)?;
+        curves
+            .push((name.clone(), phase_response_map(map.as_ref(), orbit.state.view(), period, pulse.view(), &phase)?));
+    }
+    Ok(Responses { cell: model.kind(), kind: orbit.kind, period, curves })
+}
+
+pub fn run(args: &Args) -> Result<serde_json::Value> {
+    let Responses { cell, kind, period, curves } = responses(args)?;
+    let (mut shifts, mut spread, mut resultant) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    println!("{cell} cell: {} with period {period:.4} steps", kind.name());
+    for (name, prc) in &curves {
         println!(
             "  {name}: shift {:+.6} rad ({:+.2} deg), circular spread {:.2e}",
             prc.mean,
@@ -101,7 +119,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         "shifts": shifts,
         "spread": spread,
         "resultant": resultant,
-        "kind": orbit.kind.name(),
-        "cell": model.kind().name(),
+        "kind": kind.name(),
+        "cell": cell.name(),
     }))
 }

@@ -88,6 +88,25 @@ enum Plot {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Phase response curves: each pulse's phase shift against its arrival phase (the flags of
+    /// `emt phase`).
+    Prc {
+        #[command(flatten)]
+        phase: crate::cmd::phase::Args,
+        /// Output figure (.png or .svg).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Bifurcation diagram from `emt sweep-param`'s output (saved JSON lines): the state
+    /// coordinate and the cycle's period against the parameter.
+    Bifurcation {
+        /// The JSON Lines written by `emt sweep-param ... > sweep.jsonl`.
+        #[arg(long)]
+        sweep: PathBuf,
+        /// Output figure (.png or .svg).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Loss, accuracy, curriculum horizon and evaluation accuracy against the step.
     Training {
         /// A JSON Lines log written by `emt train --log`.
@@ -108,7 +127,99 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         Plot::Training { log, out } => training(log, out),
         Plot::Lyapunov { run, out } => lyapunov(run, out),
         Plot::FixedPoints { search, out } => fixed_points(search, out),
+        Plot::Prc { phase, out } => prc(phase, out),
+        Plot::Bifurcation { sweep, out } => bifurcation(sweep, out),
     }
+}
+
+fn prc(args: &crate::cmd::phase::Args, out: &Path) -> Result<serde_json::Value> {
+    plots::check_out(out)?;
+    let r = crate::cmd::phase::responses(args)?;
+    let curves: Vec<(String, Vec<(f64, f64)>)> = r
+        .curves
+        .iter()
+        .map(|(name, c)| {
+            let mut pts: Vec<(f64, f64)> =
+                c.phases.iter().zip(&c.shifts).map(|(&a, &s)| (emt_dynamics::wrap(a), s)).collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (format!("{name}: mean {:+.4} rad, spread {:.1e}", c.mean, c.spread), pts)
+        })
+        .collect();
+    let title = format!("Phase response of the {} cell ({}, period {:.2})", r.cell, r.kind.name(), r.period);
+    render!(out, (1000, 750), plots::prc, &title, &curves);
+    let mut j = summary("prc", out)?;
+    j["period"] = json!(r.period);
+    j["shifts"] =
+        json!(r.curves.iter().map(|(n, c)| (n.clone(), c.mean)).collect::<std::collections::BTreeMap<_, _>>());
+    Ok(j)
+}
+
+fn bifurcation(sweep: &Path, out: &Path) -> Result<serde_json::Value> {
+    plots::check_out(out)?;
+    let text = std::fs::read_to_string(sweep).map_err(|e| Error::file(sweep, e))?;
+    let bad = |line: usize, why: String| Error::Format {
+        path: sweep.display().to_string(),
+        reason: format!("line {line}: {why}"),
+    };
+    let mut values = Vec::new();
+    let mut summary_line = None;
+    for (k, line) in text.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with('{')) {
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(k + 1, e.to_string()))?;
+        if v.get("bifurcations").is_some() {
+            summary_line = Some(v);
+        } else if v.get("parameter").is_some() {
+            values.push(v);
+        }
+    }
+    let summary_line = summary_line
+        .ok_or_else(|| bad(0, "no summary line (with \"bifurcations\"): is this emt sweep-param's output?".into()))?;
+    if values.is_empty() {
+        return Err(bad(0, "no per-value lines (with \"parameter\")".into()));
+    }
+    let coord = summary_line["coord"].as_u64().unwrap_or(0) as usize;
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+    let mut points = Vec::new();
+    let (mut cycles, mut periods) = (Vec::new(), Vec::new());
+    for v in &values {
+        let p = f(&v["parameter"]);
+        for fp in v["fixed_points"].as_array().into_iter().flatten() {
+            points.push((p, f(&fp["state"][coord]), fp["stable"].as_bool().unwrap_or(false)));
+        }
+        if matches!(v["attractor"].as_str(), Some("limit_cycle" | "invariant_circle")) {
+            cycles.push((p, f(&v["range"][0]), f(&v["range"][1])));
+            if let Some(t) = v["period"].as_f64() {
+                periods.push((p, t));
+            }
+        }
+    }
+    let branches: Vec<Vec<(f64, f64, bool)>> = summary_line["branches"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| {
+            b["points"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|q| (f(&q[0]), f(&q[1]), q[2].as_bool().unwrap_or(false)))
+                .collect()
+        })
+        .collect();
+    let marks: Vec<(f64, String)> = summary_line["bifurcations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| (f(&b["parameter"]), b["kind"].as_str().unwrap_or("?").replace('_', "-")))
+        .collect();
+    let param = summary_line["param"].as_str().unwrap_or("parameter").to_string();
+    let y_desc = format!("x{coord}");
+    let diagram = plots::Diagram { x_desc: &param, y_desc: &y_desc, branches, points, cycles, periods, marks };
+    let title = format!("Bifurcation diagram of the {} cell in {param}", summary_line["cell"].as_str().unwrap_or("?"));
+    render!(out, (1000, 900), plots::bifurcation, &title, &diagram);
+    let mut j = summary("bifurcation", out)?;
+    j["values"] = json!(values.len());
+    j["bifurcations"] = summary_line["bifurcations"].clone();
+    Ok(j)
 }
 
 const BLUE: RGBColor = RGBColor(33, 102, 172);
@@ -380,6 +491,7 @@ fn fixed_points(args: &crate::cmd::fixed_points::SearchArgs, out: &Path) -> Resu
     let found = &search.found;
     let kind = search.file.model.kind();
     let title = format!("Fixed points of the {kind} cell: {} ({} stable)", found.fixed.len(), found.stable_count());
+    let orbit = crate::cmd::cycle::zero_input_orbit(&search.file, args.seed)?;
     let portrait = if n == 2 {
         let b = search.bound * 1.05;
         let k = 121;
@@ -428,6 +540,7 @@ fn fixed_points(args: &crate::cmd::fixed_points::SearchArgs, out: &Path) -> Resu
                 .collect(),
             dims: n,
             dots: matches!(system, emt_dynamics::System::Map(_)),
+            cycle: orbit.as_ref().map_or(vec![], |o| o.rows().into_iter().map(|r| (r[0], r[1])).collect()),
         }
     } else {
         let all = ndarray::concatenate(Axis(0), &trajs.iter().map(|t| t.view()).collect::<Vec<_>>())
@@ -460,6 +573,7 @@ fn fixed_points(args: &crate::cmd::fixed_points::SearchArgs, out: &Path) -> Resu
             points,
             dims: n,
             dots: matches!(system, emt_dynamics::System::Map(_)),
+            cycle: orbit.as_ref().map_or(vec![], |o| o.rows().into_iter().map(project).collect()),
         }
     };
     render!(out, (1000, 1000), plots::portrait, &title, &portrait);

@@ -1,0 +1,394 @@
+//! `emt sweep-param`: vary one scalar of a model file and follow its fixed points, attractor and
+//! period; locate the bifurcations.
+//!
+//! ```text
+//! emt sweep-param --weights F --param NAME[INDEX] --from a --to b --steps n [--continuation]
+//! ```
+//!
+//! `NAME[INDEX]` is a tensor of the file and an index into it (flat, `weight_hh_l0[5]`, or one
+//! per axis, `weight_hh_l0[1,2]`), or a metadata constant without an index (`alpha`, `dt`,
+//! `omega`, `tau_z`, ...). At each of the `n` values from `a` to `b`: fixed points (seeded at the
+//! first value by `--starts` states in the box that holds every fixed point and their zero-input
+//! trajectories, then continued), their types, and the zero-input attractor (kind, period,
+//! range of coordinate `--coord` over it). Between values: saddle-node, Hopf (flows),
+//! Neimark-Sacker and flip (maps) points, each refined to `--tol`. Where the attractor is a
+//! cycle whose period grows towards the end of the cycles' range, the period is fitted by
+//! `T ~ (p - p_c)^(-1/2)` (saddle-node on the cycle) and `T ~ -(1/lambda_u) ln|p - p_c|`
+//! (homoclinic to the saddle with unstable eigenvalue `lambda_u`), and the better fit reported.
+//!
+//! Output: one JSON line per value on stdout (`parameter`, `count`, `stable_count`,
+//! `fixed_points` [{`state`, `stable`, `unstable_dims`, `leading_eigenvalue`}], `attractor`,
+//! `period`, `range`), then the summary as the last line: `param`, `cell`, `from`, `to`,
+//! `steps`, `coord`, `bifurcations` [{`kind`: "saddle_node" | "hopf" | "neimark_sacker" |
+//! "flip", `parameter`, `state`, `omega` | `angle`}], `period_divergence` (null or {`kind`:
+//! "saddle_node_on_cycle" | "homoclinic", `critical`, `residual`, `fits`}) and, with
+//! `--continuation`, `branches` [{`points`: [[p, x_coord, stable], ...], `folds`: [p, ...]}]
+//! from pseudo-arclength continuation of every fixed point of the first value. The human
+//! summary goes to stderr, so `> sweep.jsonl` keeps only JSON; `emt plot bifurcation` draws it.
+
+use std::path::PathBuf;
+
+use emt_core::cells::{Model, ModelFile};
+use emt_core::io::Tensors;
+use emt_core::{Error, Result, rng};
+use emt_dynamics::{
+    AsSystem, AttractorKind, AttractorParams, Bifurcation, ContinuationParams, Divergence, FixedPointParams, Stability,
+    SweepParams, System, classify_attractor, continue_branch, find_fixed_points, fit_period_divergence, sweep,
+    trajectory_seeds,
+};
+use ndarray::{Array1, Array2, Axis, concatenate};
+use rand::Rng;
+use serde_json::{Value, json};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Model file (any cell).
+    #[arg(long)]
+    weights: PathBuf,
+    /// The scalar to vary: TENSOR[INDEX] (flat or per-axis index) or a metadata constant.
+    #[arg(long)]
+    param: String,
+    /// First value.
+    #[arg(long)]
+    from: f64,
+    /// Last value.
+    #[arg(long)]
+    to: f64,
+    /// Number of values (>= 2), ends included.
+    #[arg(long, default_value_t = 21)]
+    steps: usize,
+    /// Parameter tolerance of the located bifurcations.
+    #[arg(long, default_value_t = 1e-8)]
+    tol: f64,
+    /// Random starting states for the fixed-point search at the first value.
+    #[arg(long, default_value_t = 32)]
+    starts: usize,
+    /// Seed of the starting states (and of the attractor run's start when the file has no h0).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// State coordinate reported as `range` and drawn by `emt plot bifurcation`.
+    #[arg(long, default_value_t = 0)]
+    coord: usize,
+    /// Also continue every fixed point of the first value by pseudo-arclength.
+    #[arg(long)]
+    continuation: bool,
+}
+
+/// Where the swept scalar lives.
+#[derive(Debug, Clone)]
+enum Target {
+    Tensor { name: String, flat: usize },
+    Constant(String),
+}
+
+fn parse_param(spec: &str, t: &Tensors) -> Result<Target> {
+    let bad = |why: String| Error::param("--param", spec, why);
+    let (name, index) = match spec.split_once('[') {
+        Some((name, rest)) => {
+            let inner = rest.strip_suffix(']').ok_or_else(|| bad("expected NAME[INDEX]".into()))?;
+            let idx: std::result::Result<Vec<usize>, _> = inner.split(',').map(|s| s.trim().parse::<usize>()).collect();
+            (name, Some(idx.map_err(|_| bad(format!("index {inner:?} is not a list of integers")))?))
+        }
+        None => (spec, None),
+    };
+    if let Some(a) = t.tensors.get(name) {
+        let index = index.ok_or_else(|| bad(format!("tensor {name} {:?} needs an index", a.shape())))?;
+        let flat = match index.as_slice() {
+            [k] => *k,
+            ks if ks.len() == a.ndim() => {
+                if let Some((axis, (&k, &len))) =
+                    ks.iter().zip(a.shape()).enumerate().find(|(_, (k, len))| **k >= **len)
+                {
+                    return Err(bad(format!("index {k} on axis {axis} is out of range (length {len})")));
+                }
+                ks.iter().zip(a.shape()).fold(0, |acc, (&k, &len)| acc * len + k)
+            }
+            ks => return Err(bad(format!("{} indices for a {}-D tensor", ks.len(), a.ndim()))),
+        };
+        if flat >= a.len() {
+            return Err(bad(format!("index {flat} is out of range: {name} has {} values", a.len())));
+        }
+        return Ok(Target::Tensor { name: name.to_string(), flat });
+    }
+    if t.metadata.contains_key(name) && name != "cell" {
+        if index.is_some() {
+            return Err(bad(format!("{name} is a scalar constant: no index")));
+        }
+        return Ok(Target::Constant(name.to_string()));
+    }
+    let mut known: Vec<&str> = t.tensors.keys().map(|s| s.as_str()).collect();
+    known.extend(t.metadata.keys().map(|s| s.as_str()).filter(|k| *k != "cell"));
+    Err(bad(format!("no tensor or constant {name:?} in the file (have: {})", known.join(", "))))
+}
+
+/// The model with the target set to `value`.
+fn model_at(t: &Tensors, target: &Target, value: f64) -> Result<Model> {
+    let mut t = t.clone();
+    match target {
+        Target::Tensor { name, flat } => {
+            if let Some(v) = t.tensors.get_mut(name).and_then(|a| a.iter_mut().nth(*flat)) {
+                *v = value;
+            }
+        }
+        Target::Constant(name) => {
+            t.metadata.insert(name.clone(), format!("{value:?}"));
+        }
+    }
+    Ok(ModelFile::from_tensors(&t)?.model)
+}
+
+fn current_value(t: &Tensors, target: &Target) -> Option<f64> {
+    match target {
+        Target::Tensor { name, flat } => t.tensors.get(name).and_then(|a| a.iter().nth(*flat).copied()),
+        Target::Constant(name) => t.metadata.get(name).and_then(|v| v.trim().parse().ok()),
+    }
+}
+
+fn bifurcation_json(b: &Bifurcation) -> Value {
+    let mut j = json!({"kind": b.name(), "parameter": b.parameter(), "state": b.state().to_vec()});
+    match b {
+        Bifurcation::Hopf { omega, .. } => j["omega"] = json!(omega),
+        Bifurcation::NeimarkSacker { angle, .. } => j["angle"] = json!(angle),
+        _ => {}
+    }
+    j
+}
+
+/// The attractor of the zero-input run at one value: kind, period, range of `coord` over it.
+fn attractor(model: &Model, x0: &Array1<f64>, coord: usize) -> Result<(AttractorKind, Option<f64>, [f64; 2])> {
+    let system = model.system()?;
+    let flow = matches!(system, System::Flow(_));
+    let params = if flow {
+        AttractorParams { transient: 200.0, length: 200.0, ..Default::default() }
+    } else {
+        AttractorParams::default()
+    };
+    let u = Array1::zeros(model.input_dim());
+    let a = classify_attractor(system, x0.view(), u.view(), &params)?;
+    // The range over one period (or 200 steps) of the cell's step map from the final state.
+    let map = model.cell().map();
+    let dt = match model {
+        Model::CtGru(w) => w.dt(),
+        Model::Gated(w) => w.params().dt,
+        _ => 1.0,
+    };
+    let steps = a.period.map_or(200, |p| ((p / dt).ceil() as usize).clamp(1, 100_000));
+    let mut x = a.state.clone();
+    let (mut lo, mut hi) = (x[coord], x[coord]);
+    for _ in 0..steps {
+        x = map.step(x.view(), u.view())?;
+        lo = lo.min(x[coord]);
+        hi = hi.max(x[coord]);
+    }
+    Ok((a.kind, a.period, [lo, hi]))
+}
+
+/// Fits the period divergence at the end of the longest run of cycles whose period grows
+/// towards it; `None` when no such run of at least 4 values exists.
+fn period_divergence(rows: &[(f64, Option<f64>, f64)]) -> Option<Value> {
+    // rows: (parameter, period if a cycle, lambda_u of a saddle there or NaN).
+    let cycles: Vec<(usize, f64)> = rows.iter().enumerate().filter_map(|(i, r)| r.1.map(|t| (i, t))).collect();
+    if cycles.len() < 4 {
+        return None;
+    }
+    // Which end of the cycle range borders the loss of the cycle with growing period?
+    let (first, last) = (cycles[0].0, cycles[cycles.len() - 1].0);
+    let grows_up = cycles[cycles.len() - 1].1 > cycles[cycles.len() - 2].1 && last + 1 < rows.len();
+    let grows_down = cycles[0].1 > cycles[1].1 && first > 0;
+    let take: Vec<(usize, f64)> = if grows_up && (!grows_down || cycles[cycles.len() - 1].1 >= cycles[0].1) {
+        cycles[cycles.len().saturating_sub(6)..].to_vec()
+    } else if grows_down {
+        cycles[..6.min(cycles.len())].to_vec()
+    } else {
+        return None;
+    };
+    let (ps, ts): (Vec<f64>, Vec<f64>) = take.iter().map(|&(i, t)| (rows[i].0, t)).unzip();
+    let mut fits = serde_json::Map::new();
+    let mut best: Option<(&str, f64, f64)> = None;
+    if let Ok((pc, res)) = fit_period_divergence(&ps, &ts, Divergence::SaddleNodeOnCycle) {
+        fits.insert("saddle_node_on_cycle".into(), json!({"critical": pc, "residual": res}));
+        best = Some(("saddle_node_on_cycle", pc, res));
+    }
+    let edge = if grows_up { take[take.len() - 1].0 } else { take[0].0 };
+    let lambda_u = rows[edge].2;
+    if lambda_u.is_finite() && lambda_u > 0.0 {
+        if let Ok((pc, res)) = fit_period_divergence(&ps, &ts, Divergence::Homoclinic { lambda_u }) {
+            fits.insert("homoclinic".into(), json!({"critical": pc, "residual": res, "lambda_u": lambda_u}));
+            if best.is_none_or(|b| res < b.2) {
+                best = Some(("homoclinic", pc, res));
+            }
+        }
+    }
+    best.map(|(kind, pc, res)| json!({"kind": kind, "critical": pc, "residual": res, "fits": fits, "periods": ts, "parameters": ps}))
+}
+
+pub fn run(args: &Args) -> Result<Value> {
+    if args.steps < 2 {
+        return Err(Error::param("--steps", args.steps, "must be at least 2"));
+    }
+    if !(args.from.is_finite() && args.to.is_finite()) || args.from == args.to {
+        return Err(Error::param("--from/--to", format!("{} .. {}", args.from, args.to), "must be finite and differ"));
+    }
+    let tensors = Tensors::read(&args.weights)?;
+    let target = parse_param(&args.param, &tensors)?;
+    let file = ModelFile::from_tensors(&tensors)?;
+    let model0 = model_at(&tensors, &target, args.from)?;
+    let (n, d) = (model0.state_dim(), model0.input_dim());
+    if args.coord >= n {
+        return Err(Error::param("--coord", args.coord, format!("the state has {n} coordinates")));
+    }
+    let u = Array1::zeros(d);
+    // Seeds at the first value: box starts, the file's h0, and their zero-input trajectories.
+    let bound = super::fixed_points::box_bound(&model0, &u);
+    let mut r = rng::stream(args.seed, 3);
+    let mut starts = Array2::from_shape_simple_fn((args.starts, n), || bound * (2.0 * r.random::<f64>() - 1.0));
+    if let Some(h0) = &file.h0 {
+        starts = concatenate(Axis(0), &[h0.view().insert_axis(Axis(0)), starts.view()])
+            .map_err(|e| Error::shape("starts", format!("(S, {n})"), e.to_string()))?;
+    }
+    let traj = trajectory_seeds(model0.system()?, u.view(), starts.view(), 200, 10, 0.05, 0.02, args.seed)?;
+    let seeds = concatenate(Axis(0), &[starts.view(), traj.view()])
+        .map_err(|e| Error::shape("seeds", format!("(S, {n})"), e.to_string()))?;
+    let bar = crate::common::progress_bar(args.steps as u64);
+    bar.set_message("fixed points");
+    let params = SweepParams { from: args.from, to: args.to, values: args.steps, tol: args.tol };
+    let swept = sweep(
+        |p| {
+            bar.inc(1);
+            model_at(&tensors, &target, p)
+        },
+        u.view(),
+        seeds.view(),
+        &params,
+    )?;
+    bar.finish_and_clear();
+    let x0 = match &file.h0 {
+        Some(h0) => h0.clone(),
+        None => {
+            let mut r = rng::stream(args.seed, 1);
+            Array1::from_shape_simple_fn(n, || 0.1 * (r.random::<f64>() - 0.5))
+        }
+    };
+    let flow = matches!(model0.system()?, System::Flow(_));
+    let mut rows = Vec::new();
+    for pt in &swept.points {
+        let model = model_at(&tensors, &target, pt.parameter)?;
+        let (kind, period, range) = attractor(&model, &x0, args.coord)?;
+        let cycle = matches!(kind, AttractorKind::LimitCycle | AttractorKind::InvariantCircle);
+        // The unstable eigenvalue of a saddle there (per unit time, or ln|mu| per step).
+        let lambda_u = pt
+            .fixed
+            .iter()
+            .filter(|f| f.unstable_dims == 1)
+            .map(|f| {
+                let z = f.leading_eigenvalue();
+                if flow { z.re } else { z.norm().ln() }
+            })
+            .fold(f64::NAN, f64::max);
+        rows.push((pt.parameter, if cycle { period } else { None }, lambda_u));
+        let line = json!({
+            "parameter": pt.parameter,
+            "count": pt.fixed.len(),
+            "stable_count": pt.fixed.iter().filter(|f| f.stability == Stability::Stable).count(),
+            "fixed_points": pt.fixed.iter().map(|f| {
+                let z = f.leading_eigenvalue();
+                json!({"state": f.state.to_vec(), "stable": f.stability == Stability::Stable,
+                       "unstable_dims": f.unstable_dims, "leading_eigenvalue": [z.re, z.im]})
+            }).collect::<Vec<_>>(),
+            "attractor": kind.name(),
+            "period": period,
+            "range": range,
+        });
+        println!("{line}");
+        eprintln!(
+            "{} = {:+.6}: {} fixed points ({} stable), {}{}",
+            args.param,
+            pt.parameter,
+            pt.fixed.len(),
+            pt.fixed.iter().filter(|f| f.stability == Stability::Stable).count(),
+            kind.name(),
+            period.map_or(String::new(), |p| format!(", period {p:.4}"))
+        );
+    }
+    for b in &swept.bifurcations {
+        eprintln!("{} at {} = {:.8}", b.name(), args.param, b.parameter());
+    }
+    let divergence = period_divergence(&rows);
+    if let Some(dv) = &divergence {
+        eprintln!("period divergence: {} at {}", dv["kind"], dv["critical"]);
+    }
+    let mut summary = json!({
+        "param": args.param,
+        "original": current_value(&tensors, &target),
+        "cell": model0.kind().name(),
+        "from": args.from,
+        "to": args.to,
+        "steps": args.steps,
+        "coord": args.coord,
+        "bifurcations": swept.bifurcations.iter().map(bifurcation_json).collect::<Vec<_>>(),
+        "period_divergence": divergence,
+    });
+    if args.continuation {
+        let (lo, hi) = (args.from.min(args.to), args.from.max(args.to));
+        let ds = (hi - lo) / (4.0 * args.steps as f64);
+        let mut branches = Vec::new();
+        let fps = find_fixed_points(model0.system()?, u.view(), seeds.view(), &FixedPointParams::default())?.fixed;
+        for fp in &fps {
+            let cp = ContinuationParams {
+                ds: if args.to > args.from { ds } else { -ds },
+                ds_max: 2.0 * ds,
+                ds_min: ds * 1e-4,
+                steps: 40 * args.steps,
+                p_min: lo,
+                p_max: hi,
+                tol: 1e-10,
+            };
+            let b = continue_branch(|p| model_at(&tensors, &target, p), u.view(), fp.state.view(), args.from, &cp)?;
+            branches.push(json!({
+                "points": b.points.iter().map(|q| json!([q.parameter, q.state[args.coord], q.stable])).collect::<Vec<_>>(),
+                "folds": b.folds.iter().map(|f| f.parameter()).collect::<Vec<_>>(),
+                "end": format!("{:?}", b.end),
+            }));
+        }
+        summary["branches"] = json!(branches);
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A SNIC at p_c = 1 (T = 2 pi / sqrt(p^2 - 1)) where the cycle exists for p > 1, swept
+    /// downwards: the fit at the lost end recovers p_c.
+    #[test]
+    fn the_period_divergence_fit_finds_a_snic_at_the_end_of_the_cycles() {
+        let mut rows: Vec<(f64, Option<f64>, f64)> = (0..14)
+            .map(|k| {
+                let p = 1.2 - 0.02 * k as f64;
+                (p, (p > 1.0).then(|| 2.0 * std::f64::consts::PI / (p * p - 1.0).sqrt()), f64::NAN)
+            })
+            .collect();
+        let j = period_divergence(&rows).expect("a fit");
+        assert_eq!(j["kind"], "saddle_node_on_cycle");
+        // 1/T^2 = (p^2 - 1)/(4 pi^2) is only linear near p_c: 2e-3 off from 0.02-0.12 away.
+        assert!((j["critical"].as_f64().unwrap() - 1.0).abs() < 3e-3, "{j}");
+        // Cycles everywhere: nothing diverges inside the range.
+        rows.iter_mut().for_each(|r| r.1 = Some(5.0 + r.0));
+        assert!(period_divergence(&rows).is_none());
+    }
+
+    #[test]
+    fn parameters_are_parsed_against_the_file() {
+        let w = ndarray::Array2::<f64>::zeros((2, 3)).into_dyn();
+        let meta = [("alpha".to_string(), "0.5".to_string())].into_iter().collect();
+        let bytes = emt_core::io::tensors_to_safetensors(&[("w", w.view())], &meta).unwrap();
+        let t = Tensors::from_bytes(&bytes, "mem").unwrap();
+        assert!(matches!(parse_param("w[1,2]", &t), Ok(Target::Tensor { flat: 5, .. })));
+        assert!(matches!(parse_param("w[4]", &t), Ok(Target::Tensor { flat: 4, .. })));
+        assert!(matches!(parse_param("alpha", &t), Ok(Target::Constant(_))));
+        for bad in ["w[2,0]", "w[6]", "w", "w[1", "w[a]", "alpha[0]", "beta", "w[0,0,0]"] {
+            assert!(parse_param(bad, &t).is_err(), "{bad}");
+        }
+    }
+}
