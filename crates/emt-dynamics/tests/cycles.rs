@@ -71,6 +71,26 @@ fn the_rotation_ctgru_cycle() {
     assert!((cyc.period - 12.8325).abs() < 1e-3);
     assert!((cyc.multipliers[0].norm() - 0.0375).abs() < 5e-4);
     assert!(cyc.stable);
+    // Time-mean |h| over one period (DYNAMICS.md §9: 0.6928, min 0.665, max 0.719), and the
+    // rotation is counter-clockwise (positive angular momentum x1 dx2 - x2 dx1).
+    let k = 20_000;
+    let dt = cyc.period / k as f64;
+    let mut rk = emt_dynamics::Rk4::new(2, 0);
+    let mut x = cyc.point.clone();
+    let (mut sum, mut lo, mut hi, mut turn) = (0.0, f64::INFINITY, 0.0f64, 0.0);
+    for _ in 0..k {
+        let r = x.dot(&x).sqrt();
+        let before = x.clone();
+        rk.step(&net, &mut x, none().view(), dt).unwrap();
+        sum += r;
+        lo = lo.min(r);
+        hi = hi.max(r);
+        turn += before[0] * x[1] - before[1] * x[0];
+    }
+    let mean = sum / k as f64;
+    eprintln!("ctgru cycle: mean |h| {mean:.5}, min {lo:.4}, max {hi:.4}");
+    assert!((mean - 0.6928).abs() < 5e-4 && (lo - 0.665).abs() < 2e-3 && (hi - 0.719).abs() < 2e-3);
+    assert!(turn > 0.0, "counter-clockwise");
     // Newton from a guess 3% off in period and 0.05 off the cycle converges to the same orbit,
     // and half the RK4 steps per period gives the same period and multiplier.
     for steps in [4000, 2000] {
