@@ -36,9 +36,11 @@
 
 /// Linear algebra, re-exported from emt-linalg (kept here so `emt_basis::linalg` paths work).
 pub use emt_linalg as linalg;
+mod decoding;
 mod spectral;
 mod variable;
 
+pub use decoding::{Decoding, decoding_accuracy, memory_windows, stack_states};
 pub use spectral::{SpectralComparison, compare_spectra, spectral_error};
 pub use variable::{ClosureResidual, ExtractOptions, Grounding, Method, VariableBasis};
 

@@ -28,6 +28,10 @@ pub enum Method {
     /// The paper's: Krylov blocks `W_hh^(s-1-k) B`, unit-norm columns, rank reduction against
     /// `Phi`'s eigenvalue count, `Psi* = pinv(Psi)`.
     PaperKrylov(Grounding),
+    /// Fitted to the data: `Psi*` minimises `|Psi* h(t) - w(t)|^2 + ridge |Psi*|^2` over a
+    /// hidden-state history with its known window content (see
+    /// [`VariableBasis::fit_least_squares`]), on the dual recursion's (observable) coordinates.
+    LeastSquares,
 }
 
 /// Extraction settings.
@@ -139,6 +143,13 @@ impl VariableBasis {
                 check_left_inverse(&dual, &psi)?;
                 (coords, dual, 1.0, Vec::new(), psi)
             }
+            Method::LeastSquares => {
+                return Err(Error::param(
+                    "method",
+                    "LeastSquares",
+                    "needs the window content: use VariableBasis::fit_least_squares",
+                ));
+            }
         };
         let phi_full = phi.matrix();
         let phi_theory = phi_full.select(Axis(0), &coordinates).select(Axis(1), &coordinates);
@@ -149,12 +160,7 @@ impl VariableBasis {
         // hide a mismatch.
         let gain = match opts.method {
             Method::DualRecursion => gain,
-            Method::PaperKrylov(_) => {
-                let eig = linalg::eigenvalues(raw.view())?;
-                let logs: Vec<f64> = eig.iter().map(|z| z.norm().ln()).collect();
-                let mean = logs.iter().sum::<f64>() / logs.len().max(1) as f64;
-                if mean.is_finite() { mean.exp() } else { 1.0 }
-            }
+            Method::PaperKrylov(_) | Method::LeastSquares => eigen_gain(&raw)?,
         };
         let phi_emp = raw / gain;
         let complement = match (history, opts.pca_components) {
@@ -174,6 +180,82 @@ impl VariableBasis {
             gain,
             closures,
             complement,
+        })
+    }
+
+    /// Fits `Psi*` to a hidden-state history `states` `(M, N)` whose true window content
+    /// `windows` `(M, s*d)` is known (the task defines it: [`crate::memory_windows`]), by ridge
+    /// regression, `Psi* = W^T H (H^T H + ridge I)^-1`, on the coordinates the dual recursion
+    /// reaches (the observable ones). `Psi = pinv(Psi*)`; the gain is the geometric mean of the
+    /// eigenvalue moduli of `Psi* W_hh Psi` (as for the paper's method), and the closure
+    /// residuals `|(sign(r) Psi*[r] W_hh / gain - Psi*[pi(r)]) H^T| / |Psi*[pi(r)] H^T|` (on the
+    /// fitted states `H`, since the fit leaves unvisited directions free) are reported for every
+    /// coordinate whose image is in the set, so all three methods can be compared on
+    /// `phi_error`, closures and decoding. Fit on one set of episodes, decode on fresh ones.
+    pub fn fit_least_squares(
+        weights: &ElmanWeights<f64>,
+        phi: &Phi,
+        states: ArrayView2<'_, f64>,
+        windows: ArrayView2<'_, f64>,
+        ridge: f64,
+    ) -> Result<Self> {
+        let n_hidden = weights.hidden_dim();
+        check::shape("states", &states, &[states.nrows(), n_hidden])?;
+        check::shape("windows", &windows, &[states.nrows(), phi.n()])?;
+        check::finite("states", &states)?;
+        check::finite("windows", &windows)?;
+        if !(ridge.is_finite() && ridge >= 0.0) {
+            return Err(Error::param("ridge", ridge, "must be finite and >= 0"));
+        }
+        if weights.output_dim() != phi.d() {
+            return Err(Error::shape(
+                "w_r",
+                format!("(d, N) with d = {}", phi.d()),
+                check::fmt_shape(weights.w_r().shape()),
+            ));
+        }
+        let coordinates = dual_recursion(weights, phi).coordinates;
+        let target = windows.select(Axis(1), &coordinates);
+        let mut gram = states.t().dot(&states);
+        let scale = gram.diag().iter().fold(0.0f64, |m, v| m.max(*v)).max(f64::MIN_POSITIVE);
+        gram.diag_mut().mapv_inplace(|v| v + ridge * scale);
+        let rhs = states.t().dot(&target);
+        let x = linalg::solve(gram.view(), rhs.view())?;
+        let psi_dual = x.t().to_owned();
+        // No independence check here: a network that stores little gives nearly dependent rows,
+        // and then a large phi_error and poor decoding are the finding, not an error.
+        let psi = linalg::pinv(psi_dual.view(), 1e-12)?;
+        let raw = psi_dual.dot(&weights.w_hh()).dot(&psi);
+        let gain = eigen_gain(&raw)?;
+        let phi_full = phi.matrix();
+        let phi_theory = phi_full.select(Axis(0), &coordinates).select(Axis(1), &coordinates);
+        let position: std::collections::HashMap<usize, usize> =
+            coordinates.iter().enumerate().map(|(j, &c)| (c, j)).collect();
+        let closures = coordinates
+            .iter()
+            .enumerate()
+            .filter_map(|(j, &r)| {
+                let c = phi.targets()[r];
+                let k = *position.get(&c)?;
+                let image = psi_dual.row(j).dot(&weights.w_hh()) * (f64::from(phi.signs()[r]) / gain);
+                let target = psi_dual.row(k).to_owned();
+                // Measured on the states the rows were fitted to: directions the network never
+                // visits are unconstrained by the fit and say nothing about it.
+                let on_data = |v: &Array1<f64>| norm(&states.dot(v));
+                let residual = on_data(&(image - &target)) / on_data(&target).max(f64::MIN_POSITIVE);
+                Some(ClosureResidual { row: r, target: c, residual })
+            })
+            .collect();
+        Ok(VariableBasis {
+            method: Method::LeastSquares,
+            coordinates,
+            psi,
+            psi_dual,
+            phi_emp: raw / gain,
+            phi_theory,
+            gain,
+            closures,
+            complement: None,
         })
     }
 
@@ -218,7 +300,7 @@ impl VariableBasis {
         self.gain
     }
 
-    /// Closure residuals of the dual recursion (empty for the paper's method).
+    /// Closure residuals (dual recursion and least squares; empty for the paper's method).
     pub fn closure_residuals(&self) -> &[ClosureResidual] {
         &self.closures
     }
@@ -317,6 +399,14 @@ fn dual_recursion(weights: &ElmanWeights<f64>, phi: &Phi) -> Dual {
         .collect();
     let rows = coordinates.iter().filter_map(|&c| rows[c].as_ref().map(|v| normalise(v, depth[c]))).collect();
     Dual { coordinates, rows, gain, closures }
+}
+
+/// The geometric mean of the eigenvalue moduli of `m` (1 if undefined).
+fn eigen_gain(m: &Array2<f64>) -> Result<f64> {
+    let eig = linalg::eigenvalues(m.view())?;
+    let logs: Vec<f64> = eig.iter().map(|z| z.norm().ln()).collect();
+    let mean = logs.iter().sum::<f64>() / logs.len().max(1) as f64;
+    Ok(if mean.is_finite() { mean.exp() } else { 1.0 })
 }
 
 fn norm(v: &Array1<f64>) -> f64 {

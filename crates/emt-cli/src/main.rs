@@ -40,6 +40,10 @@ enum Command {
     Lyapunov(cmd::lyapunov::Args),
     /// Phase shift per input pulse of a model's oscillation.
     Phase(cmd::phase::Args),
+    /// A grid of training runs from a JSON spec: parallel, resumable, shardable, Slurm scripts.
+    Sweep(cmd::sweep::Args),
+    /// EMT Table 1 from a sweep's results, beside the paper's numbers (markdown and JSON).
+    Table(cmd::table::Args),
     /// Vary one scalar of a model file: fixed points, attractor, period and bifurcations.
     SweepParam(cmd::sweep_param::Args),
     /// Figures: spectrum, phi, memory, training, lyapunov, fixed points, PRC, bifurcation diagram.
@@ -58,6 +62,8 @@ fn main() -> ExitCode {
         Command::FixedPoints(a) => cmd::fixed_points::run(a),
         Command::Lyapunov(a) => cmd::lyapunov::run(a),
         Command::Phase(a) => cmd::phase::run(a),
+        Command::Sweep(a) => cmd::sweep::run(a),
+        Command::Table(a) => cmd::table::run(a),
         Command::SweepParam(a) => cmd::sweep_param::run(a),
         Command::Plot(a) => cmd::plot::run(a),
     };

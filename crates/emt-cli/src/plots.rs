@@ -716,6 +716,64 @@ pub fn prc<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Grouped bars: for each group (x), one bar per series; `None` leaves a gap.
+pub fn bars<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    y_desc: &str,
+    groups: &[String],
+    series: &[(String, Vec<Option<f64>>)],
+    y_range: (f64, f64),
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let g = groups.len().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, font(22))
+        .margin(20)
+        .x_label_area_size(45)
+        .y_label_area_size(65)
+        .build_cartesian_2d(-0.5..(g as f64 - 0.5), y_range.0..y_range.1)?;
+    let names: Vec<String> = groups.to_vec();
+    chart
+        .configure_mesh()
+        .x_desc("slot (oldest first)")
+        .y_desc(y_desc)
+        .label_style(font(15))
+        .axis_desc_style(font(17))
+        .x_labels(g)
+        .x_label_formatter(&|v| {
+            let k = v.round();
+            if (v - k).abs() < 1e-6 && k >= 0.0 {
+                names.get(k as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .light_line_style(RGBColor(240, 240, 240))
+        .draw()?;
+    let palette = [RGBColor(33, 102, 172), RGBColor(178, 24, 43), RGBColor(27, 120, 55), RGBColor(118, 42, 131)];
+    let k = series.len().max(1) as f64;
+    let width = 0.8 / k;
+    for (j, (name, values)) in series.iter().enumerate() {
+        let c = palette[j % palette.len()];
+        let x0 = -0.4 + width * j as f64;
+        chart
+            .draw_series(values.iter().enumerate().filter_map(|(i, v)| {
+                v.map(|v| Rectangle::new([(i as f64 + x0, y_range.0), (i as f64 + x0 + width * 0.9, v)], c.filled()))
+            }))?
+            .label(name.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .label_font(font(15))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

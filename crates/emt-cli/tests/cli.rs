@@ -125,6 +125,21 @@ fn plant_analyze_and_circuit() {
     assert_eq!(j["coordinates"].as_u64(), Some(16));
     assert!(j["phi_error"].as_f64().unwrap() < 1e-8, "{j}");
     assert!(Tensors::read(&basis).unwrap().tensors.contains_key("phi_emp"));
+    // A planted repeat copy (linear circuit exact): the dual recursion and least squares read
+    // the memory perfectly; the paper's method fails on a random basis (EMT.md §4) and reads less.
+    assert_eq!(j["decoding_accuracy"].as_f64(), Some(1.0), "{j}");
+    assert_eq!(j["decoding_by_slot"].as_array().unwrap().len(), 4);
+    for m in ["dual", "least_squares"] {
+        assert_eq!(j["methods"][m]["decoding_accuracy"].as_f64(), Some(1.0), "{m}: {j}");
+    }
+    assert!(j["methods"]["least_squares"]["max_closure_residual"].as_f64().unwrap() < 1e-3, "{j}");
+    assert!(j["methods"]["paper"]["decoding_accuracy"].as_f64().unwrap() < 1.0, "{j}");
+    let j = ok(&["analyze", "--weights", s(&model), "--method", "least-squares"]);
+    assert_eq!((j["method"].as_str(), j["decoding_accuracy"].as_f64()), (Some("least_squares"), Some(1.0)));
+    let fig = d.join("decoding.svg");
+    let j = ok(&["plot", "decoding", "--weights", s(&model), "--out", s(&fig)]);
+    assert_eq!(j["decoding_accuracy"]["dual"].as_f64(), Some(1.0));
+    check_figure(&fig);
     let j = ok(&["circuit", "--task", "15,0,0", "--s", "4", "--d", "4", "--horizon", "50", "--batch", "8"]);
     let c = &j["circuits"][0];
     assert_eq!((c["linear_realizable"].as_bool(), c["tanh_accuracy"].as_f64()), (Some(true), Some(1.0)));
@@ -497,5 +512,102 @@ fn prc_plot_of_the_z3_oscillator() {
         let j = ok(&["plot", "prc", "--weights", s(&model), "--pulses", s(&pulses), "--out", s(&fig)]);
         assert!((j["shifts"]["G"].as_f64().unwrap() - 2.0 * std::f64::consts::PI / 3.0).abs() < 1e-6, "{j}");
         check_figure(&fig);
+    }
+}
+
+fn tiny_spec(d: &Path) -> PathBuf {
+    let spec = d.join("spec.json");
+    std::fs::write(
+        &spec,
+        r#"{"tasks": ["3,0,0"], "s": 2, "d": 2, "hidden": [16], "l2": [0, 0.001], "threshold": [0.96],
+            "seeds": [0, 1], "max_steps": 1500, "eval_batch": 64, "eval_horizon": 50}"#,
+    )
+    .unwrap();
+    spec
+}
+
+fn result_keys(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Issue 13: a sweep of 4 tiny runs killed (SIGKILL) after the first result and restarted ends
+/// with exactly 4 results and no duplicate.
+#[test]
+fn sweep_survives_kill_9_and_resumes() {
+    let d = dir("sweep-kill");
+    let spec = tiny_spec(&d);
+    let out = d.join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_emt"))
+        .args(["sweep", "--spec", s(&spec), "--out", s(&out), "--jobs", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs = out.join("runs");
+    let count = || {
+        std::fs::read_dir(&runs)
+            .map_or(0, |r| r.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json")).count())
+    };
+    let start = std::time::Instant::now();
+    while count() == 0 {
+        assert!(start.elapsed().as_secs() < 120, "no run finished");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = count();
+    assert!(at_kill < 4, "every run had finished before the kill: the test would not test resuming");
+    let j = ok(&["sweep", "--spec", s(&spec), "--out", s(&out), "--jobs", "2"]);
+    assert_eq!((j["done"].as_u64(), j["skipped"].as_u64()), (Some(4), Some(at_kill as u64)), "{j}");
+    let mut keys = result_keys(&out);
+    assert_eq!(keys.len(), 4);
+    keys.dedup();
+    assert_eq!(keys.len(), 4, "no duplicates");
+    // No temporary file is left behind as a result.
+    assert_eq!(count(), 4);
+    let t = ok(&["table", "--results", s(&out.join("results.jsonl")), "--markdown", s(&d.join("R.md"))]);
+    assert_eq!(t["rows"].as_array().unwrap().len(), 2);
+    assert!(std::fs::read_to_string(d.join("R.md")).unwrap().contains("<!-- emt table: begin -->"));
+}
+
+/// `--shard i/n` slices partition the grid (two shards in two directories, merged), and the
+/// emitted Slurm scripts are valid bash naming every shard.
+#[test]
+fn sweep_shards_merge_and_slurm_scripts() {
+    let d = dir("sweep-shard");
+    let spec = tiny_spec(&d);
+    let (a, b, all) = (d.join("a"), d.join("b"), d.join("all"));
+    let ja = ok(&["sweep", "--spec", s(&spec), "--out", s(&a), "--shard", "0/2", "--jobs", "2"]);
+    let jb = ok(&["sweep", "--spec", s(&spec), "--out", s(&b), "--shard", "1/2", "--jobs", "2"]);
+    assert_eq!((ja["ran"].as_u64(), jb["ran"].as_u64()), (Some(2), Some(2)));
+    let (ka, kb) = (result_keys(&a), result_keys(&b));
+    assert!(ka.iter().all(|k| !kb.contains(k)), "shards are disjoint");
+    let m = ok(&["sweep", "--merge", "--out", s(&all), "--from", s(&a), "--from", s(&b)]);
+    assert_eq!(m["done"], 4);
+    assert_eq!(result_keys(&all).len(), 4);
+    let slurm = d.join("slurm");
+    let j = ok(&["sweep", "--spec", s(&spec), "--out", s(&all), "--emit-slurm", s(&slurm), "--slurm-shards", "3"]);
+    assert_eq!(j["shards"], 3);
+    for name in ["sweep.sbatch", "merge.sbatch", "submit.sh"] {
+        let status = Command::new("bash").args(["-n", s(&slurm.join(name))]).status().unwrap();
+        assert!(status.success(), "{name} is not valid bash");
+    }
+    let script = std::fs::read_to_string(slurm.join("sweep.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --array=0-2"), "{script}");
+    for i in 0..3 {
+        assert!(script.contains(&format!("shard {i}/3")), "shard {i} named: {script}");
+    }
+    assert!(script.contains("--shard \"${SLURM_ARRAY_TASK_ID}/3\""));
+    for (bad, says) in
+        [("{}", "missing \"s\""), (r#"{"tasks": ["1,0,0"], "s": 2, "d": 2, "max_steps": 5}"#, "task \"1,0,0\"")]
+    {
+        let p = d.join("bad.json");
+        std::fs::write(&p, bad).unwrap();
+        let e = fails(&["sweep", "--spec", s(&p), "--out", s(&d.join("x"))]);
+        assert!(e.contains(says) && e.contains("bad.json"), "{e}");
     }
 }

@@ -2,13 +2,19 @@
 //! EMT.
 //!
 //! ```text
-//! emt analyze --weights repeat_copy.safetensors --task 255,0,0 --s 8 --d 8 [--method dual|paper]
+//! emt analyze --weights repeat_copy.safetensors --task 255,0,0 --s 8 --d 8 [--method dual|paper|least-squares]
 //! ```
 //!
 //! Loads an elman model file (ours or a PyTorch `nn.RNN` + `nn.Linear` state dict, F32 or F64),
 //! prints a summary and, as the last stdout line, one JSON object with keys `method`,
 //! `spectral_error_rad`, `eig_count_08_whh`, `eig_count_08_phi`, `coordinates`, `phi_error`,
-//! `max_closure_residual`, `accuracy_h200` (and `gain`). `--save PATH` writes the basis
+//! `max_closure_residual`, `accuracy_h200`, `decoding_accuracy` (mean sign accuracy with which
+//! the basis coordinates read the true window content on 64 fresh sequences at H = 200) and
+//! `decoding_by_slot` (s numbers, oldest slot first; null where the basis has no coordinate),
+//! plus `gain` and `methods`: the same measures (`phi_error`, `max_closure_residual`,
+//! `coordinates`, `decoding_accuracy`, `decoding_by_slot`, or `error`) for all three methods
+//! (`dual`, `paper`, `least_squares`: a basis fitted by ridge regression to 32 other sequences'
+//! hidden states against their known windows). `--save PATH` writes the basis
 //! (`psi`, `psi_dual`, `phi_emp`, `phi_theory`, `coordinates`, `projection` of one sequence
 //! `(T, m)`) as safetensors, which numpy reads with `safetensors.numpy.load_file`.
 
@@ -16,10 +22,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use emt_basis::{ExtractOptions, Grounding, Method, VariableBasis, spectral_error};
+use emt_basis::{
+    Decoding, ExtractOptions, Grounding, Method, VariableBasis, decoding_accuracy, memory_windows, spectral_error,
+    stack_states,
+};
 use emt_core::cells::ModelFile;
 use emt_core::io::tensors_to_safetensors;
-use emt_core::{Result, Task, metrics, rng};
+use emt_core::{ElmanWeights, Result, Task, metrics, rng};
 use emt_tasks::{LinearVb, Phi};
 use ndarray::{Array2, Axis};
 use serde_json::json;
@@ -30,6 +39,7 @@ use crate::common::{ModelTaskArgs, elman_of, ensure_writable, write_atomic};
 enum MethodArg {
     Dual,
     Paper,
+    LeastSquares,
 }
 
 #[derive(clap::Args, Debug)]
@@ -56,6 +66,50 @@ pub struct Args {
     save: Option<PathBuf>,
 }
 
+/// One method's basis and its decoding, or why it failed.
+pub type Extraction = Result<(VariableBasis, Decoding)>;
+
+/// The three extractions of one network, each with its decoding accuracy on 64 fresh
+/// sequences at H = 200 (seed stream 7). The least-squares basis is fitted to 32 other sequences
+/// (stream 6), whose hidden states also feed the PCA complement of the other two.
+pub fn compare(
+    weights: &ElmanWeights<f64>,
+    task: &LinearVb,
+    seed: u64,
+    pca: usize,
+    grounding: Grounding,
+) -> Result<Vec<(&'static str, Extraction)>> {
+    let (s, d) = (task.s(), task.d());
+    let phi = Phi::new(task);
+    let data = |stream: u64, batch: usize| -> Result<(Array2<f64>, Array2<f64>)> {
+        let ep = task.sample(200, batch, &mut rng::stream(seed, stream))?;
+        let traj = weights.simulate(ep.inputs().mapv(f64::from).view())?;
+        Ok((stack_states(traj.hidden.view(), s)?, memory_windows(ep.inputs(), ep.targets(), s, d, s)?))
+    };
+    let (fit_h, fit_w) = data(6, 32)?;
+    let (dec_h, dec_w) = data(7, 64)?;
+    let build = |name: &str| -> Result<VariableBasis> {
+        match name {
+            "least_squares" => VariableBasis::fit_least_squares(weights, &phi, fit_h.view(), fit_w.view(), 1e-6),
+            _ => {
+                let method = if name == "dual" { Method::DualRecursion } else { Method::PaperKrylov(grounding) };
+                let opts = ExtractOptions { method, pca_components: pca, ..Default::default() };
+                VariableBasis::extract(weights, &phi, Some(fit_h.view()), &opts)
+            }
+        }
+    };
+    Ok(["dual", "paper", "least_squares"]
+        .into_iter()
+        .map(|name| {
+            let entry = build(name).and_then(|b| {
+                let dec = decoding_accuracy(&b, dec_h.view(), dec_w.view(), s, d)?;
+                Ok((b, dec))
+            });
+            (name, entry)
+        })
+        .collect())
+}
+
 pub fn run(args: &Args) -> Result<serde_json::Value> {
     if let Some(path) = &args.save {
         ensure_writable(path)?;
@@ -70,22 +124,36 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     let ep = task.sample(200, 512, &mut rng::seeded(args.seed))?;
     let traj = weights.simulate(ep.inputs().mapv(f64::from).view())?;
     let accuracy = metrics::sign_accuracy(traj.outputs.view(), ep.targets(), ep.first_scored())?;
-    let (t, b, n) = traj.hidden.dim();
-    let history: Array2<f64> = traj
-        .hidden
-        .slice(ndarray::s![.., ..b.min(32), ..])
-        .to_owned()
-        .into_shape_with_order((t * b.min(32), n))
-        .map_err(|e| emt_core::Error::shape("history", "(T*B, N)", e.to_string()))?;
+    let n = weights.hidden_dim();
 
-    let method = match args.method {
-        MethodArg::Dual => Method::DualRecursion,
-        MethodArg::Paper => {
-            Method::PaperKrylov(if args.ground_on_input { Grounding::Input } else { Grounding::Readout })
-        }
+    let grounding = if args.ground_on_input { Grounding::Input } else { Grounding::Readout };
+    let compared = compare(&weights, &task, args.seed, args.pca, grounding)?;
+    let mut methods = serde_json::Map::new();
+    for (name, entry) in &compared {
+        let v = match entry {
+            Ok((b, dec)) => json!({
+                "coordinates": b.coordinates().len(),
+                "phi_error": b.phi_error(),
+                "max_closure_residual": b.max_closure_residual(),
+                "gain": b.gain(),
+                "decoding_accuracy": dec.mean,
+                "decoding_by_slot": dec.by_slot,
+            }),
+            Err(e) => json!({"error": e.to_string()}),
+        };
+        methods.insert(name.to_string(), v);
+    }
+    let chosen = match args.method {
+        MethodArg::Dual => "dual",
+        MethodArg::Paper => "paper",
+        MethodArg::LeastSquares => "least_squares",
     };
-    let opts = ExtractOptions { method, pca_components: args.pca, ..Default::default() };
-    let basis = VariableBasis::extract(&weights, &phi, Some(history.view()), &opts)?;
+    let (basis, decoding) = match compared.into_iter().find(|(n, _)| *n == chosen) {
+        Some((_, Ok(found))) => found,
+        Some((_, Err(e))) => return Err(e),
+        None => return Err(emt_core::Error::param("--method", chosen, "unknown")),
+    };
+    let method = basis.method();
     let spectral = spectral_error(weights.w_hh(), phi.matrix().view(), 0.9)?;
     let eig_whh = emt_linalg::eigenvalues(weights.w_hh())?.iter().filter(|z| z.norm() > 0.8).count();
 
@@ -108,6 +176,19 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         basis.phi_error(),
         basis.max_closure_residual()
     );
+    let slots: Vec<String> = decoding.by_slot.iter().map(|x| x.map_or("-".into(), |v| format!("{v:.3}"))).collect();
+    println!("  decoding accuracy {:.4}; by slot (oldest first): {}", decoding.mean, slots.join(" "));
+    for (name, m) in &methods {
+        match m.get("decoding_accuracy") {
+            Some(acc) => println!(
+                "    {name:>13}: decoding {:.4}, phi_error {:.3e}, max closure residual {:.3e}",
+                acc.as_f64().unwrap_or(f64::NAN),
+                m["phi_error"].as_f64().unwrap_or(f64::NAN),
+                m["max_closure_residual"].as_f64().unwrap_or(f64::NAN)
+            ),
+            None => println!("    {name:>13}: {}", m["error"]),
+        }
+    }
     if let Some(pca) = basis.complement() {
         let shown: Vec<String> = pca.explained.iter().take(5).map(|x| format!("{x:.3}")).collect();
         println!("  unexplained history: top PCA components explain {}", shown.join(", "));
@@ -131,7 +212,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         println!("  basis saved to {}", path.display());
     }
     Ok(json!({
-        "method": match args.method { MethodArg::Dual => "dual", MethodArg::Paper => "paper" },
+        "method": match args.method { MethodArg::Dual => "dual", MethodArg::Paper => "paper", MethodArg::LeastSquares => "least_squares" },
         "spectral_error_rad": spectral.radians,
         "eig_count_08_whh": eig_whh,
         "eig_count_08_phi": phi.eig_count_above(0.8),
@@ -140,5 +221,8 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         "max_closure_residual": basis.max_closure_residual(),
         "accuracy_h200": accuracy,
         "gain": basis.gain(),
+        "decoding_accuracy": decoding.mean,
+        "decoding_by_slot": decoding.by_slot,
+        "methods": methods,
     }))
 }

@@ -9,5 +9,7 @@ pub mod phase;
 pub mod plant;
 pub mod plot;
 pub mod simulate;
+pub mod sweep;
 pub mod sweep_param;
+pub mod table;
 pub mod train;

@@ -107,6 +107,21 @@ enum Plot {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Per-slot decoding accuracy of the three basis extractions (dual recursion, the paper's
+    /// method, least squares) on fresh sequences (`emt analyze`'s `methods`).
+    Decoding {
+        /// Elman model file.
+        #[arg(long)]
+        weights: PathBuf,
+        #[command(flatten)]
+        task: ModelTaskArgs,
+        /// Seed of the fitting and decoding sequences.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output figure (.png or .svg).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Loss, accuracy, curriculum horizon and evaluation accuracy against the step.
     Training {
         /// A JSON Lines log written by `emt train --log`.
@@ -128,8 +143,45 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         Plot::Lyapunov { run, out } => lyapunov(run, out),
         Plot::FixedPoints { search, out } => fixed_points(search, out),
         Plot::Prc { phase, out } => prc(phase, out),
+        Plot::Decoding { weights, task, seed, out } => decoding(weights, task, *seed, out),
         Plot::Bifurcation { sweep, out } => bifurcation(sweep, out),
     }
+}
+
+fn decoding(weights: &Path, flags: &ModelTaskArgs, seed: u64, out: &Path) -> Result<serde_json::Value> {
+    plots::check_out(out)?;
+    let file = ModelFile::load(weights)?;
+    let w = crate::common::elman_of(&file, weights, "plot decoding")?;
+    let task = task_of(&file, flags)?;
+    let compared = crate::cmd::analyze::compare(&w, &task, seed, 0, emt_basis::Grounding::Readout)?;
+    let groups: Vec<String> = (0..task.s()).map(|k| k.to_string()).collect();
+    let mut series = Vec::new();
+    let mut means = serde_json::Map::new();
+    let mut lo = 1.0f64;
+    for (name, entry) in &compared {
+        if let Ok((_, dec)) = entry {
+            lo = dec.by_slot.iter().flatten().fold(lo, |m, v| m.min(*v));
+            series.push((format!("{name}: mean {:.4}", dec.mean), dec.by_slot.clone()));
+            means.insert(name.to_string(), json!(dec.mean));
+        } else {
+            means.insert(name.to_string(), serde_json::Value::Null);
+        }
+    }
+    let floor = ((lo - 0.05) * 20.0).floor() / 20.0;
+    let title = format!("Decoding accuracy per slot, {}", label(&task));
+    render!(
+        out,
+        (1100, 700),
+        plots::bars,
+        &title,
+        "sign accuracy of the window content",
+        &groups,
+        &series,
+        (floor.clamp(0.0, 0.95), 1.0)
+    );
+    let mut j = summary("decoding", out)?;
+    j["decoding_accuracy"] = json!(means);
+    Ok(j)
 }
 
 fn prc(args: &crate::cmd::phase::Args, out: &Path) -> Result<serde_json::Value> {
