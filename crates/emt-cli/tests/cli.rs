@@ -569,9 +569,12 @@ fn sweep_survives_kill_9_and_resumes() {
     assert_eq!(keys.len(), 4, "no duplicates");
     // No temporary file is left behind as a result.
     assert_eq!(count(), 4);
-    let t = ok(&["table", "--results", s(&out.join("results.jsonl")), "--markdown", s(&d.join("R.md"))]);
+    let t = ok(&["table", "--results", s(&out.join("results.jsonl")), "--markdown", s(&d.join("R.md")), "--decoding"]);
     assert_eq!(t["rows"].as_array().unwrap().len(), 2);
-    assert!(std::fs::read_to_string(d.join("R.md")).unwrap().contains("<!-- emt table: begin -->"));
+    let dec = t["rows"][0]["decoding"]["dual"][0][0].as_f64().unwrap();
+    assert!((0.5..=1.0).contains(&dec), "{t}");
+    let md = std::fs::read_to_string(d.join("R.md")).unwrap();
+    assert!(md.contains("<!-- emt table: begin -->") && md.contains("<!-- emt decoding: begin -->"));
 }
 
 /// `--shard i/n` slices partition the grid (two shards in two directories, merged), and the

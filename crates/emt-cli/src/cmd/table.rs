@@ -9,7 +9,10 @@
 //! count and the mean steps and training seconds; rows the paper reports (N = 128, L2 = 0:
 //! EMT.md §5) get its numbers beside ours. `--markdown F` replaces the block between
 //! `<!-- emt table: begin -->` and `<!-- emt table: end -->` in F (appending it if absent, creating
-//! F if missing). Last stdout line: `{"rows": [{"task", "hidden", "l2", "threshold", "seeds",
+//! F if missing). `--decoding` also opens every run's weights and compares the three basis
+//! extractions (decoding accuracy, phi_error, closure residuals: `emt analyze`'s `methods`),
+//! adding `decoding` {method: [[mean, std] of decoding, of phi_error, of max closure residual]}
+//! to each row and a second block between `<!-- emt decoding: begin/end -->`. Last stdout line: `{"rows": [{"task", "hidden", "l2", "threshold", "seeds",
 //! "spectral_error_rad": [mean, std], "accuracy": [mean, std], "steps_mean",
 //! "train_seconds_mean", "paper": {"spectral_error_rad", "accuracy"} | null}, ...], "runs": n}`.
 
@@ -31,6 +34,11 @@ pub struct Args {
     /// Also write the JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also open every run's weights and measure how well each basis extraction (dual
+    /// recursion, the paper's, least squares) reads the memory: decoding accuracy, phi_error and
+    /// the largest closure residual, per group (a second markdown block).
+    #[arg(long)]
+    decoding: bool,
 }
 
 /// EMT.md §5, Table 1 (N = 128, L2 = 0): (task, spectral error rad, test accuracy).
@@ -43,6 +51,9 @@ const PAPER: [(&str, f64, f64); 4] = [
 
 const BEGIN: &str = "<!-- emt table: begin -->";
 const END: &str = "<!-- emt table: end -->";
+const DEC_BEGIN: &str = "<!-- emt decoding: begin -->";
+const DEC_END: &str = "<!-- emt decoding: end -->";
+const METHODS: [&str; 3] = ["dual", "paper", "least_squares"];
 
 fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
@@ -130,11 +141,95 @@ pub fn markdown(rows: &[Value]) -> String {
 
 /// `text` with the block between the markers replaced by `block` (appended if absent).
 fn splice(text: &str, block: &str) -> String {
-    let fenced = format!("{BEGIN}\n{block}{END}");
-    match (text.find(BEGIN), text.find(END)) {
-        (Some(a), Some(b)) if b > a => format!("{}{fenced}{}", &text[..a], &text[b + END.len()..]),
+    splice_between(text, block, BEGIN, END)
+}
+
+fn splice_between(text: &str, block: &str, begin: &str, end: &str) -> String {
+    let fenced = format!("{begin}\n{block}{end}");
+    match (text.find(begin), text.find(end)) {
+        (Some(a), Some(b)) if b > a => format!("{}{fenced}{}", &text[..a], &text[b + end.len()..]),
         _ => format!("{}{}{fenced}\n", text, if text.is_empty() || text.ends_with('\n') { "" } else { "\n" }),
     }
+}
+
+/// One run's measures per method: (decoding accuracy, phi_error, max closure residual), NaN
+/// where the method fails.
+type RunMeasures = Vec<(&'static str, [f64; 3])>;
+
+fn decode_run(r: &Value) -> Result<RunMeasures> {
+    let path = PathBuf::from(r["weights"].as_str().unwrap_or_default());
+    let file = emt_core::cells::ModelFile::load(&path)?;
+    let w = crate::common::elman_of(&file, &path, "table --decoding")?;
+    let id: emt_tasks::TaskId = r["task"].as_str().unwrap_or_default().parse()?;
+    let (s, d) = (r["s"].as_u64().unwrap_or(8) as usize, r["d"].as_u64().unwrap_or(8) as usize);
+    let task = emt_tasks::LinearVb::new(id, s, d)?;
+    let compared = crate::cmd::analyze::compare(&w, &task, 0, 0, emt_basis::Grounding::Readout)?;
+    Ok(compared
+        .into_iter()
+        .map(|(name, e)| match e {
+            Ok((b, dec)) => (name, [dec.mean, b.phi_error(), b.max_closure_residual()]),
+            Err(_) => (name, [f64::NAN; 3]),
+        })
+        .collect())
+}
+
+/// Adds `decoding` to every row (mean and std over its runs) and returns the markdown block.
+fn add_decoding(results: &[Value], rows: &mut [Value]) -> Result<String> {
+    let mut per_run = Vec::new();
+    for r in results {
+        per_run.push((r, decode_run(r)?));
+    }
+    let same = |r: &Value, row: &Value| ["task", "hidden", "l2", "threshold"].iter().all(|k| r[*k] == row[*k]);
+    for row in rows.iter_mut() {
+        let mine: Vec<&RunMeasures> = per_run.iter().filter(|(r, _)| same(r, row)).map(|(_, m)| m).collect();
+        let mut obj = serde_json::Map::new();
+        for method in METHODS {
+            let stats: Vec<Value> = (0..3)
+                .map(|k| {
+                    let v: Vec<f64> = mine
+                        .iter()
+                        .filter_map(|m| m.iter().find(|(n, _)| *n == method).map(|(_, x)| x[k]))
+                        .filter(|x| x.is_finite())
+                        .collect();
+                    if v.is_empty() { json!([null, null]) } else { json!(mean_std(&v)) }
+                })
+                .collect();
+            obj.insert(method.into(), json!(stats));
+        }
+        row["decoding"] = Value::Object(obj);
+    }
+    Ok(decoding_markdown(rows))
+}
+
+/// The decoding markdown block from rows carrying `decoding`.
+fn decoding_markdown(rows: &[Value]) -> String {
+    let mut s = String::from(
+        "| task | N | L2 | seeds | decoding: dual | paper | least squares | phi_error: dual | paper | least squares | max closure residual: dual | least squares |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    for r in rows {
+        let dec = &r["decoding"];
+        let cell = |m: &str, k: usize| {
+            let v = &dec[m][k];
+            if k == 0 { format!("{:.4} ± {:.4}", f(&v[0]), f(&v[1])) } else { format!("{:.3}", f(&v[0])) }
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            short(r["task"].as_str().unwrap_or("?")),
+            r["hidden"],
+            r["l2"],
+            r["seeds"],
+            cell("dual", 0),
+            cell("paper", 0),
+            cell("least_squares", 0),
+            cell("dual", 1),
+            cell("paper", 1),
+            cell("least_squares", 1),
+            cell("dual", 2),
+            cell("least_squares", 2),
+        ));
+    }
+    s
 }
 
 fn read_results(path: &Path) -> Result<Vec<Value>> {
@@ -165,16 +260,24 @@ pub fn run(args: &Args) -> Result<Value> {
     if results.is_empty() {
         return Err(Error::Format { path: args.results.display().to_string(), reason: "no results".into() });
     }
-    let rows = rows(&results)?;
+    let mut rows = rows(&results)?;
     let md = markdown(&rows);
     print!("{md}");
+    let dec_md = if args.decoding { Some(add_decoding(&results, &mut rows)?) } else { None };
+    if let Some(block) = &dec_md {
+        print!("{block}");
+    }
     if let Some(path) = &args.markdown {
         let old = if path.exists() {
             std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?
         } else {
             String::new()
         };
-        write_atomic(path, splice(&old, &md).as_bytes())?;
+        let mut text = splice(&old, &md);
+        if let Some(block) = &dec_md {
+            text = splice_between(&text, block, DEC_BEGIN, DEC_END);
+        }
+        write_atomic(path, text.as_bytes())?;
     }
     let out = json!({"rows": rows, "runs": results.len()});
     if let Some(path) = &args.json {
