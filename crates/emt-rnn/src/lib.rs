@@ -39,7 +39,7 @@ pub use curriculum::Curriculum;
 pub use engine::{BatchStats, Engine};
 pub use kernels::{EngineFloat, TanhMode, tanh_fast};
 pub use optim::{Adam, AdamConfig, Decay, clip_grad_norm};
-pub use params::{CellSpec, ElmanParams, Layout, Params};
+pub use params::{CellSpec, ElmanParams, Init, Layout, Params};
 pub use trainer::{
     Control, EvalInfo, Event, Observer, StepInfo, StopReason, TrainReport, Trainer, TrainerParams, TrainerView,
 };

@@ -90,6 +90,18 @@ impl CellSpec {
     }
 }
 
+/// How [`Params`] are initialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Init {
+    /// PyTorch's default: every tensor `U(-1/sqrt(N), 1/sqrt(N))`.
+    #[default]
+    PyTorch,
+    /// Glorot-normal weights and zero biases, as JAX's `glorot_normal` (the SET-task paper's
+    /// code): a normal truncated at 2 standard deviations, rescaled so each matrix's variance is
+    /// `2 / (fan_in + fan_out)` (`W_hh` `(N, N)`: `1/N`, spectral radius about 1).
+    GlorotNormal,
+}
+
 /// Sizes of a network and where each tensor lives in the flat buffer.
 ///
 /// Order (PyTorch's): `weight_ih_l0 (G N, d_in)`, `weight_hh_l0 (G N, N)`, then if biased
@@ -187,6 +199,16 @@ pub struct Params<F: Real> {
     data: Vec<F>,
 }
 
+/// A standard normal truncated to `[-2, 2]` (by rejection; its std is 0.8796).
+fn truncated_normal(rng: &mut dyn RngCore) -> f64 {
+    loop {
+        let x: f64 = rng.sample(rand_distr::StandardNormal);
+        if x.abs() <= 2.0 {
+            return x;
+        }
+    }
+}
+
 /// The Elman name of [`Params`] (stage 1), kept for existing code.
 pub type ElmanParams<F> = Params<F>;
 
@@ -250,6 +272,39 @@ impl<F: Real> Params<F> {
         let k = 1.0 / (hidden as f64).sqrt();
         let data = (0..layout.len()).map(|_| F::of(rng.random_range(-k..k))).collect();
         Ok(Params { layout, data })
+    }
+
+    /// Initialised by `init` ([`Init`]); tensors drawn in layout order.
+    pub fn init_with(
+        init: Init,
+        cell: CellSpec,
+        hidden: usize,
+        input: usize,
+        output: usize,
+        bias: bool,
+        rng: &mut dyn RngCore,
+    ) -> Result<Self> {
+        match init {
+            Init::PyTorch => Params::init_cell(cell, hidden, input, output, bias, rng),
+            Init::GlorotNormal => {
+                let layout = Layout::for_cell(cell, hidden, input, output, bias)?;
+                let mut data = vec![F::zero(); layout.len()];
+                for (name, range, shape) in layout.tensors() {
+                    if shape.len() != 2 {
+                        continue; // biases stay zero
+                    }
+                    // Each gate block of W_ih / W_hh is its own (N, fan_in) matrix, as a JAX
+                    // layer per gate would be.
+                    let (rows, fan_in) = (shape[0], shape[1]);
+                    let fan_out = if name.starts_with("weight_") { hidden } else { rows };
+                    let std = (2.0 / (fan_in + fan_out) as f64).sqrt() / 0.879_625_661_034_239_8;
+                    for v in &mut data[range] {
+                        *v = F::of(std * truncated_normal(rng));
+                    }
+                }
+                Ok(Params { layout, data })
+            }
+        }
     }
 
     /// From the flat buffer of `layout` (e.g. values written by another tool in this order).

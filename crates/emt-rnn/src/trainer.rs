@@ -9,7 +9,7 @@ use std::time::Instant;
 use emt_core::cells::Model;
 use emt_core::{ElmanWeights, Episode, Error, Result, Task, check, rng};
 
-use crate::{Adam, AdamConfig, BatchStats, CellSpec, Curriculum, ElmanParams, Engine, TanhMode, clip_grad_norm};
+use crate::{Adam, AdamConfig, BatchStats, CellSpec, Curriculum, ElmanParams, Engine, Init, TanhMode, clip_grad_norm};
 
 /// Training settings. [`TrainerParams::paper`] is EMT.md §5's setting; change fields with the
 /// builder methods; [`Trainer::new`] checks them all before any work starts.
@@ -23,6 +23,7 @@ use crate::{Adam, AdamConfig, BatchStats, CellSpec, Curriculum, ElmanParams, Eng
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainerParams {
     cell: CellSpec,
+    init: Init,
     noise: f64,
     rate_penalty: f64,
     hidden: usize,
@@ -59,6 +60,7 @@ impl TrainerParams {
     pub fn paper() -> Self {
         TrainerParams {
             cell: CellSpec::Elman,
+            init: Init::PyTorch,
             noise: 0.0,
             rate_penalty: 0.0,
             hidden: 128,
@@ -79,6 +81,7 @@ impl TrainerParams {
     }
 
     setter!(cell, CellSpec, "The cell (elman, gru, ctrnn with alpha, ctgru with dt).");
+    setter!(init, Init, "Initialisation (PyTorch's default, or Glorot-normal as the SET-task paper).");
     setter!(noise, f64, "Std of the ctrnn's training noise inside the alpha term (0: none; seed stream 3).");
     setter!(rate_penalty, f64, "Rate penalty c in `c * mean(rate^2)` (rate = h, or tanh h for the ctrnn).");
     setter!(hidden, usize, "Hidden size N.");
@@ -383,7 +386,8 @@ impl<T: Task> Trainer<T> {
     /// Checks `settings` and initialises the network (PyTorch's default init, seed stream 0).
     pub fn new(task: T, settings: TrainerParams) -> Result<Self> {
         let settings = settings.check()?;
-        let net = ElmanParams::init_cell(
+        let net = ElmanParams::init_with(
+            settings.init,
             settings.cell,
             settings.hidden,
             task.input_dim(),

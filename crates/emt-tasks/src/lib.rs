@@ -9,6 +9,8 @@
 //! - [`RepeatCopy`] (classic form) and [`ComposeCopy`]: named members.
 //! - [`Phi`]: the task's memory operator (shift + composition), its cycles and exact spectrum.
 //! - [`FlipFlop`]: the classic fixed-point benchmark (Sussillo & Barak), for every cell.
+//! - [`SetTask`]: the SET / mod-3 task of the phase-code paper (27 card sequences, 9 accepted),
+//!   and [`SetEpochs`], its fixed balanced training set in reshuffled batches.
 //!
 //! All tasks implement [`emt_core::Task`]: episodes are time-major `(T, B, d)` `f32`.
 //!
@@ -30,12 +32,14 @@ mod flipflop;
 mod linear_vb;
 mod named;
 mod phi;
+mod set;
 mod task_id;
 
 pub use flipflop::FlipFlop;
 pub use linear_vb::{LinearVb, Source};
 pub use named::{ComposeCopy, RepeatCopy};
 pub use phi::{Cycle, Phi};
+pub use set::{COLOURS, Cards, SetEncoding, SetEpochs, SetTask, SetTiming, set_label, set_labels};
 pub use task_id::TaskId;
 
 /// The README examples, compiled and run as doctests so they stay true.
