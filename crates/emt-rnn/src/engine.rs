@@ -63,6 +63,11 @@ struct Worker<F: EngineFloat> {
     /// Gradient flowing to the previous state `(B, N)`, and a scratch row block.
     dh: Vec<F>,
     tmp: Vec<F>,
+    /// The fixed initial state `h_(-1)` repeated per sequence `(B, N)`, and its recurrent
+    /// operand (`tanh h0` for the ctrnn, else `h0`); used only when `has_h0`.
+    h0: Vec<F>,
+    s0: Vec<F>,
+    has_h0: bool,
     grad: Option<Params<F>>,
 }
 
@@ -82,6 +87,9 @@ impl<F: EngineFloat> Default for Worker<F> {
             drec: Vec::new(),
             dh: Vec::new(),
             tmp: Vec::new(),
+            h0: Vec::new(),
+            s0: Vec::new(),
+            has_h0: false,
             grad: None,
         }
     }
@@ -139,6 +147,7 @@ pub struct Engine<F: EngineFloat> {
     penalty: f64,
     noise: Option<(f64, u64)>,
     calls: u64,
+    h0: Option<Vec<f64>>,
     workers: Vec<Worker<F>>,
 }
 
@@ -152,6 +161,7 @@ impl<F: EngineFloat> Engine<F> {
             penalty: 0.0,
             noise: None,
             calls: 0,
+            h0: None,
             workers: (0..threads).map(|_| Worker::default()).collect(),
         })
     }
@@ -174,6 +184,14 @@ impl<F: EngineFloat> Engine<F> {
             return Err(Error::param("noise", sigma, "must be finite and >= 0"));
         }
         self.noise = (sigma > 0.0).then_some((sigma, seed));
+        Ok(self)
+    }
+
+    /// Starts every sequence from the fixed state `h0` `(N)` instead of zeros (not trained;
+    /// the SET-task paper uses ones). Checked against the network at each call.
+    pub fn with_h0(mut self, h0: Vec<f64>) -> Result<Self> {
+        check::finite("h0", &ndarray::ArrayView1::from(&h0))?;
+        self.h0 = Some(h0);
         Ok(self)
     }
 
@@ -285,6 +303,8 @@ impl<F: EngineFloat> Engine<F> {
             return Err(Error::shape("inputs", format!("(T, B, {})", l.input), check::fmt_shape(inputs.shape())));
         }
         check::finite("inputs", &inputs)?;
+        let mode = self.mode;
+        self.prepare_h0(l, batch, mode)?;
         let w = &mut self.workers[0];
         load(&mut w.x, inputs, 0, batch);
         forward_hidden(params, w, t_len, batch, self.mode, None)?;
@@ -301,9 +321,33 @@ impl<F: EngineFloat> Engine<F> {
         Ok((outputs, hidden))
     }
 
+    /// Fills every worker's `h0` rows for chunks of up to `rows` sequences.
+    fn prepare_h0(&mut self, l: Layout, rows: usize, mode: TanhMode) -> Result<()> {
+        let Some(h0) = &self.h0 else {
+            self.workers.iter_mut().for_each(|w| w.has_h0 = false);
+            return Ok(());
+        };
+        if h0.len() != l.hidden {
+            return Err(Error::shape("h0", format!("({})", l.hidden), format!("({})", h0.len())));
+        }
+        for w in &mut self.workers {
+            w.h0.clear();
+            for _ in 0..rows {
+                w.h0.extend(h0.iter().map(|&v| F::of(v)));
+            }
+            w.s0.clone_from(&w.h0);
+            if l.cell.reads_tanh() {
+                F::tanh_in_place(&mut w.s0, mode);
+            }
+            w.has_h0 = true;
+        }
+        Ok(())
+    }
+
     fn run_chunks<S: Real>(&mut self, params: &Params<F>, data: &Batch<'_, S>, run: Run) -> Result<Vec<Partial>> {
         let batch = data.inputs.dim().1;
         let chunks = self.threads.min(batch);
+        self.prepare_h0(params.layout(), batch.div_ceil(chunks), run.mode)?;
         let bounds: Vec<(usize, usize)> = (0..chunks).map(|k| (k * batch / chunks, (k + 1) * batch / chunks)).collect();
         let workers = &mut self.workers[..chunks];
         if chunks == 1 {
@@ -460,7 +504,8 @@ fn forward_hidden<F: EngineFloat>(
                 let bias = &a + &b;
                 hv += &bias;
             }
-            elman_forward(p, &mut w.h[..rows * n], t_len, batch, mode)
+            let h0 = w.has_h0.then(|| &w.h0[..batch * n]);
+            elman_forward(p, &mut w.h[..rows * n], h0, t_len, batch, mode)
         }
         CellSpec::CtRnn { alpha } => {
             grow(&mut w.a, rows * n);
@@ -488,15 +533,23 @@ fn forward_hidden<F: EngineFloat>(
 }
 
 /// Elman: `h` holds the input projections; per step add `h_(t-1) W_hh^T`, then tanh.
-fn elman_forward<F: EngineFloat>(p: &Params<F>, h: &mut [F], t_len: usize, batch: usize, mode: TanhMode) -> Result<()> {
+fn elman_forward<F: EngineFloat>(
+    p: &Params<F>,
+    h: &mut [F],
+    h0: Option<&[F]>,
+    t_len: usize,
+    batch: usize,
+    mode: TanhMode,
+) -> Result<()> {
     let n = p.layout().hidden;
     let step = batch * n;
     let w_hh_t = p.w_hh().reversed_axes();
     for t in 0..t_len {
         let (done, rest) = h.split_at_mut(t * step);
         let cur = &mut rest[..step];
-        if t > 0 {
-            let prev = view(&done[(t - 1) * step..], batch, n)?;
+        let prev = if t > 0 { Some(&done[(t - 1) * step..]) } else { h0 };
+        if let Some(prev) = prev {
+            let prev = view(prev, batch, n)?;
             let mut cv = view_mut(cur, batch, n)?;
             gemm(F::one(), &prev, &w_hh_t, F::one(), &mut cv);
         }
@@ -522,19 +575,22 @@ fn ctrnn_forward<F: EngineFloat>(
     for t in 0..t_len {
         let (done, rest) = w.h.split_at_mut(t * step);
         let cur = &mut rest[..step];
-        if t > 0 {
-            let a_prev = view(&w.a[(t - 1) * step..], batch, n)?;
+        let (a_prev, h_prev) = match (t, w.has_h0) {
+            (0, false) => (None, None),
+            (0, true) => (Some(&w.s0[..step]), Some(&w.h0[..step])),
+            _ => (Some(&w.a[(t - 1) * step..t * step]), Some(&done[(t - 1) * step..])),
+        };
+        if let Some(a_prev) = a_prev {
+            let a_prev = view(a_prev, batch, n)?;
             let mut cv = view_mut(cur, batch, n)?;
             gemm(F::one(), &a_prev, &w_hh_t, F::one(), &mut cv);
         }
         if let Some(xi) = noise {
             cur.iter_mut().zip(&xi[t * step..(t + 1) * step]).for_each(|(c, &e)| *c += e);
         }
-        if t > 0 {
-            let prev = &done[(t - 1) * step..];
-            cur.iter_mut().zip(prev).for_each(|(c, &h)| *c = keep * h + al * *c);
-        } else {
-            cur.iter_mut().for_each(|c| *c *= al);
+        match h_prev {
+            Some(prev) => cur.iter_mut().zip(prev).for_each(|(c, &h)| *c = keep * h + al * *c),
+            None => cur.iter_mut().for_each(|c| *c *= al),
         }
         let a = &mut w.a[t * step..(t + 1) * step];
         a.copy_from_slice(cur);
@@ -564,8 +620,9 @@ fn gru_forward<F: EngineFloat>(
                 Some(b) => rv.rows_mut().into_iter().for_each(|mut r| r.assign(&b)),
                 None => rv.fill(F::zero()),
             }
-            if t > 0 {
-                let prev = view(&w.h[(t - 1) * step..], batch, n)?;
+            let prev = if t > 0 { Some(&w.h[(t - 1) * step..t * step]) } else { w.has_h0.then(|| &w.h0[..step]) };
+            if let Some(prev) = prev {
+                let prev = view(prev, batch, n)?;
                 gemm(F::one(), &prev, &w_hh_t, F::one(), &mut rv);
             }
         }
@@ -586,7 +643,11 @@ fn gru_forward<F: EngineFloat>(
             let hb = &mut cur[b * n..(b + 1) * n];
             for i in 0..n {
                 let (z, nn) = (rz[n + i], gn[i]);
-                let hp = if t > 0 { done[(t - 1) * step + b * n + i] } else { F::zero() };
+                let hp = match (t, w.has_h0) {
+                    (0, false) => F::zero(),
+                    (0, true) => w.h0[b * n + i],
+                    _ => done[(t - 1) * step + b * n + i],
+                };
                 hb[i] = (F::one() - z) * nn + z * hp;
             }
         }
@@ -611,20 +672,23 @@ fn ctgru_forward<F: EngineFloat>(
     let (u_rz_t, u_h_t) = (u.slice(s![..2 * n, ..]).reversed_axes(), u.slice(s![2 * n.., ..]).reversed_axes());
     for t in 0..t_len {
         let g = &mut w.g[t * gstep..(t + 1) * gstep];
-        if t > 0 {
-            let prev = view(&w.h[(t - 1) * step..], batch, n)?;
+        // h_(t-1): the previous state, or the fixed h0 at t = 0 (None: zeros).
+        let prev: Option<&[F]> =
+            if t > 0 { Some(&w.h[(t - 1) * step..t * step]) } else { w.has_h0.then(|| &w.h0[..step]) };
+        if let Some(prev) = prev {
+            let pv = view(prev, batch, n)?;
             let mut gv = view_mut(g, batch, 3 * n)?;
-            gemm(F::one(), &prev, &u_rz_t, F::one(), &mut gv.slice_mut(s![.., ..2 * n]));
+            gemm(F::one(), &pv, &u_rz_t, F::one(), &mut gv.slice_mut(s![.., ..2 * n]));
         }
         let a = &mut w.a[t * step..(t + 1) * step];
         for b in 0..batch {
             let gr = &mut g[b * 3 * n..(b + 1) * 3 * n];
             F::sigmoid_in_place(&mut gr[..2 * n], mode);
             for i in 0..n {
-                a[b * n + i] = if t > 0 { gr[i] * w.h[(t - 1) * step + b * n + i] } else { F::zero() };
+                a[b * n + i] = prev.map_or(F::zero(), |pv| gr[i] * pv[b * n + i]);
             }
         }
-        if t > 0 {
+        if prev.is_some() {
             let av = view(a, batch, n)?;
             let mut gv = view_mut(g, batch, 3 * n)?;
             gemm(F::one(), &av, &u_h_t, F::one(), &mut gv.slice_mut(s![.., 2 * n..]));
@@ -636,7 +700,11 @@ fn ctgru_forward<F: EngineFloat>(
             F::tanh_in_place(&mut gr[2 * n..], mode);
             for i in 0..n {
                 let (z, c) = (gr[n + i], gr[2 * n + i]);
-                let hp = if t > 0 { done[(t - 1) * step + b * n + i] } else { F::zero() };
+                let hp = match (t, w.has_h0) {
+                    (0, false) => F::zero(),
+                    (0, true) => w.h0[b * n + i],
+                    _ => done[(t - 1) * step + b * n + i],
+                };
                 cur[b * n + i] = hp + dt * (F::one() - z) * (c - hp);
             }
         }
@@ -787,7 +855,8 @@ fn backward_into<F: EngineFloat, S: Real>(
                     gemm(F::one(), &dpv, &w_hh, F::zero(), &mut dhv);
                 }
             }
-            simple_weight_grads(g, &w.dpre, &xv, &view(&w.h, rows, n)?, (t_len, bc), true)
+            let s0 = if w.has_h0 { Some(view(&w.h0, bc, n)?) } else { None };
+            simple_weight_grads(g, &w.dpre, &xv, &view(&w.h, rows, n)?, s0, (t_len, bc), true)
         }
         CellSpec::CtRnn { alpha } => {
             // dh_t = dH_t + dnext; dPre_t = alpha dh_t;
@@ -815,7 +884,8 @@ fn backward_into<F: EngineFloat, S: Real>(
                     }
                 }
             }
-            simple_weight_grads(g, &w.dpre, &xv, &view(&w.a, rows, n)?, (t_len, bc), false)
+            let s0 = if w.has_h0 { Some(view(&w.s0, bc, n)?) } else { None };
+            simple_weight_grads(g, &w.dpre, &xv, &view(&w.a, rows, n)?, s0, (t_len, bc), false)
         }
         CellSpec::Gru => gru_backward(p, g, w, (t_len, bc), gn),
         CellSpec::CtGru { dt } => ctgru_backward(p, g, w, dt, (t_len, bc), gn),
@@ -829,6 +899,7 @@ fn simple_weight_grads<F: EngineFloat>(
     dpre: &[F],
     xv: &ArrayView2<'_, F>,
     sv: &ArrayView2<'_, F>,
+    s0: Option<ArrayView2<'_, F>>,
     (t_len, bc): (usize, usize),
     both_biases: bool,
 ) -> Result<()> {
@@ -841,6 +912,11 @@ fn simple_weight_grads<F: EngineFloat>(
         gemm(F::one(), &dpre_late.t(), &s_early, F::zero(), &mut g.w_hh_mut());
     } else {
         g.w_hh_mut().fill(F::zero());
+    }
+    if let Some(s0) = s0 {
+        // Step 0 read the fixed initial state.
+        let dpre_first = dpre.slice_axis(Axis(0), (0..bc).into());
+        gemm(F::one(), &dpre_first.t(), &s0, F::one(), &mut g.w_hh_mut());
     }
     if g.layout().bias {
         let db = dpre.sum_axis(Axis(0));
@@ -885,7 +961,11 @@ fn gru_backward<F: EngineFloat>(
                 }
                 let (r, z, nn) = (w.g[gk + i], w.g[gk + n + i], w.g[gk + 2 * n + i]);
                 let m = w.a[k];
-                let hp = if t > 0 { w.h[k - step] } else { F::zero() };
+                let hp = match (t, w.has_h0) {
+                    (0, false) => F::zero(),
+                    (0, true) => w.h0[b * n + i],
+                    _ => w.h[k - step],
+                };
                 let dan = dh * (one - z) * (one - nn * nn);
                 let dar = dan * m * r * (one - r);
                 let daz = dh * (hp - nn) * z * (one - z);
@@ -916,6 +996,10 @@ fn gru_backward<F: EngineFloat>(
         gemm(F::one(), &late.t(), &hv.slice_axis(Axis(0), (0..rows - bc).into()), F::zero(), &mut g.w_hh_mut());
     } else {
         g.w_hh_mut().fill(F::zero());
+    }
+    if w.has_h0 {
+        let first = drv.slice_axis(Axis(0), (0..bc).into());
+        gemm(F::one(), &first.t(), &view(&w.h0, bc, n)?, F::one(), &mut g.w_hh_mut());
     }
     if let Some(mut v) = g.b_ih_mut() {
         v.assign(&dgv.sum_axis(Axis(0)));
@@ -956,13 +1040,17 @@ fn ctgru_backward<F: EngineFloat>(
                     dh += w.dh[b * n + i];
                 }
                 let (z, c) = (w.g[gk + n + i], w.g[gk + 2 * n + i]);
-                let hp = if t > 0 { w.h[k - step] } else { F::zero() };
+                let hp = match (t, w.has_h0) {
+                    (0, false) => F::zero(),
+                    (0, true) => w.h0[b * n + i],
+                    _ => w.h[k - step],
+                };
                 w.dg[gk + 2 * n + i] = dh * dt * (one - z) * (one - c * c);
                 w.dg[gk + n + i] = -dh * dt * (c - hp) * z * (one - z);
                 w.dpre[k] = dh * (one - dt * (one - z));
             }
         }
-        if t == 0 {
+        if t == 0 && !w.has_h0 {
             // h_(-1) = 0: no reset gradient, nothing flows further back.
             w.dg[..bc * gn].chunks_mut(gn).for_each(|row| row[..n].iter_mut().for_each(|v| *v = F::zero()));
             break;
@@ -979,9 +1067,13 @@ fn ctgru_backward<F: EngineFloat>(
                 let gk = t * gstep + b * gn;
                 let r = w.g[gk + i];
                 let drh = w.tmp[b * n + i];
-                w.dg[gk + i] = drh * w.h[k - step] * r * (one - r);
+                let hp = if t > 0 { w.h[k - step] } else { w.h0[b * n + i] };
+                w.dg[gk + i] = drh * hp * r * (one - r);
                 w.dpre[k] += drh * r;
             }
+        }
+        if t == 0 {
+            break; // the fixed h0 takes no gradient
         }
         let dgv = view(&w.dg[t * gstep..], bc, gn)?;
         let mut dhv = view_mut(&mut w.dh, bc, n)?;
@@ -1006,6 +1098,10 @@ fn ctgru_backward<F: EngineFloat>(
         );
     } else {
         gw.slice_mut(s![..2 * n, ..]).fill(F::zero());
+    }
+    if w.has_h0 {
+        let first = dgv.slice(s![..bc, ..2 * n]);
+        gemm(F::one(), &first.t(), &view(&w.h0, bc, n)?, F::one(), &mut gw.slice_mut(s![..2 * n, ..]));
     }
     if let Some(mut v) = g.b_hh_mut() {
         v.assign(&dgv.sum_axis(Axis(0)));

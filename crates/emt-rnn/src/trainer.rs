@@ -24,6 +24,7 @@ use crate::{Adam, AdamConfig, BatchStats, CellSpec, Curriculum, ElmanParams, Eng
 pub struct TrainerParams {
     cell: CellSpec,
     init: Init,
+    h0: Option<Vec<f64>>,
     noise: f64,
     rate_penalty: f64,
     hidden: usize,
@@ -61,6 +62,7 @@ impl TrainerParams {
         TrainerParams {
             cell: CellSpec::Elman,
             init: Init::PyTorch,
+            h0: None,
             noise: 0.0,
             rate_penalty: 0.0,
             hidden: 128,
@@ -82,6 +84,11 @@ impl TrainerParams {
 
     setter!(cell, CellSpec, "The cell (elman, gru, ctrnn with alpha, ctgru with dt).");
     setter!(init, Init, "Initialisation (PyTorch's default, or Glorot-normal as the SET-task paper).");
+    setter!(
+        h0,
+        Option<Vec<f64>>,
+        "Fixed initial state `(N)` of every sequence (None: zeros; the SET-task paper: ones)."
+    );
     setter!(noise, f64, "Std of the ctrnn's training noise inside the alpha term (0: none; seed stream 3).");
     setter!(rate_penalty, f64, "Rate penalty c in `c * mean(rate^2)` (rate = h, or tanh h for the ctrnn).");
     setter!(hidden, usize, "Hidden size N.");
@@ -166,6 +173,12 @@ impl TrainerParams {
                 format!("only the ctrnn takes noise, not {}", self.cell.name()),
             ));
         }
+        if let Some(h0) = &self.h0 {
+            if h0.len() != self.hidden {
+                return Err(Error::shape("h0", format!("({})", self.hidden), format!("({})", h0.len())));
+            }
+            check::finite("h0", &ndarray::ArrayView1::from(h0))?;
+        }
         if !(self.rate_penalty.is_finite() && self.rate_penalty >= 0.0) {
             return Err(Error::param("rate_penalty", self.rate_penalty, "must be finite and >= 0"));
         }
@@ -175,6 +188,11 @@ impl TrainerParams {
     /// The cell.
     pub fn get_cell(&self) -> CellSpec {
         self.cell
+    }
+
+    /// The fixed initial state, if any.
+    pub fn get_h0(&self) -> Option<&[f64]> {
+        self.h0.as_deref()
     }
 }
 
@@ -417,9 +435,12 @@ impl<T: Task> Trainer<T> {
             ));
         }
         check::finite("initial parameters", &ndarray::ArrayView1::from(net.as_slice()))?;
-        let engine = Engine::new(settings.threads, settings.tanh)?
+        let mut engine = Engine::new(settings.threads, settings.tanh)?
             .with_rate_penalty(settings.rate_penalty)?
             .with_noise(settings.noise, noise_seed(settings.seed))?;
+        if let Some(h0) = &settings.h0 {
+            engine = engine.with_h0(h0.clone())?;
+        }
         Ok(Trainer {
             learner: Learner {
                 grad: ElmanParams::zeros(l),

@@ -15,6 +15,8 @@ struct Case {
     targets: Array3<f64>,
     mask: Vec<bool>,
     penalty: f64,
+    /// A fixed initial state (half the cases).
+    h0: Option<Vec<f64>>,
 }
 
 fn cell_strategy() -> impl Strategy<Value = CellSpec> {
@@ -47,12 +49,22 @@ fn case(
     let k = r.random_range(0..t_len);
     mask[k] = true;
     let penalty = if r.random::<bool>() { r.random_range(0.0..0.5) } else { 0.0 };
-    Case { params, inputs, targets, mask, penalty }
+    let h0 = r.random::<bool>().then(|| (0..n).map(|_| r.random_range(-1.0..1.0)).collect());
+    Case { params, inputs, targets, mask, penalty, h0 }
 }
 
 fn case_strategy() -> impl Strategy<Value = Case> {
     (cell_strategy(), 1usize..6, 1usize..4, 1usize..4, 1usize..7, 1usize..4, any::<bool>(), any::<u64>())
         .prop_map(|(cell, n, di, dout, t, b, bias, seed)| case(cell, n, di, dout, t, b, bias, seed))
+}
+
+/// An exact f64 engine for the case: its rate penalty and initial state.
+fn engine_for(c: &Case) -> Engine<f64> {
+    let e = Engine::<f64>::new(1, TanhMode::Exact).unwrap().with_rate_penalty(c.penalty).unwrap();
+    match &c.h0 {
+        Some(h0) => e.with_h0(h0.clone()).unwrap(),
+        None => e,
+    }
 }
 
 fn loss(e: &mut Engine<f64>, p: &Params<f64>, x: ArrayView3<'_, f64>, y: ArrayView3<'_, f64>, mask: &[bool]) -> f64 {
@@ -71,7 +83,7 @@ proptest! {
 
     #[test]
     fn bptt_equals_central_differences_for_every_cell(c in case_strategy()) {
-        let mut engine = Engine::<f64>::new(1, TanhMode::Exact).unwrap().with_rate_penalty(c.penalty).unwrap();
+        let mut engine = engine_for(&c);
         let mut grad = Params::zeros(c.params.layout());
         engine.loss_and_grad_masked(&c.params, c.inputs.view(), c.targets.view(), &c.mask, &mut grad).unwrap();
         let eps = 1e-5;
@@ -93,10 +105,12 @@ proptest! {
     /// The engine's forward pass is the reference step of emt-core's model (DYNAMICS.md §1).
     #[test]
     fn forward_equals_the_reference_cell(c in case_strategy()) {
-        let mut engine = Engine::<f64>::new(1, TanhMode::Exact).unwrap();
+        let mut engine = engine_for(&c);
         let (outputs, hidden) = engine.forward(&c.params, c.inputs.view()).unwrap();
         let model = c.params.to_model().unwrap();
-        let traj = emt_core::cells::ModelFile::new(model).simulate(c.inputs.view(), None).unwrap();
+        let batch = c.inputs.dim().1;
+        let h0 = c.h0.as_ref().map(|h| ndarray::Array2::from_shape_fn((batch, h.len()), |(_, i)| h[i]));
+        let traj = emt_core::cells::ModelFile::new(model).simulate(c.inputs.view(), h0.as_ref().map(|a| a.view())).unwrap();
         let dh = (&hidden - &traj.hidden).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
         prop_assert!(dh < 1e-12, "hidden differs by {:e}", dh);
         let d_o = (&outputs - &traj.outputs).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));

@@ -8,7 +8,7 @@
 //! line is one JSON object with keys `task`, `s`, `d`, `hidden`, `seed`, `steps`,
 //! `train_seconds`, `steps_per_second`, `eval_horizon`, `eval_accuracy`, `final_loss`,
 //! `weights`, `threads`, `optimizer`, `lr`, `weight_decay`, `cell`, `alpha` / `dt` (ctrnn /
-//! ctgru), `noise`, `rate_penalty`, `bias` (and `log` when `--log` is given; `bits`, `p_flip`
+//! ctgru), `noise`, `rate_penalty`, `bias`, `init`, `h0` (and `log` when `--log` is given; `bits`, `p_flip`
 //! for the flip-flop, whose `s` is null and `d` its bit count).
 
 use std::path::PathBuf;
@@ -78,6 +78,13 @@ pub struct Args {
     /// Give the network biases (PyTorch's bias_ih_l0 / bias_hh_l0 and the readout bias).
     #[arg(long)]
     bias: bool,
+    /// Initialisation: PyTorch's uniform default, or Glorot-normal (the SET-task paper's).
+    #[arg(long, value_enum, default_value_t = InitArg::Pytorch)]
+    init: InitArg,
+    /// Start every sequence from h = ones instead of zeros (the SET-task paper); the model file
+    /// then carries that h0.
+    #[arg(long)]
+    h0_ones: bool,
     /// Train the flip-flop task with this many bits instead of variable binding.
     #[arg(long)]
     flipflop: Option<usize>,
@@ -87,6 +94,12 @@ pub struct Args {
     /// Flip-flop: sequence length (training and evaluation).
     #[arg(long, default_value_t = 100)]
     horizon: usize,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum InitArg {
+    Pytorch,
+    Glorot,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,6 +134,11 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         .noise(args.noise)
         .rate_penalty(args.rate_penalty)
         .bias(args.bias)
+        .init(match args.init {
+            InitArg::Pytorch => emt_rnn::Init::PyTorch,
+            InitArg::Glorot => emt_rnn::Init::GlorotNormal,
+        })
+        .h0(args.h0_ones.then(|| vec![1.0; args.hidden]))
         .hidden(args.hidden)
         .seed(args.seed)
         .max_steps(args.max_steps)
@@ -189,9 +207,12 @@ fn train<T: Task>(args: &Args, task: T, params: TrainerParams, meta: WeightsMeta
         observers.push(l);
     }
     let report: TrainReport = trainer.run(&mut observers)?;
-    let file = emt_core::cells::ModelFile::new(trainer.model()?)
-        .with_meta(WeightsMetadata { step: Some(report.steps), ..meta })
-        .with_dtype(emt_core::cells::Dtype::F32);
+    let mut file = emt_core::cells::ModelFile::new(trainer.model()?);
+    if let Some(h0) = trainer.settings().get_h0() {
+        file = file.with_h0(ndarray::Array1::from(h0.to_vec()))?;
+    }
+    let file =
+        file.with_meta(WeightsMetadata { step: Some(report.steps), ..meta }).with_dtype(emt_core::cells::Dtype::F32);
     crate::common::write_atomic(&args.out, &file.to_bytes()?)?;
     let rate = report.steps as f64 / report.train_seconds.max(f64::MIN_POSITIVE);
     let mut summary = json!({
@@ -212,6 +233,8 @@ fn train<T: Task>(args: &Args, task: T, params: TrainerParams, meta: WeightsMeta
         "noise": args.noise,
         "rate_penalty": args.rate_penalty,
         "bias": args.bias,
+        "init": match args.init { InitArg::Pytorch => "pytorch", InitArg::Glorot => "glorot" },
+        "h0": if args.h0_ones { json!("ones") } else { serde_json::Value::Null },
     });
     if let Some(p) = &args.log {
         summary["log"] = json!(p.display().to_string());
