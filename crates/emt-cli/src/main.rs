@@ -44,6 +44,8 @@ enum Command {
     Sweep(cmd::sweep::Args),
     /// EMT Table 1 from a sweep's results, beside the paper's numbers (markdown and JSON).
     Table(cmd::table::Args),
+    /// One command per dynamics paper (so far: phase-codes, the SET-task paper).
+    Reproduce(cmd::reproduce::Args),
     /// Vary one scalar of a model file: fixed points, attractor, period and bifurcations.
     SweepParam(cmd::sweep_param::Args),
     /// Figures: spectrum, phi, memory, training, lyapunov, fixed points, PRC, bifurcation diagram.
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Phase(a) => cmd::phase::run(a),
         Command::Sweep(a) => cmd::sweep::run(a),
         Command::Table(a) => cmd::table::run(a),
+        Command::Reproduce(a) => cmd::reproduce::run(a),
         Command::SweepParam(a) => cmd::sweep_param::run(a),
         Command::Plot(a) => cmd::plot::run(a),
     };

@@ -614,3 +614,36 @@ fn sweep_shards_merge_and_slurm_scripts() {
         assert!(e.contains(says) && e.contains("bad.json"), "{e}");
     }
 }
+
+/// Issue 12: `emt reproduce phase-codes --quick` trains one network per alpha, analyses it, and
+/// reports the contract keys; the handcrafted oscillator gets all 27 sequences right.
+#[test]
+fn reproduce_phase_codes_quick() {
+    let d = dir("phase-codes");
+    let out = Command::new(env!("CARGO_BIN_EXE_emt"))
+        .args(["reproduce", "phase-codes", "--quick", "--out", s(&d)])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "two networks and the summary");
+    for net in &lines[..2] {
+        for key in
+            ["alpha", "seed", "steps", "test_accuracy", "attractor", "fixed_points", "stable_fixed_points", "weights"]
+        {
+            assert!(net.get(key).is_some(), "{key}: {net}");
+        }
+        let file = emt_core::cells::ModelFile::load(net["weights"].as_str().unwrap()).unwrap();
+        assert!(file.h0.as_ref().is_some_and(|h| h.iter().all(|&v| v == 1.0)), "h0 = ones is saved");
+    }
+    let summary = &lines[2];
+    assert_eq!(summary["oscillator_correct"], 27);
+    for alpha in ["alpha_1", "alpha_0.1"] {
+        for key in ["trained", "solved", "oscillatory", "attractive", "z3"] {
+            assert!(summary["networks"][alpha][key].is_u64(), "{alpha}.{key}: {summary}");
+        }
+    }
+    // Alpha = 0.1 learns the task within the quick budget (seed 0: 266 steps).
+    assert_eq!(summary["networks"]["alpha_0.1"]["solved"], 1, "{summary}");
+}

@@ -8,6 +8,7 @@ pub mod lyapunov;
 pub mod phase;
 pub mod plant;
 pub mod plot;
+pub mod reproduce;
 pub mod simulate;
 pub mod sweep;
 pub mod sweep_param;
