@@ -647,3 +647,25 @@ fn reproduce_phase_codes_quick() {
     // Alpha = 0.1 learns the task within the quick budget (seed 0: 266 steps).
     assert_eq!(summary["networks"]["alpha_0.1"]["solved"], 1, "{summary}");
 }
+
+/// Issue 12: `emt reproduce gating --quick`: the zero state's spectrum equals DYNAMICS.md §8's
+/// formula and its stability flips at the derived boundary; the contract keys are there.
+#[test]
+fn reproduce_gating_quick() {
+    let j = ok(&["reproduce", "gating", "--quick"]);
+    for z in j["zero_state"].as_array().unwrap() {
+        let checks = z["checks"].as_array().unwrap();
+        assert!(checks.iter().all(|c| c["formula_error"].as_f64().unwrap() < 1e-10), "{z}");
+        assert_eq!((checks[0]["stable"].as_bool(), checks[1]["stable"].as_bool()), (Some(true), Some(false)), "{z}");
+        assert!(z["g_star"].as_f64().unwrap() > 0.0 && z["predicted_large_n"].is_f64());
+    }
+    let t = j["timescales"].as_array().unwrap();
+    assert_eq!(t.len(), 5);
+    let frac = |k: usize| t[k]["near_zero_fraction"].as_f64().unwrap();
+    assert!(frac(4) > frac(0), "eigenvalues pile up near 0 as alpha_z grows: {j}");
+    for c in j["chaos"].as_array().unwrap() {
+        for key in ["bias", "g_h", "alpha_r", "lambda_max", "participation_ratio"] {
+            assert!(c.get(key).is_some(), "{key}");
+        }
+    }
+}
