@@ -640,12 +640,18 @@ fn reproduce_phase_codes_quick() {
     let summary = &lines[2];
     assert_eq!(summary["oscillator_correct"], 27);
     for alpha in ["alpha_1", "alpha_0.1"] {
-        for key in ["trained", "solved", "oscillatory", "attractive", "z3"] {
+        for key in ["trained", "solved", "oscillatory", "attractive", "z3", "fsa_z3"] {
             assert!(summary["networks"][alpha][key].is_u64(), "{alpha}.{key}: {summary}");
         }
     }
-    // Alpha = 0.1 learns the task within the quick budget (seed 0: 266 steps).
+    // Alpha = 0.1 learns the task within the quick budget (seed 0: 266 steps), and a solved
+    // network gets its automaton extracted.
     assert_eq!(summary["networks"]["alpha_0.1"]["solved"], 1, "{summary}");
+    let solved = &lines[1];
+    for key in ["states", "minimal_states", "start", "transitions", "accept_states", "verdicts_match", "z3"] {
+        assert!(solved["fsa"].get(key).is_some(), "fsa.{key}: {solved}");
+    }
+    assert!(summary["networks"]["alpha_0.1"]["fsa_z3"].is_u64());
 }
 
 /// Issue 12: `emt reproduce gating --quick`: the zero state's spectrum equals DYNAMICS.md §8's

@@ -13,9 +13,12 @@
 //! noise-free map: the zero-input attractor from h0 (`emt cycle`), the fixed points, and for an
 //! oscillating network the phase shift of each colour (a 2-step pulse, circular mean over 16
 //! arrival phases) with the Z3 test: pairwise differences +-2pi/3 mod 2pi up to a common offset
-//! (reported). The handcrafted Z3 oscillator is scored on the same test set (27/27 expected).
+//! (reported). Every solved network's finite-state automaton is extracted (`fsa`: states at
+//! input-free moments, autonomous motion removed, clustered; transitions per colour with their
+//! determinism; `z3`: whether the table is the Z3 group's; `verdicts_match` of 27). The
+//! handcrafted Z3 oscillator is scored on the same test set (27/27 expected).
 //! Per network one JSON line on stdout; the last line is the summary: `networks` (per alpha:
-//! `trained`, `solved`, `oscillatory`, `attractive`, `z3`), `oscillator_correct`, `seconds`,
+//! `trained`, `solved`, `oscillatory`, `attractive`, `z3`, `fsa_z3`), `oscillator_correct`, `seconds`,
 //! `out`. Models are saved to `--out` (default `runs/phase_codes`).
 
 use std::path::PathBuf;
@@ -141,7 +144,7 @@ fn phase_codes(a: &PhaseArgs) -> Result<Value> {
     let mut summary = serde_json::Map::new();
     let mut oscillator_correct = Vec::new();
     for alpha in [1.0, 0.1] {
-        let (mut solved, mut oscillatory, mut attractive, mut z3) = (0, 0, 0, 0);
+        let (mut solved, mut oscillatory, mut attractive, mut z3, mut fsa_z3) = (0, 0, 0, 0, 0);
         for seed in 0..seeds {
             let task = SetTask::random(100, seed)?;
             let test = task.test_set(&mut rng::stream(seed, 5))?;
@@ -211,6 +214,11 @@ fn phase_codes(a: &PhaseArgs) -> Result<Value> {
             } else if accuracy >= 1.0 && att.kind == AttractorKind::FixedPoint {
                 attractive += 1;
             }
+            if accuracy >= 1.0 {
+                let fsa = extract_fsa(&file, trainer.params(), &task, oscillates, if a.quick { 2 } else { 8 }, seed)?;
+                fsa_z3 += usize::from(fsa["z3"].as_bool() == Some(true));
+                entry["fsa"] = fsa;
+            }
             println!("{entry}");
             eprintln!(
                 "alpha {alpha} seed {seed}: {} steps, test accuracy {accuracy:.3}, {} ({} fixed points, {stable} stable)",
@@ -221,7 +229,7 @@ fn phase_codes(a: &PhaseArgs) -> Result<Value> {
         }
         summary.insert(
             format!("alpha_{alpha}"),
-            json!({"trained": seeds, "solved": solved, "oscillatory": oscillatory, "attractive": attractive, "z3": z3}),
+            json!({"trained": seeds, "solved": solved, "oscillatory": oscillatory, "attractive": attractive, "z3": z3, "fsa_z3": fsa_z3}),
         );
         // The handcrafted oscillator on the first seed's test set (same for every alpha).
         if alpha == 1.0 {
@@ -427,4 +435,220 @@ fn autocorrelation_time(states: &Array2<f64>, dt: f64) -> f64 {
         }
     }
     (t_len / 2) as f64 * dt
+}
+
+/// The finite-state automaton a trained SET network implements (DYNAMICS.md §7): states at
+/// input-free moments (just before each onset, and at the end) of `trials` (27 sequences x
+/// `repeats` timings, noise-free, h0 = ones), with the autonomous motion removed:
+/// oscillating networks by their phase offset from the zero-input run in the null cycle's PCA
+/// plane, attractive ones by the fixed point each state relaxes to with zero input. States are
+/// clustered (circularly within 0.6 rad / within 1e-3 of each other), transitions tabulated per
+/// colour by majority with their determinism, minimised (Moore), and the minimal table tested
+/// for Z3: bijections pi (states -> Z3, start -> 0) and sigma (colours -> Z3) with
+/// pi(delta(q, c)) = pi(q) + sigma(c).
+fn extract_fsa(
+    file: &ModelFile,
+    params: &emt_rnn::Params<f32>,
+    task: &SetTask,
+    oscillating: bool,
+    repeats: usize,
+    seed: u64,
+) -> Result<Value> {
+    let n = params.layout().hidden;
+    let mut r = rng::stream(seed, 11);
+    let mut trials = Vec::new();
+    for _ in 0..repeats {
+        for cards in SetTask::sequences() {
+            trials.push((cards, task.onsets(&mut r)));
+        }
+    }
+    let ep = task.episode(&trials)?;
+    let mut engine = Engine::<f32>::new(1, TanhMode::Exact)?.with_h0(vec![1.0; n])?;
+    let (_, hidden) = engine.forward(params, ep.inputs())?;
+    let steps = ep.len();
+    // Features of the input-free moments: (trial, moment k = 0..=3) -> feature.
+    let moment_time = |onsets: [usize; 3], k: usize| if k < 3 { onsets[k] } else { steps };
+    let state_at = |b: usize, t: usize| -> Array1<f64> {
+        if t == 0 { Array1::ones(n) } else { hidden.slice(ndarray::s![t - 1, b, ..]).mapv(f64::from) }
+    };
+    let map = file.model.cell().map();
+    let zero = Array1::zeros(task.dim());
+    enum Feature {
+        Angle(f64),
+        Point(Array1<f64>),
+    }
+    let mut features: Vec<[Feature; 4]> = Vec::new();
+    if oscillating {
+        // The null run from h0, long enough to settle; its PCA plane, oriented so that the
+        // rotation is positive.
+        let total = steps + 400;
+        let mut x = Array1::ones(n);
+        let mut null = Array2::zeros((total + 1, n));
+        null.row_mut(0).assign(&x);
+        for t in 1..=total {
+            x = map.step(x.view(), zero.view())?;
+            null.row_mut(t).assign(&x);
+        }
+        let pca = emt_linalg::pca(null.slice(ndarray::s![total - 300.., ..]), 2)?;
+        let angle0 = |v: ndarray::ArrayView1<'_, f64>| {
+            let c = &v - &pca.mean;
+            pca.components.row(1).dot(&c).atan2(pca.components.row(0).dot(&c))
+        };
+        let turn: f64 = (total - 300..total).map(|t| wrap(angle0(null.row(t + 1)) - angle0(null.row(t)))).sum();
+        let sign = if turn < 0.0 { -1.0 } else { 1.0 };
+        let angle = |v: ndarray::ArrayView1<'_, f64>| sign * angle0(v);
+        for (b, &(_, onsets)) in trials.iter().enumerate() {
+            let f = |k: usize| {
+                let t = moment_time(onsets, k);
+                Feature::Angle(wrap(angle(state_at(b, t).view()) - angle(null.row(t))))
+            };
+            features.push([f(0), f(1), f(2), f(3)]);
+        }
+    } else {
+        for (b, &(_, onsets)) in trials.iter().enumerate() {
+            let f = |k: usize| -> Result<Feature> {
+                let mut x = state_at(b, moment_time(onsets, k));
+                for _ in 0..300 {
+                    x = map.step(x.view(), zero.view())?;
+                }
+                Ok(Feature::Point(x))
+            };
+            features.push([f(0)?, f(1)?, f(2)?, f(3)?]);
+        }
+    }
+    // Greedy clustering: each feature joins the first centre within the threshold.
+    let mut centres: Vec<Feature> = Vec::new();
+    let mut label = |f: &Feature| -> usize {
+        let hit = centres.iter().position(|c| match (c, f) {
+            (Feature::Angle(a), Feature::Angle(b)) => wrap(a - b).abs() < 0.6,
+            (Feature::Point(a), Feature::Point(b)) => {
+                let d = (a - b).mapv(|v| v * v).sum().sqrt();
+                d < 1e-3 * (1.0 + a.dot(a).sqrt())
+            }
+            _ => false,
+        });
+        match hit {
+            Some(k) => k,
+            None => {
+                centres.push(match f {
+                    Feature::Angle(a) => Feature::Angle(*a),
+                    Feature::Point(p) => Feature::Point(p.clone()),
+                });
+                centres.len() - 1
+            }
+        }
+    };
+    let raw: Vec<[usize; 4]> =
+        features.iter().map(|fs| [label(&fs[0]), label(&fs[1]), label(&fs[2]), label(&fs[3])]).collect();
+    // Stragglers (states that had not relaxed yet) form small clusters: keep clusters holding at
+    // least 5% of the states and move every other state to the nearest kept centre.
+    let mut size = vec![0usize; centres.len()];
+    raw.iter().flatten().for_each(|&c| size[c] += 1);
+    let total_states = 4 * raw.len();
+    let kept: Vec<usize> = (0..centres.len()).filter(|&c| size[c] * 20 >= total_states).collect();
+    let distance = |a: &Feature, b: &Feature| match (a, b) {
+        (Feature::Angle(x), Feature::Angle(y)) => wrap(x - y).abs(),
+        (Feature::Point(x), Feature::Point(y)) => (x - y).mapv(|v| v * v).sum().sqrt(),
+        _ => f64::INFINITY,
+    };
+    let remap: Vec<usize> = (0..centres.len())
+        .map(|c| {
+            kept.iter()
+                .enumerate()
+                .min_by(|(_, p), (_, q)| {
+                    distance(&centres[c], &centres[**p]).total_cmp(&distance(&centres[c], &centres[**q]))
+                })
+                .map_or(0, |(i, _)| i)
+        })
+        .collect();
+    let labels: Vec<[usize; 4]> = raw.iter().map(|l| [remap[l[0]], remap[l[1]], remap[l[2]], remap[l[3]]]).collect();
+    let k = kept.len().max(1);
+    // Start state: the majority label of moment 0.
+    let mut counts = vec![0usize; k];
+    labels.iter().for_each(|l| counts[l[0]] += 1);
+    let start = (0..k).max_by_key(|&q| counts[q]).unwrap_or(0);
+    // Transition table by majority: (q, colour) -> histogram of next states.
+    let mut hist = vec![vec![vec![0usize; k]; 3]; k];
+    for (l, &(cards, _)) in labels.iter().zip(&trials) {
+        for step in 0..3 {
+            hist[l[step]][cards[step]][l[step + 1]] += 1;
+        }
+    }
+    let mut table = Vec::new();
+    let mut delta = vec![[None; 3]; k];
+    for q in 0..k {
+        for c in 0..3 {
+            let total: usize = hist[q][c].iter().sum();
+            if total == 0 {
+                continue;
+            }
+            let (next, &hits) = hist[q][c].iter().enumerate().max_by_key(|x| *x.1).unwrap_or((0, &0));
+            delta[q][c] = Some(next);
+            table.push(json!([q, emt_tasks::COLOURS[c].to_string(), next, hits as f64 / total as f64]));
+        }
+    }
+    // Accept states: end states mostly reached by accepted trials.
+    let mut end = vec![(0usize, 0usize); k];
+    for (l, &(cards, _)) in labels.iter().zip(&trials) {
+        if SetTask::accepts(cards) {
+            end[l[3]].0 += 1;
+        } else {
+            end[l[3]].1 += 1;
+        }
+    }
+    let accept_states: Vec<usize> = (0..k).filter(|&q| end[q].0 > end[q].1).collect();
+    let verdicts = SetTask::sequences()
+        .into_iter()
+        .filter(|cards| {
+            let mut q = Some(start);
+            for &c in cards {
+                q = q.and_then(|q| delta[q][c]);
+            }
+            q.is_some_and(|q| accept_states.contains(&q)) == SetTask::accepts(*cards)
+        })
+        .count();
+    // Minimise (Moore): states with the same verdict whose transitions land in equivalent
+    // states are one state (a phase cluster split at the wrap-around, say).
+    let mut class: Vec<usize> = (0..k).map(|q| usize::from(accept_states.contains(&q))).collect();
+    loop {
+        let sig: Vec<(usize, [Option<usize>; 3])> =
+            (0..k).map(|q| (class[q], [0, 1, 2].map(|c| delta[q][c].map(|nq| class[nq])))).collect();
+        let mut distinct: Vec<(usize, [Option<usize>; 3])> = Vec::new();
+        let next: Vec<usize> = sig
+            .iter()
+            .map(|s| match distinct.iter().position(|d| d == s) {
+                Some(i) => i,
+                None => {
+                    distinct.push(*s);
+                    distinct.len() - 1
+                }
+            })
+            .collect();
+        if next == class {
+            break;
+        }
+        class = next;
+    }
+    let m = class.iter().max().map_or(0, |x| x + 1);
+    let mut min_delta = vec![[None; 3]; m];
+    for q in 0..k {
+        for c in 0..3 {
+            if let Some(nq) = delta[q][c] {
+                min_delta[class[q]][c] = Some(class[nq]);
+            }
+        }
+    }
+    let min_start = class[start];
+    // Z3: 3 states, bijections pi (start -> 0) and sigma.
+    let perms = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    let z3 = m == 3
+        && perms.iter().filter(|pi| pi[min_start] == 0).any(|pi| {
+            perms.iter().any(|sigma| {
+                (0..3).all(|q| (0..3).all(|c| min_delta[q][c].is_none_or(|nq| pi[nq] == (pi[q] + sigma[c]) % 3)))
+            })
+        });
+    Ok(json!({
+        "states": k, "minimal_states": m, "start": start, "transitions": table, "accept_states": accept_states,
+        "verdicts_match": verdicts, "z3": z3, "trials": trials.len(),
+    }))
 }
