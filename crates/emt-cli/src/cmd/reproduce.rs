@@ -19,7 +19,8 @@
 //! handcrafted Z3 oscillator is scored on the same test set (27/27 expected).
 //! Per network one JSON line on stdout; the last line is the summary: `networks` (per alpha:
 //! `trained`, `solved`, `oscillatory`, `attractive`, `z3`, `fsa_z3`), `oscillator_correct`, `seconds`,
-//! `out`. Models are saved to `--out` (default `runs/phase_codes`).
+//! `out`. Models are saved to `--out` (default `runs/phase_codes`), with each seed's colour
+//! vectors as `colours_seed{s}.safetensors` (pulses for `emt phase` and `emt plot prc`).
 
 use std::path::PathBuf;
 
@@ -176,6 +177,13 @@ fn phase_codes(a: &PhaseArgs) -> Result<Value> {
             let path = a.out.join(format!("alpha{alpha}_seed{seed}.safetensors"));
             let file = ModelFile::new(model).with_h0(Array1::ones(hidden))?;
             crate::common::write_atomic(&path, &file.to_bytes()?)?;
+            // The colour vectors as pulses for `emt phase` / `emt plot prc`.
+            let v = task.colour_vectors();
+            let rows: Vec<Array1<f64>> = (0..3).map(|c| v.row(c).to_owned()).collect();
+            let list: Vec<(&str, ndarray::ArrayViewD<'_, f64>)> =
+                ["G", "P", "R"].iter().zip(&rows).map(|(n, r)| (*n, r.view().into_dyn())).collect();
+            let colours = a.out.join(format!("colours_seed{seed}.safetensors"));
+            crate::common::write_atomic(&colours, &emt_core::io::tensors_to_safetensors(&list, &Default::default())?)?;
             // The noise-free map's zero-input attractor from h0 and its fixed points.
             let system = file.model.system()?;
             let zero = Array1::zeros(100);
