@@ -675,3 +675,26 @@ fn reproduce_gating_quick() {
         }
     }
 }
+
+/// Issue 12: `emt reproduce gru --quick`: certified fixed-point counts of random 2-D ctgrus are
+/// all odd (the field points inward on the boundary of [-1, 1]^2, so the indices sum to 1), the
+/// constructed U_h = 3 I network has 9 (4 stable), and the rotation network's cycle is stable.
+#[test]
+fn reproduce_gru_quick() {
+    let d = dir("gru");
+    let j = ok(&["reproduce", "gru", "--quick", "--out", s(&d)]);
+    assert_eq!(j["undecided"], 0, "{j}");
+    let hist = j["count_histogram"].as_object().unwrap();
+    assert!(hist.keys().all(|k| k.parse::<usize>().unwrap() % 2 == 1), "{j}");
+    assert_eq!(hist.values().map(|v| v.as_u64().unwrap()).sum::<u64>(), 200);
+    assert_eq!(
+        (j["constructed_u_h_3i"]["fixed_points"].as_u64(), j["constructed_u_h_3i"]["stable"].as_u64()),
+        (Some(9), Some(4))
+    );
+    assert!((j["limit_cycle"]["period"].as_f64().unwrap() - 12.8325).abs() < 1e-3);
+    let best = emt_core::cells::ModelFile::load(j["most_fixed_points"]["weights"].as_str().unwrap()).unwrap();
+    assert_eq!(best.model.kind().name(), "ctgru");
+    // The saved network's fixed points, found again by `emt fixed-points`.
+    let fp = ok(&["fixed-points", "--weights", j["most_fixed_points"]["weights"].as_str().unwrap(), "--starts", "200"]);
+    assert_eq!(fp["count"], j["most_fixed_points"]["fixed_points"], "{fp}");
+}
