@@ -692,6 +692,13 @@ fn reproduce_gru_quick() {
         (Some(9), Some(4))
     );
     assert!((j["limit_cycle"]["period"].as_f64().unwrap() - 12.8325).abs() < 1e-3);
+    // A saddle-node on the cycle: the period fit's critical value meets the located saddle-node.
+    let snic = &j["snic"];
+    assert_eq!(snic["found"], true, "{j}");
+    let (sn, fit) = (snic["saddle_node"].as_f64().unwrap(), snic["fitted_critical"].as_f64().unwrap());
+    assert!((sn - fit).abs() < 2e-3 && fit > sn, "{snic}");
+    let periods: Vec<f64> = snic["periods"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!(periods.windows(2).all(|w| w[1] > 1.25 * w[0]), "periods diverge like (p_c - p)^(-1/2): {periods:?}");
     let best = emt_core::cells::ModelFile::load(j["most_fixed_points"]["weights"].as_str().unwrap()).unwrap();
     assert_eq!(best.model.kind().name(), "ctgru");
     // The saved network's fixed points, found again by `emt fixed-points`.

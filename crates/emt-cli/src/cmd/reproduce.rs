@@ -28,7 +28,7 @@ use emt_core::cells::{ModelFile, OscillatorWeights};
 use emt_core::{DiscreteMap, Result, rng};
 use emt_dynamics::{
     AsSystem, AttractorKind, AttractorParams, FixedPointParams, PhaseParams, Stability, classify_attractor,
-    find_fixed_points, phase_response_map, trajectory_seeds, wrap,
+    find_fixed_points, fit_period_divergence, phase_response_map, trajectory_seeds, wrap,
 };
 use emt_rnn::{
     AdamConfig, CellSpec, Control, Curriculum, Engine, Event, Init, Observer, TanhMode, Trainer, TrainerParams,
@@ -769,6 +769,7 @@ fn gru(a: &GruArgs) -> Result<Value> {
         "{samples} random 2-D ctgrus: fixed-point counts {histogram:?} ({undecided} undecided); most: {best_json}; limit cycle period {:.4}",
         cyc.period
     );
+    let snic = snic_gallery(a.quick)?;
     Ok(json!({
         "samples": samples,
         "count_histogram": histogram.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
@@ -776,6 +777,46 @@ fn gru(a: &GruArgs) -> Result<Value> {
         "most_fixed_points": best_json,
         "constructed_u_h_3i": constructed.map(|(n, s)| json!({"fixed_points": n, "stable": s})),
         "limit_cycle": {"period": cyc.period, "multiplier": cyc.multipliers.first().map(|z| z.norm()), "stable": cyc.stable},
+        "snic": snic,
         "seconds": start.elapsed().as_secs_f64(),
+    }))
+}
+
+/// A saddle-node on the cycle of a 2-D ctgru: U_h = 6 R(0.5) carries a stable cycle; raising the
+/// bias b_h[0] slows it down until a saddle-node pair appears on it and the cycle vanishes. The
+/// saddle-node is located by the sweep (Newton on {f = 0, det Df = 0}); periods measured by
+/// shooting just below it are fitted with T ~ (p_c - p)^(-1/2) and the two critical values
+/// compared.
+fn snic_gallery(quick: bool) -> Result<Value> {
+    let (c, s) = (0.5f64.cos() * 6.0, 0.5f64.sin() * 6.0);
+    let family = |p: f64| -> Result<emt_dynamics::AsFlow<emt_core::cells::CtGruWeights>> {
+        let mut u = Array2::zeros((6, 2));
+        u.slice_mut(ndarray::s![4.., ..]).assign(&ndarray::array![[c, -s], [s, c]]);
+        let mut b = Array1::zeros(6);
+        b[4] = p;
+        Ok(emt_dynamics::AsFlow(emt_core::cells::CtGruWeights::new(u, None, Some(b), 0.1, None)?))
+    };
+    // Seeds on a 9 x 9 grid of the box that holds every fixed point.
+    let seeds = Array2::from_shape_fn((81, 2), |(k, i)| -0.99 + 1.98 * [k / 9, k % 9][i] as f64 / 8.0);
+    let params = emt_dynamics::SweepParams { from: 0.3, to: 0.5, values: if quick { 5 } else { 11 }, tol: 1e-10 };
+    let swept = emt_dynamics::sweep(family, Array1::zeros(0).view(), seeds.view(), &params)?;
+    let Some(sn) = swept.bifurcations.iter().find(|b| b.name() == "saddle_node") else {
+        return Ok(json!({"found": false}));
+    };
+    let p_c = sn.parameter();
+    let deltas: &[f64] = if quick { &[0.004, 0.002, 0.001] } else { &[0.008, 0.004, 0.002, 0.001, 0.0005] };
+    let cp = emt_dynamics::CycleParams { transient: 400.0, search: 1500.0, steps: 8000, ..Default::default() };
+    let (mut ps, mut ts) = (Vec::new(), Vec::new());
+    for &d in deltas {
+        let flow = family(p_c - d)?;
+        let cyc = emt_dynamics::limit_cycle(&flow.0, ndarray::array![0.0, -0.5].view(), Array1::zeros(0).view(), &cp)?;
+        ps.push(p_c - d);
+        ts.push(cyc.period);
+    }
+    let (fit, residual) = fit_period_divergence(&ps, &ts, emt_dynamics::Divergence::SaddleNodeOnCycle)?;
+    eprintln!("SNIC: saddle-node at b_h[0] = {p_c:.8}; periods {ts:.2?} just below it fit p_c = {fit:.6}");
+    Ok(json!({
+        "found": true, "saddle_node": p_c, "state": sn.state().to_vec(), "parameters": ps, "periods": ts,
+        "fitted_critical": fit, "fit_residual": residual,
     }))
 }

@@ -72,6 +72,11 @@ pub struct Args {
     /// Also continue every fixed point of the first value by pseudo-arclength.
     #[arg(long)]
     continuation: bool,
+    /// Steps (maps) or time (flows) the attractor run examines after its transient (default
+    /// 2000 steps / 200 time units; near a SNIC or homoclinic point the period grows past that,
+    /// and the run must outlast several periods to see the cycle).
+    #[arg(long)]
+    length: Option<f64>,
 }
 
 /// Where the swept scalar lives.
@@ -155,14 +160,23 @@ fn bifurcation_json(b: &Bifurcation) -> Value {
 }
 
 /// The attractor of the zero-input run at one value: kind, period, range of `coord` over it.
-fn attractor(model: &Model, x0: &Array1<f64>, coord: usize) -> Result<(AttractorKind, Option<f64>, [f64; 2])> {
+fn attractor(
+    model: &Model,
+    x0: &Array1<f64>,
+    coord: usize,
+    length: Option<f64>,
+) -> Result<(AttractorKind, Option<f64>, [f64; 2])> {
     let system = model.system()?;
     let flow = matches!(system, System::Flow(_));
-    let params = if flow {
+    let mut params = if flow {
         AttractorParams { transient: 200.0, length: 200.0, ..Default::default() }
     } else {
         AttractorParams::default()
     };
+    if let Some(l) = length {
+        params.length = l;
+        params.transient = params.transient.max(l / 2.0);
+    }
     let u = Array1::zeros(model.input_dim());
     let a = classify_attractor(system, x0.view(), u.view(), &params)?;
     // The range over one period (or 200 steps) of the cell's step map from the final state.
@@ -273,7 +287,7 @@ pub fn run(args: &Args) -> Result<Value> {
     let mut rows = Vec::new();
     for pt in &swept.points {
         let model = model_at(&tensors, &target, pt.parameter)?;
-        let (kind, period, range) = attractor(&model, &x0, args.coord)?;
+        let (kind, period, range) = attractor(&model, &x0, args.coord, args.length)?;
         let cycle = matches!(kind, AttractorKind::LimitCycle | AttractorKind::InvariantCircle);
         // The unstable eigenvalue of a saddle there (per unit time, or ln|mu| per step).
         let lambda_u = pt
