@@ -658,7 +658,9 @@ fn reproduce_phase_codes_quick() {
 /// formula and its stability flips at the derived boundary; the contract keys are there.
 #[test]
 fn reproduce_gating_quick() {
-    let j = ok(&["reproduce", "gating", "--quick"]);
+    let fig = dir("gating").join("gating.svg");
+    let j = ok(&["reproduce", "gating", "--quick", "--figure", s(&fig)]);
+    check_figure(&fig);
     for z in j["zero_state"].as_array().unwrap() {
         let checks = z["checks"].as_array().unwrap();
         assert!(checks.iter().all(|c| c["formula_error"].as_f64().unwrap() < 1e-10), "{z}");
@@ -672,6 +674,11 @@ fn reproduce_gating_quick() {
     for c in j["chaos"].as_array().unwrap() {
         for key in ["bias", "g_h", "alpha_r", "lambda_max", "participation_ratio"] {
             assert!(c.get(key).is_some(), "{key}");
+        }
+    }
+    for t in j["transition"].as_array().unwrap() {
+        for key in ["n", "alpha_r", "lambda_max", "onset_alpha_r", "largest_step"] {
+            assert!(t.get(key).is_some(), "transition.{key}");
         }
     }
 }

@@ -76,6 +76,10 @@ pub struct GatingArgs {
     /// A reduced setting for CI: N = 60, small grids, short runs.
     #[arg(long)]
     quick: bool,
+    /// Draw lambda_max against alpha_r (one curve per g_h, with and without the bias, and the
+    /// transition at N/2 and N) here (.png or .svg).
+    #[arg(long)]
+    figure: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -307,7 +311,9 @@ fn gated(
     emt_core::cells::GatedWeights::new(&j0[0] * gains[0], &j0[1] * gains[1], &j0[2] * gains[2], biases, params, None)
 }
 
-/// The theory of gating (Krishnamurthy, Can & Schwab), with DYNAMICS.md §8's equations.
+/// The theory of gating (Krishnamurthy, Can & Schwab), with DYNAMICS.md §8's equations. The
+/// summary's `transition` has, for N/2 and N at g_h = 2.5, lambda_max along alpha_r, the first
+/// alpha_r with lambda_max > 0.01 (`onset_alpha_r`) and the largest step between neighbours.
 fn gating(a: &GatingArgs) -> Result<Value> {
     use emt_core::Flow;
     let start = std::time::Instant::now();
@@ -404,10 +410,97 @@ fn gating(a: &GatingArgs) -> Result<Value> {
             }
         }
     }
+    // Is the r-gate's transition to chaos continuous or abrupt? lambda_max along alpha_r at
+    // g_h = 2.5 for N/2 and N: the crossing and the largest step between neighbouring values.
+    let fine: Vec<f64> = if a.quick { vec![0.0, 2.0, 4.0] } else { (0..=16).map(|k| 0.25 * k as f64).collect() };
+    let mut transition = Vec::new();
+    for size in [n / 2, n] {
+        let j1 = [couplings(size, 1.0, seed, 0), couplings(size, 1.0, seed, 1), couplings(size, 1.0, seed, 2)];
+        let mut curve = Vec::new();
+        for &alpha_r in &fine {
+            let params = emt_core::cells::GatedParams { alpha_r, ..Default::default() };
+            let w = gated(&j1, [2.5, 1.0, 1.0], [None, None, None], params)?;
+            let (_, last) = run_flow(&w, size, 50.0, dt, seed)?;
+            let lp = emt_dynamics::LyapunovParams {
+                exponents: Some(1),
+                steps,
+                transient: 0,
+                renormalize_every: 10,
+                dt,
+                seed,
+                ..Default::default()
+            };
+            curve.push(emt_dynamics::lambda_max_flow(&w, last.view(), Array2::zeros((1, size)).view(), &lp)?);
+        }
+        let onset = fine.iter().zip(&curve).find(|(_, l)| **l > 0.01).map(|(a, _)| *a);
+        let jump = curve.windows(2).map(|w| w[1] - w[0]).fold(f64::NEG_INFINITY, f64::max);
+        eprintln!(
+            "N = {size}, g_h = 2.5: lambda_max {curve:.3?} over alpha_r {fine:?}; onset {onset:?}, largest step {jump:.3}"
+        );
+        transition.push(
+            json!({"n": size, "alpha_r": fine, "lambda_max": curve, "onset_alpha_r": onset, "largest_step": jump}),
+        );
+    }
+    if let Some(path) = &a.figure {
+        crate::plots::register_fonts()?;
+        let palette = [
+            plotters::style::RGBColor(33, 102, 172),
+            plotters::style::RGBColor(27, 120, 55),
+            plotters::style::RGBColor(118, 42, 131),
+            plotters::style::RGBColor(178, 24, 43),
+            plotters::style::RGBColor(230, 97, 1),
+            plotters::style::RGBColor(110, 110, 110),
+        ];
+        let labels: Vec<String> = g_grid.iter().map(|g| format!("g_h = {g}")).collect();
+        let panel_for = |bias: f64| -> Vec<crate::plots::Curve<'_>> {
+            g_grid
+                .iter()
+                .enumerate()
+                .map(|(k, &g)| crate::plots::Curve {
+                    label: &labels[k],
+                    points: chaos
+                        .iter()
+                        .filter(|c| c["bias"] == bias && c["g_h"] == g)
+                        .map(|c| {
+                            (c["alpha_r"].as_f64().unwrap_or(f64::NAN), c["lambda_max"].as_f64().unwrap_or(f64::NAN))
+                        })
+                        .collect(),
+                    color: palette[k % palette.len()],
+                })
+                .collect()
+        };
+        let size_labels: Vec<String> = transition.iter().map(|t| format!("N = {}", t["n"])).collect();
+        let sizes: Vec<crate::plots::Curve<'_>> = transition
+            .iter()
+            .enumerate()
+            .map(|(k, t)| crate::plots::Curve {
+                label: &size_labels[k],
+                points: fine
+                    .iter()
+                    .zip(t["lambda_max"].as_array().into_iter().flatten())
+                    .map(|(&x, y)| (x, y.as_f64().unwrap_or(f64::NAN)))
+                    .collect(),
+                color: palette[k],
+            })
+            .collect();
+        let panels: Vec<crate::plots::Panel<'_>> = vec![
+            ("lambda_max, no bias", "alpha_r", "lambda_max", false, panel_for(0.0)),
+            ("lambda_max, bias b_h = 0.5", "alpha_r", "lambda_max", false, panel_for(0.5)),
+            ("the transition at g_h = 2.5 for two sizes", "alpha_r", "lambda_max", false, sizes),
+        ];
+        crate::plots::render!(
+            path,
+            (1000, 1300),
+            crate::plots::curves,
+            "Gated RNN: the r-gate drives the transition to chaos",
+            &panels
+        );
+    }
     Ok(json!({
         "n": n,
         "seed": seed,
         "max_re_mu": mu_max,
+        "transition": transition,
         "zero_state": zero_state,
         "timescales": timescales,
         "chaos": chaos,
