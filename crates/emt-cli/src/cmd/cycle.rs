@@ -13,11 +13,10 @@
 
 use std::path::PathBuf;
 
+use emt_core::Result;
 use emt_core::cells::ModelFile;
-use emt_core::{Error, Result, rng};
-use emt_dynamics::{AttractorParams, System, classify_attractor};
+use emt_dynamics::{AsSystem, AttractorParams, System, classify_attractor};
 use ndarray::Array1;
-use rand::Rng;
 use serde_json::json;
 
 #[derive(clap::Args, Debug)]
@@ -39,19 +38,9 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<serde_json::Value> {
     let file = ModelFile::load(&args.weights)?;
     let model = &file.model;
-    let (n, d) = (model.state_dim(), model.input_dim());
-    let x0 = match &file.h0 {
-        Some(h0) => h0.clone(),
-        None => {
-            let mut r = rng::stream(args.seed, 1);
-            Array1::from_shape_simple_fn(n, || 0.1 * (r.random::<f64>() - 0.5))
-        }
-    };
-    let system = match (model.as_map(), model.as_flow()) {
-        (Some(m), _) => System::Map(m),
-        (None, Some(f)) => System::Flow(f),
-        (None, None) => return Err(Error::param("cell", model.kind(), "is neither a map nor a flow")),
-    };
+    let (_n, d) = (model.state_dim(), model.input_dim());
+    let x0 = crate::common::start_state(&file, args.seed);
+    let system = model.system()?;
     let flow = matches!(system, System::Flow(_));
     let defaults = if flow {
         AttractorParams { transient: 200.0, length: 200.0, ..Default::default() }
@@ -97,19 +86,9 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
 pub fn zero_input_orbit(file: &ModelFile, seed: u64) -> Result<Option<ndarray::Array2<f64>>> {
     let model = &file.model;
     let (n, d) = (model.state_dim(), model.input_dim());
-    let x0 = match &file.h0 {
-        Some(h0) => h0.clone(),
-        None => {
-            let mut r = rng::stream(seed, 1);
-            Array1::from_shape_simple_fn(n, || 0.1 * (r.random::<f64>() - 0.5))
-        }
-    };
-    let (system, dt) = match (model.as_map(), model.as_flow(), model) {
-        (Some(m), _, _) => (System::Map(m), 1.0),
-        (None, Some(f), emt_core::cells::Model::CtGru(w)) => (System::Flow(f), w.dt()),
-        (None, Some(f), emt_core::cells::Model::Gated(w)) => (System::Flow(f), w.params().dt),
-        _ => return Ok(None),
-    };
+    let x0 = crate::common::start_state(file, seed);
+    let system = model.system()?;
+    let dt = crate::common::step_time(model);
     let params = if matches!(system, System::Flow(_)) {
         AttractorParams { transient: 200.0, length: 200.0, ..Default::default() }
     } else {

@@ -19,7 +19,9 @@ use std::path::PathBuf;
 use emt_core::cells::{Model, ModelFile};
 use emt_core::io::Tensors;
 use emt_core::{Error, Result, rng};
-use emt_dynamics::{FixedPoint, FixedPointParams, FixedPoints, Stability, System, find_fixed_points, trajectory_seeds};
+use emt_dynamics::{
+    AsSystem, FixedPoint, FixedPointParams, FixedPoints, Stability, System, find_fixed_points, trajectory_seeds,
+};
 use ndarray::{Array1, Array2, Axis, concatenate};
 use rand::Rng;
 use serde_json::json;
@@ -65,15 +67,7 @@ pub struct Search {
 impl Search {
     /// The model as a map or a flow.
     pub fn system(&self) -> Result<System<'_>> {
-        system_of(&self.file.model)
-    }
-}
-
-fn system_of(model: &Model) -> Result<System<'_>> {
-    match (model.as_map(), model.as_flow()) {
-        (Some(m), _) => Ok(System::Map(m)),
-        (None, Some(f)) => Ok(System::Flow(f)),
-        (None, None) => Err(Error::param("cell", model.kind(), "is neither a map nor a flow")),
+        self.file.model.system()
     }
 }
 
@@ -132,7 +126,7 @@ pub fn search(args: &SearchArgs) -> Result<Search> {
             v
         }
     };
-    let system = system_of(model)?;
+    let system = model.system()?;
     let bound = box_bound(model, &u);
     let mut r = rng::stream(args.seed, 3);
     let mut starts = Array2::from_shape_simple_fn((args.starts, n), || bound * (2.0 * r.random::<f64>() - 1.0));

@@ -16,10 +16,9 @@
 use std::path::PathBuf;
 
 use emt_core::cells::ModelFile;
-use emt_core::{Error, Result, rng};
+use emt_core::{Error, Result};
 use emt_dynamics::{LyapunovParams, LyapunovSpectrum, lambda_max_flow, lambda_max_map, lyapunov_flow, lyapunov_map};
-use ndarray::{Array1, Array2};
-use rand::Rng;
+use ndarray::Array2;
 use serde_json::json;
 
 /// The flags shared by `emt lyapunov` and `emt plot lyapunov`.
@@ -58,14 +57,8 @@ pub struct Args {
 pub fn spectrum(args: &RunArgs) -> Result<(ModelFile, LyapunovSpectrum, f64)> {
     let file = ModelFile::load(&args.weights)?;
     let model = &file.model;
-    let n = model.state_dim();
-    let x0 = match &file.h0 {
-        Some(h0) => h0.clone(),
-        None => {
-            let mut r = rng::stream(args.seed, 1);
-            Array1::from_shape_simple_fn(n, || 0.1 * (r.random::<f64>() - 0.5))
-        }
-    };
+    let _n = model.state_dim();
+    let x0 = crate::common::start_state(&file, args.seed);
     let inputs = Array2::zeros((1, model.input_dim()));
     let params = LyapunovParams {
         exponents: args.k,

@@ -17,10 +17,9 @@ use std::path::PathBuf;
 
 use emt_core::cells::ModelFile;
 use emt_core::io::Tensors;
-use emt_core::{Error, Result, rng};
+use emt_core::{Error, Result};
 use emt_dynamics::{AttractorKind, AttractorParams, PhaseParams, System, classify_attractor, phase_response_map};
 use ndarray::Array1;
-use rand::Rng;
 use serde_json::json;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -57,7 +56,7 @@ pub struct Responses {
 pub fn responses(args: &Args) -> Result<Responses> {
     let file = ModelFile::load(&args.weights)?;
     let model = &file.model;
-    let (n, d) = (model.state_dim(), model.input_dim());
+    let (_n, d) = (model.state_dim(), model.input_dim());
     let pulses = Tensors::read(&args.pulses)?;
     let mut symbols = BTreeMap::new();
     for (name, t) in &pulses.tensors {
@@ -69,13 +68,7 @@ pub fn responses(args: &Args) -> Result<Responses> {
     if symbols.is_empty() {
         return Err(Error::Format { path: args.pulses.display().to_string(), reason: "no pulse tensors".into() });
     }
-    let x0 = match &file.h0 {
-        Some(h0) => h0.clone(),
-        None => {
-            let mut r = rng::stream(args.seed, 1);
-            Array1::from_shape_simple_fn(n, || 0.1 * (r.random::<f64>() - 0.5))
-        }
-    };
+    let x0 = crate::common::start_state(&file, args.seed);
     let map = model.cell().map();
     let zero = Array1::zeros(d);
     let params = AttractorParams { transient: args.transient as f64, ..Default::default() };

@@ -181,11 +181,7 @@ fn attractor(
     let a = classify_attractor(system, x0.view(), u.view(), &params)?;
     // The range over one period (or 200 steps) of the cell's step map from the final state.
     let map = model.cell().map();
-    let dt = match model {
-        Model::CtGru(w) => w.dt(),
-        Model::Gated(w) => w.params().dt,
-        _ => 1.0,
-    };
+    let dt = crate::common::step_time(model);
     let steps = a.period.map_or(200, |p| ((p / dt).ceil() as usize).clamp(1, 100_000));
     let mut x = a.state.clone();
     let (mut lo, mut hi) = (x[coord], x[coord]);
@@ -276,13 +272,7 @@ pub fn run(args: &Args) -> Result<Value> {
         &params,
     )?;
     bar.finish_and_clear();
-    let x0 = match &file.h0 {
-        Some(h0) => h0.clone(),
-        None => {
-            let mut r = rng::stream(args.seed, 1);
-            Array1::from_shape_simple_fn(n, || 0.1 * (r.random::<f64>() - 0.5))
-        }
-    };
+    let x0 = crate::common::start_state(&file, args.seed);
     let flow = matches!(model0.system()?, System::Flow(_));
     let mut rows = Vec::new();
     for pt in &swept.points {
