@@ -1,0 +1,291 @@
+//! `emt reproduce gating`: the theory of gating (Krishnamurthy, Can & Schwab; DYNAMICS.md §8).
+
+use std::path::PathBuf;
+
+use emt_core::{Result, rng};
+use ndarray::{Array1, Array2, Axis};
+use serde_json::{Value, json};
+
+#[derive(clap::Args, Debug)]
+pub struct GatingArgs {
+    /// Units N (the state has 3N coordinates).
+    #[arg(long, default_value_t = 400)]
+    n: usize,
+    /// Seed of the couplings.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// A reduced setting for CI: N = 60, small grids, short runs.
+    #[arg(long)]
+    quick: bool,
+    /// Draw lambda_max against alpha_r (one curve per g_h, with and without the bias, and the
+    /// transition at N/2 and N) here (.png or .svg).
+    #[arg(long)]
+    figure: Option<PathBuf>,
+}
+
+/// Gaussian couplings `g G / sqrt(N)` from `seed`, stream `k`.
+fn couplings(n: usize, g: f64, seed: u64, k: u64) -> Array2<f64> {
+    use rand_distr::Distribution;
+    let mut r = rng::stream(seed, 10 + k);
+    let scale = g / (n as f64).sqrt();
+    Array2::from_shape_simple_fn((n, n), || {
+        let x: f64 = rand_distr::StandardNormal.sample(&mut r);
+        scale * x
+    })
+}
+
+fn gated(
+    j0: &[Array2<f64>; 3],
+    gains: [f64; 3],
+    biases: [Option<Array1<f64>>; 3],
+    params: emt_core::cells::GatedParams,
+) -> Result<emt_core::cells::GatedWeights> {
+    emt_core::cells::GatedWeights::new(&j0[0] * gains[0], &j0[1] * gains[1], &j0[2] * gains[2], biases, params, None)
+}
+
+/// The theory of gating (Krishnamurthy, Can & Schwab), with DYNAMICS.md §8's equations. The
+/// summary's `transition` has, for N/2 and N at g_h = 2.5, lambda_max along alpha_r, the first
+/// alpha_r with lambda_max > 0.01 (`onset_alpha_r`) and the largest step between neighbours.
+pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
+    use emt_core::Flow;
+    let start = std::time::Instant::now();
+    let n = if a.quick { 60 } else { a.n };
+    let seed = a.seed;
+    let j0 = [couplings(n, 1.0, seed, 0), couplings(n, 1.0, seed, 1), couplings(n, 1.0, seed, 2)];
+    let mu = emt_linalg::eigenvalues(j0[0].view())?;
+    let mu_max = mu.iter().map(|z| z.re).fold(f64::NEG_INFINITY, f64::max);
+    let sig = |b: f64| 1.0 / (1.0 + (-b).exp());
+
+    // (c) The zero state: spectrum = s_z0 (-1 + s_r0 mu_i) and -1/tau_z, -1/tau_r; stable iff
+    // g_h s_r0 max Re mu(J0) < 1, i.e. g_h < g* = 1 / (s_r0 max Re mu(J0)) -> 1 + exp(-beta_r).
+    let mut zero_state = Vec::new();
+    for beta_r in [-1.0, 0.0, 1.0] {
+        let params = emt_core::cells::GatedParams { beta_r, beta_z: 0.5, tau_z: 2.0, tau_r: 0.5, ..Default::default() };
+        let (sz0, sr0) = (sig(params.beta_z), sig(beta_r));
+        let g_star = 1.0 / (sr0 * mu_max);
+        let predicted = 1.0 + (-beta_r).exp();
+        // Full 3N Jacobian against the formula, just below and above g*.
+        let mut checks = Vec::new();
+        for factor in [0.98, 1.02] {
+            let g_h = g_star * factor;
+            let w = gated(&j0, [g_h, 1.0, 1.0], [None, None, None], params)?;
+            let x0 = Array1::zeros(3 * n);
+            let jac = w.jacobian(x0.view(), Array1::zeros(n).view())?;
+            let eig = emt_linalg::eigenvalues(jac.view())?;
+            let mut formula: Vec<f64> = mu.iter().map(|m| sz0 * (-1.0 + sr0 * g_h * m.re)).collect();
+            formula.extend(std::iter::repeat_n(-1.0 / params.tau_z, n));
+            formula.extend(std::iter::repeat_n(-1.0 / params.tau_r, n));
+            let mut got: Vec<f64> = eig.iter().map(|z| z.re).collect();
+            formula.sort_by(f64::total_cmp);
+            got.sort_by(f64::total_cmp);
+            let err = formula.iter().zip(&got).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            let lead = got.last().copied().unwrap_or(f64::NAN);
+            checks.push(json!({"g_h": g_h, "max_re": lead, "stable": lead < 0.0, "formula_error": err}));
+        }
+        zero_state.push(json!({"beta_r": beta_r, "g_star": g_star, "predicted_large_n": predicted, "checks": checks}));
+        eprintln!("zero state, beta_r {beta_r}: boundary g* = {g_star:.4} (large N: {predicted:.4})");
+    }
+
+    // (a) Timescales: from a random state, run to t = T; at the final state the Jacobian's
+    // eigenvalues with |lambda| < 0.05 (piling up near 0) and the autocorrelation time of
+    // tanh h, for growing alpha_z.
+    let (t_run, dt) = if a.quick { (60.0, 0.05) } else { (200.0, 0.05) };
+    let mut timescales = Vec::new();
+    let bz = {
+        use rand_distr::Distribution;
+        let mut r = rng::stream(seed, 20);
+        Array1::from_shape_simple_fn(n, || rand_distr::StandardNormal.sample(&mut r))
+    };
+    for alpha_z in [0.0, 2.0, 5.0, 10.0, 20.0] {
+        let params = emt_core::cells::GatedParams { alpha_z, ..Default::default() };
+        let w = gated(&j0, [3.0, 1.0, 1.0], [None, Some(bz.clone()), None], params)?;
+        let (states, last) = run_flow(&w, n, t_run, dt, seed)?;
+        let jac = w.jacobian(last.view(), Array1::zeros(n).view())?;
+        let eig = emt_linalg::eigenvalues(jac.view())?;
+        let near_zero = eig.iter().filter(|z| z.norm() < 0.05).count() as f64 / eig.len() as f64;
+        let tau = autocorrelation_time(&states, dt);
+        eprintln!(
+            "alpha_z {alpha_z}: {:.1}% of eigenvalues within 0.05 of 0, autocorrelation time {tau:.2}",
+            100.0 * near_zero
+        );
+        timescales.push(json!({"alpha_z": alpha_z, "near_zero_fraction": near_zero, "autocorrelation_time": tau,
+                               "max_re": eig.iter().map(|z| z.re).fold(f64::NEG_INFINITY, f64::max)}));
+    }
+
+    // (b) Dimensionality and chaos: lambda_max (two trajectories) and the participation ratio of
+    // tanh h over a (g_h, alpha_r) grid, without and with a constant bias b_h = 0.5.
+    let g_grid: Vec<f64> = if a.quick { vec![1.0, 3.0] } else { vec![1.0, 1.5, 2.0, 2.5, 3.0, 4.0] };
+    let ar_grid: Vec<f64> = if a.quick { vec![0.0, 4.0] } else { vec![0.0, 2.0, 4.0, 8.0] };
+    let steps = if a.quick { 400 } else { 3000 };
+    let mut chaos = Vec::new();
+    for bias in [0.0, 0.5] {
+        for &g_h in &g_grid {
+            for &alpha_r in &ar_grid {
+                let params = emt_core::cells::GatedParams { alpha_r, ..Default::default() };
+                let bh = (bias != 0.0).then(|| Array1::from_elem(n, bias));
+                let w = gated(&j0, [g_h, 1.0, 1.0], [bh, None, None], params)?;
+                let (states, last) = run_flow(&w, n, 50.0, dt, seed)?;
+                let lp = emt_dynamics::LyapunovParams {
+                    exponents: Some(1),
+                    steps,
+                    transient: 0,
+                    renormalize_every: 10,
+                    dt,
+                    seed,
+                    ..Default::default()
+                };
+                let inputs = Array2::zeros((1, n));
+                let lmax = emt_dynamics::lambda_max_flow(&w, last.view(), inputs.view(), &lp)?;
+                let pr = emt_dynamics::participation_ratio(states.mapv(f64::tanh).view()).unwrap_or(f64::NAN);
+                chaos.push(json!({"bias": bias, "g_h": g_h, "alpha_r": alpha_r, "lambda_max": lmax, "participation_ratio": pr}));
+                eprintln!("b_h {bias}, g_h {g_h}, alpha_r {alpha_r}: lambda_max {lmax:+.4}, PR {pr:.2}");
+            }
+        }
+    }
+    // Is the r-gate's transition to chaos continuous or abrupt? lambda_max along alpha_r at
+    // g_h = 2.5 for N/2 and N: the crossing and the largest step between neighbouring values.
+    let fine: Vec<f64> = if a.quick { vec![0.0, 2.0, 4.0] } else { (0..=16).map(|k| 0.25 * k as f64).collect() };
+    let mut transition = Vec::new();
+    for size in [n / 2, n] {
+        let j1 = [couplings(size, 1.0, seed, 0), couplings(size, 1.0, seed, 1), couplings(size, 1.0, seed, 2)];
+        let mut curve = Vec::new();
+        for &alpha_r in &fine {
+            let params = emt_core::cells::GatedParams { alpha_r, ..Default::default() };
+            let w = gated(&j1, [2.5, 1.0, 1.0], [None, None, None], params)?;
+            let (_, last) = run_flow(&w, size, 50.0, dt, seed)?;
+            let lp = emt_dynamics::LyapunovParams {
+                exponents: Some(1),
+                steps,
+                transient: 0,
+                renormalize_every: 10,
+                dt,
+                seed,
+                ..Default::default()
+            };
+            curve.push(emt_dynamics::lambda_max_flow(&w, last.view(), Array2::zeros((1, size)).view(), &lp)?);
+        }
+        let onset = fine.iter().zip(&curve).find(|(_, l)| **l > 0.01).map(|(a, _)| *a);
+        let jump = curve.windows(2).map(|w| w[1] - w[0]).fold(f64::NEG_INFINITY, f64::max);
+        eprintln!(
+            "N = {size}, g_h = 2.5: lambda_max {curve:.3?} over alpha_r {fine:?}; onset {onset:?}, largest step {jump:.3}"
+        );
+        transition.push(
+            json!({"n": size, "alpha_r": fine, "lambda_max": curve, "onset_alpha_r": onset, "largest_step": jump}),
+        );
+    }
+    if let Some(path) = &a.figure {
+        crate::plots::register_fonts()?;
+        let palette = [
+            plotters::style::RGBColor(33, 102, 172),
+            plotters::style::RGBColor(27, 120, 55),
+            plotters::style::RGBColor(118, 42, 131),
+            plotters::style::RGBColor(178, 24, 43),
+            plotters::style::RGBColor(230, 97, 1),
+            plotters::style::RGBColor(110, 110, 110),
+        ];
+        let labels: Vec<String> = g_grid.iter().map(|g| format!("g_h = {g}")).collect();
+        let panel_for = |bias: f64| -> Vec<crate::plots::Curve<'_>> {
+            g_grid
+                .iter()
+                .enumerate()
+                .map(|(k, &g)| crate::plots::Curve {
+                    label: &labels[k],
+                    points: chaos
+                        .iter()
+                        .filter(|c| c["bias"] == bias && c["g_h"] == g)
+                        .map(|c| {
+                            (c["alpha_r"].as_f64().unwrap_or(f64::NAN), c["lambda_max"].as_f64().unwrap_or(f64::NAN))
+                        })
+                        .collect(),
+                    color: palette[k % palette.len()],
+                })
+                .collect()
+        };
+        let size_labels: Vec<String> = transition.iter().map(|t| format!("N = {}", t["n"])).collect();
+        let sizes: Vec<crate::plots::Curve<'_>> = transition
+            .iter()
+            .enumerate()
+            .map(|(k, t)| crate::plots::Curve {
+                label: &size_labels[k],
+                points: fine
+                    .iter()
+                    .zip(t["lambda_max"].as_array().into_iter().flatten())
+                    .map(|(&x, y)| (x, y.as_f64().unwrap_or(f64::NAN)))
+                    .collect(),
+                color: palette[k],
+            })
+            .collect();
+        let panels: Vec<crate::plots::Panel<'_>> = vec![
+            ("lambda_max, no bias", "alpha_r", "lambda_max", false, panel_for(0.0)),
+            ("lambda_max, bias b_h = 0.5", "alpha_r", "lambda_max", false, panel_for(0.5)),
+            ("the transition at g_h = 2.5 for two sizes", "alpha_r", "lambda_max", false, sizes),
+        ];
+        crate::plots::render!(
+            path,
+            (1000, 1300),
+            crate::plots::curves,
+            "Gated RNN: the r-gate drives the transition to chaos",
+            &panels
+        );
+    }
+    Ok(json!({
+        "n": n,
+        "seed": seed,
+        "max_re_mu": mu_max,
+        "transition": transition,
+        "zero_state": zero_state,
+        "timescales": timescales,
+        "chaos": chaos,
+        "seconds": start.elapsed().as_secs_f64(),
+    }))
+}
+
+/// RK4 from a seeded random state for time `t`: the h-part of the states sampled every
+/// step `(steps, N)` over the second half, and the final full state.
+fn run_flow(
+    w: &emt_core::cells::GatedWeights,
+    n: usize,
+    t: f64,
+    dt: f64,
+    seed: u64,
+) -> Result<(Array2<f64>, Array1<f64>)> {
+    use rand_distr::Distribution;
+    let mut r = rng::stream(seed, 30);
+    let mut x = Array1::from_shape_simple_fn(3 * n, || rand_distr::StandardNormal.sample(&mut r));
+    let steps = (t / dt).round() as usize;
+    let keep = steps / 2;
+    let mut rk = emt_dynamics::Rk4::new(3 * n, 0);
+    let u = Array1::zeros(n);
+    let mut states = Array2::zeros((keep, n));
+    for k in 0..steps {
+        rk.step(w, &mut x, u.view(), dt)?;
+        if k >= steps - keep {
+            states.row_mut(k - (steps - keep)).assign(&x.slice(ndarray::s![..n]));
+        }
+    }
+    Ok((states, x))
+}
+
+/// Time at which the mean (over units) autocorrelation of the centred `tanh h` first falls below
+/// 1/e (the window's length if it never does).
+fn autocorrelation_time(states: &Array2<f64>, dt: f64) -> f64 {
+    let p = states.mapv(f64::tanh);
+    let mean = p.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(p.ncols()));
+    let c = &p - &mean;
+    let (t_len, n) = c.dim();
+    let var: f64 = c.iter().map(|v| v * v).sum::<f64>() / (t_len * n) as f64;
+    if var <= 0.0 {
+        return 0.0;
+    }
+    for lag in 1..t_len / 2 {
+        let mut acc = 0.0;
+        for t in 0..t_len - lag {
+            acc += c.row(t).dot(&c.row(t + lag));
+        }
+        let rho = acc / ((t_len - lag) * n) as f64 / var;
+        if rho < (-1.0f64).exp() {
+            return lag as f64 * dt;
+        }
+    }
+    (t_len / 2) as f64 * dt
+}

@@ -1,0 +1,46 @@
+//! `emt reproduce`: one command per dynamics paper (issue 12).
+//!
+//! ```text
+//! emt reproduce phase-codes [--seeds 8] [--epochs 300] [--hidden 100] [--out DIR] [--quick]
+//! emt reproduce gating [--n 400] [--seed 0] [--figure F] [--quick]
+//! emt reproduce gru [--samples 3000] [--seed 0] [--out DIR] [--quick]
+//! ```
+//!
+//! Each prints one JSON summary (phase-codes: one line per network first) and says what it
+//! measured on stderr; the submodules' docs list the keys.
+
+mod gating;
+mod gru;
+mod phase_codes;
+
+use emt_core::Result;
+use serde_json::Value;
+
+pub use gating::GatingArgs;
+pub use gru::GruArgs;
+pub use phase_codes::PhaseArgs;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Paper {
+    /// The SET-task paper: phase codes on limit cycles vs lattices of fixed points.
+    PhaseCodes(PhaseArgs),
+    /// The theory of gating (DYNAMICS.md §8): zero-state boundary, timescales, transition to chaos.
+    Gating(GatingArgs),
+    /// Continuous-time GRUs (Jordan, Sokol & Park): the 2-D repertoire (so far: multistability
+    /// with certified counts, and the limit cycle).
+    Gru(GruArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    paper: Paper,
+}
+
+pub fn run(args: &Args) -> Result<Value> {
+    match &args.paper {
+        Paper::PhaseCodes(a) => phase_codes::phase_codes(a),
+        Paper::Gating(a) => gating::gating(a),
+        Paper::Gru(a) => gru::gru(a),
+    }
+}

@@ -1,0 +1,446 @@
+//! `emt reproduce phase-codes`: the SET / mod-3 task (Murray; DYNAMICS.md §7).
+//!
+//! For alpha in {1.0, 0.1} and
+//! each seed: colour vectors N(0, I_100) from the seed, the fixed 900 + 900 training set in
+//! reshuffled batches of 128, a CT-RNN (N = `--hidden`, noise 0.1 inside the alpha term, rate
+//! penalty 1e-6, AdamW lr 1e-3 with decoupled decay 1e-4, clip 1, Glorot-normal weights, zero
+//! biases, h0 = ones, readout on tanh h), stopping early once the 27-trial test set is 100% right
+//! by the paper's rule (last step beyond +-0.5; checked every epoch, noise-free). Then, on the
+//! noise-free map: the zero-input attractor from h0 (`emt cycle`), the fixed points, and for an
+//! oscillating network the phase shift of each colour (a 2-step pulse, circular mean over 16
+//! arrival phases) with the Z3 test: pairwise differences +-2pi/3 mod 2pi up to a common offset
+//! (reported). Every solved network's finite-state automaton is extracted (`fsa`: states at
+//! input-free moments, autonomous motion removed, clustered; transitions per colour with their
+//! determinism; `z3`: whether the table is the Z3 group's; `verdicts_match` of 27). The
+//! handcrafted Z3 oscillator is scored on the same test set (27/27 expected).
+//! Per network one JSON line on stdout; the last line is the summary: `networks` (per alpha:
+//! `trained`, `solved`, `oscillatory`, `attractive`, `z3`, `fsa_z3`), `oscillator_correct`, `seconds`,
+//! `out`. Models are saved to `--out` (default `runs/phase_codes`), with each seed's colour
+//! vectors as `colours_seed{s}.safetensors` (pulses for `emt phase` and `emt plot prc`).
+
+use std::path::PathBuf;
+
+use emt_core::cells::{ModelFile, OscillatorWeights};
+use emt_core::{DiscreteMap, Result, rng};
+use emt_dynamics::{
+    AsSystem, AttractorKind, AttractorParams, FixedPointParams, PhaseParams, Stability, classify_attractor,
+    find_fixed_points, phase_response_map, trajectory_seeds, wrap,
+};
+use emt_rnn::{
+    AdamConfig, CellSpec, Control, Curriculum, Engine, Event, Init, Observer, TanhMode, Trainer, TrainerParams,
+    TrainerView,
+};
+use emt_tasks::{SetEpochs, SetTask, set_labels};
+use ndarray::{Array1, Array2, Axis};
+use serde_json::{Value, json};
+
+#[derive(clap::Args, Debug)]
+pub struct PhaseArgs {
+    /// Networks per alpha (seeds 0..n).
+    #[arg(long, default_value_t = 8)]
+    seeds: u64,
+    /// Epochs at most (14 batches each).
+    #[arg(long, default_value_t = 300)]
+    epochs: u64,
+    /// Hidden size.
+    #[arg(long, default_value_t = 100)]
+    hidden: usize,
+    /// Where the trained models go.
+    #[arg(long, default_value = "runs/phase_codes")]
+    out: PathBuf,
+    /// A reduced setting for CI: 1 seed, 20 epochs, N = 32.
+    #[arg(long)]
+    quick: bool,
+}
+
+/// The paper's accuracy of `params` on the 27-trial test set (noise-free, h0 = ones).
+fn test_accuracy(params: &emt_rnn::Params<f32>, test: &emt_core::Episode) -> Result<f64> {
+    let n = params.layout().hidden;
+    let mut engine = Engine::<f32>::new(1, TanhMode::Exact)?.with_h0(vec![1.0; n])?;
+    let (outputs, _) = engine.forward(params, test.inputs())?;
+    let last = outputs.index_axis(Axis(0), outputs.dim().0 - 1).mapv(f64::from);
+    SetTask::accuracy(last.view(), &set_labels(test))
+}
+
+/// Stops training once the test set is solved; checks after every epoch.
+struct SolveCheck<'a> {
+    test: &'a emt_core::Episode,
+    every: u64,
+    accuracy: f64,
+}
+
+impl Observer for SolveCheck<'_> {
+    fn observe(&mut self, view: &TrainerView<'_>, event: &Event) -> Result<Control> {
+        if let Event::Step(s) = event {
+            if s.step % self.every == 0 {
+                self.accuracy = test_accuracy(view.params(), self.test)?;
+                if self.accuracy >= 1.0 {
+                    return Ok(Control::Stop);
+                }
+            }
+        }
+        Ok(Control::Continue)
+    }
+}
+
+/// Shifts `s_c`, and the best Z3 fit `s_c = delta + 2pi k_c / 3` with `{k_c}` a permutation of
+/// {0, 1, 2}: (max deviation, delta, k).
+fn z3_fit(shifts: &[f64; 3]) -> (f64, f64, [usize; 3]) {
+    let third = 2.0 * std::f64::consts::PI / 3.0;
+    let perms = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    let mut best = (f64::INFINITY, 0.0, [0, 1, 2]);
+    for k in perms {
+        let res: Vec<f64> = (0..3).map(|c| shifts[c] - third * k[c] as f64).collect();
+        let delta = res.iter().map(|r| r.sin()).sum::<f64>().atan2(res.iter().map(|r| r.cos()).sum::<f64>());
+        let dev = res.iter().map(|r| wrap(r - delta).abs()).fold(0.0, f64::max);
+        if dev < best.0 {
+            best = (dev, delta, k);
+        }
+    }
+    best
+}
+
+pub(super) fn phase_codes(a: &PhaseArgs) -> Result<Value> {
+    let (seeds, epochs, hidden) = if a.quick { (1, 20, 32) } else { (a.seeds, a.epochs, a.hidden) };
+    std::fs::create_dir_all(&a.out).map_err(|e| emt_core::Error::file(&a.out, e))?;
+    let start = std::time::Instant::now();
+    let mut summary = serde_json::Map::new();
+    let mut oscillator_correct = Vec::new();
+    for alpha in [1.0, 0.1] {
+        let (mut solved, mut oscillatory, mut attractive, mut z3, mut fsa_z3) = (0, 0, 0, 0, 0);
+        for seed in 0..seeds {
+            let task = SetTask::random(100, seed)?;
+            let test = task.test_set(&mut rng::stream(seed, 5))?;
+            let data = SetEpochs::new(task.clone(), &mut rng::stream(seed, 6));
+            let per_epoch = (data.len() / 128) as u64;
+            let params = TrainerParams::paper()
+                .cell(CellSpec::CtRnn { alpha })
+                .init(Init::GlorotNormal)
+                .h0(Some(vec![1.0; hidden]))
+                .noise(0.1)
+                .rate_penalty(1e-6)
+                .adam(AdamConfig::adamw(1e-3, 1e-4))
+                .bias(true)
+                .hidden(hidden)
+                .batch(128)
+                .seed(seed)
+                .curriculum(Curriculum::new(vec![5], 1.0)?)
+                .eval_horizon(5)
+                .eval_batch(256)
+                .eval_every(per_epoch * epochs + 1)
+                .target_accuracy(None)
+                .max_steps(per_epoch * epochs);
+            let mut trainer = Trainer::new(data, params)?;
+            let mut check = SolveCheck { test: &test, every: per_epoch, accuracy: 0.0 };
+            let report = trainer.run(&mut [&mut check])?;
+            let accuracy = test_accuracy(trainer.params(), &test)?;
+            solved += usize::from(accuracy >= 1.0);
+            let model = trainer.model()?;
+            let path = a.out.join(format!("alpha{alpha}_seed{seed}.safetensors"));
+            let file = ModelFile::new(model).with_h0(Array1::ones(hidden))?;
+            crate::common::write_atomic(&path, &file.to_bytes()?)?;
+            // The colour vectors as pulses for `emt phase` / `emt plot prc`.
+            let v = task.colour_vectors();
+            let rows: Vec<Array1<f64>> = (0..3).map(|c| v.row(c).to_owned()).collect();
+            let list: Vec<(&str, ndarray::ArrayViewD<'_, f64>)> =
+                ["G", "P", "R"].iter().zip(&rows).map(|(n, r)| (*n, r.view().into_dyn())).collect();
+            let colours = a.out.join(format!("colours_seed{seed}.safetensors"));
+            crate::common::write_atomic(&colours, &emt_core::io::tensors_to_safetensors(&list, &Default::default())?)?;
+            // The noise-free map's zero-input attractor from h0 and its fixed points.
+            let system = file.model.system()?;
+            let zero = Array1::zeros(100);
+            let h0 = Array1::ones(hidden);
+            let att = classify_attractor(system, h0.view(), zero.view(), &AttractorParams::default())?;
+            let mut r = rng::stream(seed, 8);
+            let starts = Array2::from_shape_simple_fn((16, hidden), || rand::Rng::random_range(&mut r, -2.0..2.0));
+            let seeds_fp = trajectory_seeds(system, zero.view(), starts.view(), 200, 10, 1.0, 0.05, seed)?;
+            let fps = find_fixed_points(system, zero.view(), seeds_fp.view(), &FixedPointParams::default())?;
+            let stable = fps.fixed.iter().filter(|f| f.stability == Stability::Stable).count();
+            let oscillates = matches!(att.kind, AttractorKind::LimitCycle | AttractorKind::InvariantCircle);
+            let mut entry = json!({
+                "alpha": alpha, "seed": seed, "steps": report.steps, "epochs": report.steps / per_epoch.max(1),
+                "test_accuracy": accuracy, "attractor": att.kind.name(), "period": att.period,
+                "fixed_points": fps.fixed.len(), "stable_fixed_points": stable, "weights": path.display().to_string(),
+            });
+            if oscillates && accuracy >= 1.0 {
+                oscillatory += 1;
+                let map = file.model.cell().map();
+                let period = att.period.unwrap_or(1.0);
+                let v = task.colour_vectors();
+                let pp = PhaseParams { pulse_steps: 2, arrivals: 16, ..Default::default() };
+                let mut shifts = [0.0; 3];
+                let mut spread = [0.0; 3];
+                for c in 0..3 {
+                    let prc = phase_response_map(map.as_ref(), att.state.view(), period, v.row(c), &pp)?;
+                    shifts[c] = prc.mean;
+                    spread[c] = prc.spread;
+                }
+                let (dev, delta, k) = z3_fit(&shifts);
+                let holds = dev < 0.35;
+                z3 += usize::from(holds);
+                entry["shifts"] = json!({"G": shifts[0], "P": shifts[1], "R": shifts[2]});
+                entry["spread"] = json!({"G": spread[0], "P": spread[1], "R": spread[2]});
+                entry["z3"] = json!({"holds": holds, "max_deviation": dev, "offset": delta, "k": k});
+            } else if accuracy >= 1.0 && att.kind == AttractorKind::FixedPoint {
+                attractive += 1;
+            }
+            if accuracy >= 1.0 {
+                let fsa = extract_fsa(&file, trainer.params(), &task, oscillates, if a.quick { 2 } else { 8 }, seed)?;
+                fsa_z3 += usize::from(fsa["z3"].as_bool() == Some(true));
+                entry["fsa"] = fsa;
+            }
+            println!("{entry}");
+            eprintln!(
+                "alpha {alpha} seed {seed}: {} steps, test accuracy {accuracy:.3}, {} ({} fixed points, {stable} stable)",
+                report.steps,
+                att.kind.name(),
+                fps.fixed.len()
+            );
+        }
+        summary.insert(
+            format!("alpha_{alpha}"),
+            json!({"trained": seeds, "solved": solved, "oscillatory": oscillatory, "attractive": attractive, "z3": z3, "fsa_z3": fsa_z3}),
+        );
+        // The handcrafted oscillator on the first seed's test set (same for every alpha).
+        if alpha == 1.0 {
+            let task = SetTask::random(100, 0)?;
+            let test = task.test_set(&mut rng::stream(0, 5))?;
+            let osc = OscillatorWeights::z3(task.colour_vectors().view(), 2, 2.0 * std::f64::consts::PI / 25.0, 0.5)?;
+            let zero = Array1::zeros(100);
+            let mut correct = 0;
+            for (b, cards) in SetTask::sequences().into_iter().enumerate() {
+                let (mut z, mut null) = (ndarray::array![1.0, 0.0], ndarray::array![1.0, 0.0]);
+                for t in 0..test.len() {
+                    z = osc.step(z.view(), test.inputs().slice(ndarray::s![t, b, ..]).mapv(f64::from).view())?;
+                    null = osc.step(null.view(), zero.view())?;
+                }
+                let offset = (null[0] * z[1] - null[1] * z[0]).atan2(null[0] * z[0] + null[1] * z[1]);
+                correct += usize::from((offset.abs() < std::f64::consts::FRAC_PI_3) == SetTask::accepts(cards));
+            }
+            oscillator_correct.push(correct);
+        }
+    }
+    Ok(json!({
+        "networks": summary,
+        "oscillator_correct": oscillator_correct.first(),
+        "seconds": start.elapsed().as_secs_f64(),
+        "out": a.out.display().to_string(),
+        "hidden": hidden, "epochs": epochs, "seeds": seeds,
+    }))
+}
+
+/// The finite-state automaton a trained SET network implements (DYNAMICS.md §7): states at
+/// input-free moments (just before each onset, and at the end) of `trials` (27 sequences x
+/// `repeats` timings, noise-free, h0 = ones), with the autonomous motion removed:
+/// oscillating networks by their phase offset from the zero-input run in the null cycle's PCA
+/// plane, attractive ones by the fixed point each state relaxes to with zero input. States are
+/// clustered (circularly within 0.6 rad / within 1e-3 of each other), transitions tabulated per
+/// colour by majority with their determinism, minimised (Moore), and the minimal table tested
+/// for Z3: bijections pi (states -> Z3, start -> 0) and sigma (colours -> Z3) with
+/// pi(delta(q, c)) = pi(q) + sigma(c).
+fn extract_fsa(
+    file: &ModelFile,
+    params: &emt_rnn::Params<f32>,
+    task: &SetTask,
+    oscillating: bool,
+    repeats: usize,
+    seed: u64,
+) -> Result<Value> {
+    let n = params.layout().hidden;
+    let mut r = rng::stream(seed, 11);
+    let mut trials = Vec::new();
+    for _ in 0..repeats {
+        for cards in SetTask::sequences() {
+            trials.push((cards, task.onsets(&mut r)));
+        }
+    }
+    let ep = task.episode(&trials)?;
+    let mut engine = Engine::<f32>::new(1, TanhMode::Exact)?.with_h0(vec![1.0; n])?;
+    let (_, hidden) = engine.forward(params, ep.inputs())?;
+    let steps = ep.len();
+    // Features of the input-free moments: (trial, moment k = 0..=3) -> feature.
+    let moment_time = |onsets: [usize; 3], k: usize| if k < 3 { onsets[k] } else { steps };
+    let state_at = |b: usize, t: usize| -> Array1<f64> {
+        if t == 0 { Array1::ones(n) } else { hidden.slice(ndarray::s![t - 1, b, ..]).mapv(f64::from) }
+    };
+    let map = file.model.cell().map();
+    let zero = Array1::zeros(task.dim());
+    enum Feature {
+        Angle(f64),
+        Point(Array1<f64>),
+    }
+    let mut features: Vec<[Feature; 4]> = Vec::new();
+    if oscillating {
+        // The null run from h0, long enough to settle; its PCA plane, oriented so that the
+        // rotation is positive.
+        let total = steps + 400;
+        let mut x = Array1::ones(n);
+        let mut null = Array2::zeros((total + 1, n));
+        null.row_mut(0).assign(&x);
+        for t in 1..=total {
+            x = map.step(x.view(), zero.view())?;
+            null.row_mut(t).assign(&x);
+        }
+        let pca = emt_linalg::pca(null.slice(ndarray::s![total - 300.., ..]), 2)?;
+        let angle0 = |v: ndarray::ArrayView1<'_, f64>| {
+            let c = &v - &pca.mean;
+            pca.components.row(1).dot(&c).atan2(pca.components.row(0).dot(&c))
+        };
+        let turn: f64 = (total - 300..total).map(|t| wrap(angle0(null.row(t + 1)) - angle0(null.row(t)))).sum();
+        let sign = if turn < 0.0 { -1.0 } else { 1.0 };
+        let angle = |v: ndarray::ArrayView1<'_, f64>| sign * angle0(v);
+        for (b, &(_, onsets)) in trials.iter().enumerate() {
+            let f = |k: usize| {
+                let t = moment_time(onsets, k);
+                Feature::Angle(wrap(angle(state_at(b, t).view()) - angle(null.row(t))))
+            };
+            features.push([f(0), f(1), f(2), f(3)]);
+        }
+    } else {
+        for (b, &(_, onsets)) in trials.iter().enumerate() {
+            let f = |k: usize| -> Result<Feature> {
+                let mut x = state_at(b, moment_time(onsets, k));
+                for _ in 0..300 {
+                    x = map.step(x.view(), zero.view())?;
+                }
+                Ok(Feature::Point(x))
+            };
+            features.push([f(0)?, f(1)?, f(2)?, f(3)?]);
+        }
+    }
+    // Greedy clustering: each feature joins the first centre within the threshold.
+    let mut centres: Vec<Feature> = Vec::new();
+    let mut label = |f: &Feature| -> usize {
+        let hit = centres.iter().position(|c| match (c, f) {
+            (Feature::Angle(a), Feature::Angle(b)) => wrap(a - b).abs() < 0.6,
+            (Feature::Point(a), Feature::Point(b)) => {
+                let d = (a - b).mapv(|v| v * v).sum().sqrt();
+                d < 1e-3 * (1.0 + a.dot(a).sqrt())
+            }
+            _ => false,
+        });
+        match hit {
+            Some(k) => k,
+            None => {
+                centres.push(match f {
+                    Feature::Angle(a) => Feature::Angle(*a),
+                    Feature::Point(p) => Feature::Point(p.clone()),
+                });
+                centres.len() - 1
+            }
+        }
+    };
+    let raw: Vec<[usize; 4]> =
+        features.iter().map(|fs| [label(&fs[0]), label(&fs[1]), label(&fs[2]), label(&fs[3])]).collect();
+    // Stragglers (states that had not relaxed yet) form small clusters: keep clusters holding at
+    // least 5% of the states and move every other state to the nearest kept centre.
+    let mut size = vec![0usize; centres.len()];
+    raw.iter().flatten().for_each(|&c| size[c] += 1);
+    let total_states = 4 * raw.len();
+    let kept: Vec<usize> = (0..centres.len()).filter(|&c| size[c] * 20 >= total_states).collect();
+    let distance = |a: &Feature, b: &Feature| match (a, b) {
+        (Feature::Angle(x), Feature::Angle(y)) => wrap(x - y).abs(),
+        (Feature::Point(x), Feature::Point(y)) => (x - y).mapv(|v| v * v).sum().sqrt(),
+        _ => f64::INFINITY,
+    };
+    let remap: Vec<usize> = (0..centres.len())
+        .map(|c| {
+            kept.iter()
+                .enumerate()
+                .min_by(|(_, p), (_, q)| {
+                    distance(&centres[c], &centres[**p]).total_cmp(&distance(&centres[c], &centres[**q]))
+                })
+                .map_or(0, |(i, _)| i)
+        })
+        .collect();
+    let labels: Vec<[usize; 4]> = raw.iter().map(|l| [remap[l[0]], remap[l[1]], remap[l[2]], remap[l[3]]]).collect();
+    let k = kept.len().max(1);
+    // Start state: the majority label of moment 0.
+    let mut counts = vec![0usize; k];
+    labels.iter().for_each(|l| counts[l[0]] += 1);
+    let start = (0..k).max_by_key(|&q| counts[q]).unwrap_or(0);
+    // Transition table by majority: (q, colour) -> histogram of next states.
+    let mut hist = vec![vec![vec![0usize; k]; 3]; k];
+    for (l, &(cards, _)) in labels.iter().zip(&trials) {
+        for step in 0..3 {
+            hist[l[step]][cards[step]][l[step + 1]] += 1;
+        }
+    }
+    let mut table = Vec::new();
+    let mut delta = vec![[None; 3]; k];
+    for q in 0..k {
+        for c in 0..3 {
+            let total: usize = hist[q][c].iter().sum();
+            if total == 0 {
+                continue;
+            }
+            let (next, &hits) = hist[q][c].iter().enumerate().max_by_key(|x| *x.1).unwrap_or((0, &0));
+            delta[q][c] = Some(next);
+            table.push(json!([q, emt_tasks::COLOURS[c].to_string(), next, hits as f64 / total as f64]));
+        }
+    }
+    // Accept states: end states mostly reached by accepted trials.
+    let mut end = vec![(0usize, 0usize); k];
+    for (l, &(cards, _)) in labels.iter().zip(&trials) {
+        if SetTask::accepts(cards) {
+            end[l[3]].0 += 1;
+        } else {
+            end[l[3]].1 += 1;
+        }
+    }
+    let accept_states: Vec<usize> = (0..k).filter(|&q| end[q].0 > end[q].1).collect();
+    let verdicts = SetTask::sequences()
+        .into_iter()
+        .filter(|cards| {
+            let mut q = Some(start);
+            for &c in cards {
+                q = q.and_then(|q| delta[q][c]);
+            }
+            q.is_some_and(|q| accept_states.contains(&q)) == SetTask::accepts(*cards)
+        })
+        .count();
+    // Minimise (Moore): states with the same verdict whose transitions land in equivalent
+    // states are one state (a phase cluster split at the wrap-around, say).
+    let mut class: Vec<usize> = (0..k).map(|q| usize::from(accept_states.contains(&q))).collect();
+    loop {
+        let sig: Vec<(usize, [Option<usize>; 3])> =
+            (0..k).map(|q| (class[q], [0, 1, 2].map(|c| delta[q][c].map(|nq| class[nq])))).collect();
+        let mut distinct: Vec<(usize, [Option<usize>; 3])> = Vec::new();
+        let next: Vec<usize> = sig
+            .iter()
+            .map(|s| match distinct.iter().position(|d| d == s) {
+                Some(i) => i,
+                None => {
+                    distinct.push(*s);
+                    distinct.len() - 1
+                }
+            })
+            .collect();
+        if next == class {
+            break;
+        }
+        class = next;
+    }
+    let m = class.iter().max().map_or(0, |x| x + 1);
+    let mut min_delta = vec![[None; 3]; m];
+    for q in 0..k {
+        for c in 0..3 {
+            if let Some(nq) = delta[q][c] {
+                min_delta[class[q]][c] = Some(class[nq]);
+            }
+        }
+    }
+    let min_start = class[start];
+    // Z3: 3 states, bijections pi (start -> 0) and sigma.
+    let perms = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    let z3 = m == 3
+        && perms.iter().filter(|pi| pi[min_start] == 0).any(|pi| {
+            perms.iter().any(|sigma| {
+                (0..3).all(|q| (0..3).all(|c| min_delta[q][c].is_none_or(|nq| pi[nq] == (pi[q] + sigma[c]) % 3)))
+            })
+        });
+    Ok(json!({
+        "states": k, "minimal_states": m, "start": start, "transitions": table, "accept_states": accept_states,
+        "verdicts_match": verdicts, "z3": z3, "trials": trials.len(),
+    }))
+}
