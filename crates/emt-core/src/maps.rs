@@ -59,6 +59,15 @@ pub trait DiscreteMap {
         out: ArrayViewMut2<'_, f64>,
     ) -> Result<()>;
 
+    /// Half-widths `b` `(n)` of a box that holds every fixed point under the input `u`
+    /// (`|x_i| < b_i`), when the system knows one (DYNAMICS.md §1: tanh-bounded cells 1, the
+    /// ctrnn and gated cells from their weights); `None` otherwise. Fixed-point searches drop
+    /// candidates outside it: there, a vanishing residual is rounding, not a root.
+    fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
+        let _ = u;
+        None
+    }
+
     /// `F(x, u)` `(n)`; errors on dimensions or NaN/inf in `x` or `u`.
     fn step(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
         let (n, d) = (self.state_dim(), self.input_dim());
@@ -104,6 +113,10 @@ impl<T: DiscreteMap + ?Sized> DiscreteMap for &T {
     ) -> Result<()> {
         (**self).input_jacobian_into(x, u, out)
     }
+
+    fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
+        (**self).fixed_point_bounds(u)
+    }
 }
 
 /// A continuous-time system `dx/dt = f(x, u)`: state `(n)`, input `(d_in)`.
@@ -123,6 +136,15 @@ pub trait Flow {
         u: ArrayView1<'_, f64>,
         out: ArrayViewMut2<'_, f64>,
     ) -> Result<()>;
+
+    /// Half-widths `b` `(n)` of a box that holds every fixed point under the input `u`
+    /// (`|x_i| < b_i`), when the system knows one (DYNAMICS.md §1: tanh-bounded cells 1, the
+    /// ctrnn and gated cells from their weights); `None` otherwise. Fixed-point searches drop
+    /// candidates outside it: there, a vanishing residual is rounding, not a root.
+    fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
+        let _ = u;
+        None
+    }
 
     /// `f(x, u)` `(n)`; errors on dimensions or NaN/inf in `x` or `u`.
     fn field(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
@@ -222,6 +244,11 @@ impl<'a, S: Flow + ?Sized> EulerMap<'a, S> {
 impl<S: Flow + ?Sized> DiscreteMap for EulerMap<'_, S> {
     fn state_dim(&self) -> usize {
         self.flow.state_dim()
+    }
+
+    fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
+        // Same fixed points as the flow.
+        self.flow.fixed_point_bounds(u)
     }
 
     fn input_dim(&self) -> usize {

@@ -243,6 +243,11 @@ pub struct Trajectory<F: Real> {
 }
 
 impl DiscreteMap for ElmanWeights<f64> {
+    fn fixed_point_bounds(&self, _u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
+        // With tanh a fixed point is a tanh value, |h_i| < 1; a linear RNN has no such box.
+        (self.activation == Activation::Tanh).then(|| Array1::ones(self.hidden_dim()))
+    }
+
     fn state_dim(&self) -> usize {
         self.hidden_dim()
     }

@@ -181,6 +181,17 @@ pub struct FixedPoints {
     pub slow: Vec<FixedPoint>,
     /// Candidates dropped as outliers.
     pub outliers: usize,
+    /// Candidates outside the system's fixed-point box
+    /// ([`fixed_point_bounds`](emt_core::Flow::fixed_point_bounds)), where no fixed point can be:
+    /// e.g. a ctgru state with `|h_i| > 1`, frozen because its update gate rounds to closed.
+    pub out_of_bounds: usize,
+    /// Candidates with `q < tol_q` dropped because the residual is small only for being
+    /// multiplied by something that vanishes: the Newton step `A^+ res` from them is longer than
+    /// `tol_unique` (or `A` underflowed entirely), so they are not converged roots but
+    /// numerically frozen states, e.g. a closed update gate (`1 - z ~ 1e-17` times an O(1)
+    /// `c - h`). A 2-D ctgru trained on analog memory
+    /// had 53 such points besides its 3 certified fixed points.
+    pub saturated: usize,
     /// Seeds used.
     pub seeds: usize,
 }
@@ -239,8 +250,23 @@ pub fn find_fixed_points(
     }
     candidates.sort_by(|a, b| a.1.total_cmp(&b.1));
     let (mut fixed, mut slow): (Vec<FixedPoint>, Vec<FixedPoint>) = (Vec::new(), Vec::new());
+    let (mut saturated, mut out_of_bounds) = (0, 0);
+    let bounds = match system {
+        System::Map(m) => m.fixed_point_bounds(u),
+        System::Flow(f) => f.fixed_point_bounds(u),
+    };
     for (x, q, grad) in candidates {
         let is_fixed = q < p.tol_q;
+        if let Some(b) = &bounds
+            && x.iter().zip(b).any(|(v, b)| v.abs() > b + 1e-12)
+        {
+            out_of_bounds += 1;
+            continue;
+        }
+        if is_fixed && frozen(system, u, &x, p.tol_unique)? {
+            saturated += 1;
+            continue;
+        }
         // A slow point must be a local minimum of q: its gradient has (nearly) vanished.
         if !is_fixed && grad > 1e-6 * (2.0 * q).sqrt().max(1e-12) {
             continue;
@@ -251,7 +277,23 @@ pub fn find_fixed_points(
         }
         list.push(classify(system, u, x, q, p.boundary_tol)?);
     }
-    Ok(FixedPoints { fixed, slow, outliers, seeds: seeds.nrows() })
+    Ok(FixedPoints { fixed, slow, outliers, out_of_bounds, saturated, seeds: seeds.nrows() })
+}
+
+/// Whether the Newton step `A^+ res` at `x` is longer than `tol`: scale-free, so a root whose
+/// residual and Jacobian both carry a tiny factor (a closed gate) still counts as a root, while a
+/// point where that factor alone makes the residual small does not.
+fn frozen(system: System<'_>, u: ArrayView1<'_, f64>, x: &Array1<f64>, tol: f64) -> Result<bool> {
+    let n = x.len();
+    let (mut res, mut a) = (Array1::zeros(n), Array2::zeros((n, n)));
+    system.residual(x, u, &mut res, &mut a)?;
+    // A Jacobian that underflowed entirely (a gate at exactly 0 in f64) leaves no step to
+    // measure: such a point is frozen, not a root one can vouch for.
+    if a.iter().all(|v| v.abs() < f64::MIN_POSITIVE.sqrt()) {
+        return Ok(true);
+    }
+    let step = emt_linalg::pinv(a.view(), 1e-12)?.dot(&res);
+    Ok(step.dot(&step).sqrt() > tol)
 }
 
 fn dist(a: &ArrayView1<'_, f64>, b: &ArrayView1<'_, f64>) -> f64 {

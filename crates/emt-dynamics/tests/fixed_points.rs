@@ -122,3 +122,42 @@ fn trajectory_seeds_and_bad_input() {
         Err(Error::InvalidParameter { .. })
     ));
 }
+
+/// A closed update gate makes the residual `(1 - z)(c - h)` round to nothing where `c != h`.
+/// Such frozen states are not fixed points (the Newton step from them is O(1)) and are counted
+/// apart; a true root in the same cell still counts.
+#[test]
+fn frozen_states_of_a_closed_gate_are_not_fixed_points() {
+    // 1-D ctgru: z = s(80 h - 40) closes for h > 0.9; c = tanh(0.5 h / 2): only root h = 0.
+    let net = CtGruWeights::new(array![[0.0], [80.0], [0.5]], None, Some(array![0.0, -40.0, 0.0]), 0.1, None).unwrap();
+    let seeds = Array2::from_shape_fn((23, 1), |(i, _)| -0.99 + 1.98 * i as f64 / 22.0);
+    let found =
+        find_fixed_points(System::Flow(&net), Array1::zeros(0).view(), seeds.view(), &FixedPointParams::default())
+            .unwrap();
+    assert_eq!(found.fixed.len(), 1, "{:?}", found.fixed.iter().map(|p| p.state[0]).collect::<Vec<_>>());
+    assert!(found.fixed[0].state[0].abs() < 1e-12);
+    assert!(found.saturated > 0, "seeds above 0.95 sit where 1 - z < 1e-15");
+}
+
+/// Beyond |h_i| = 1, where no ctgru fixed point can be, a gate that closes there freezes the
+/// flow; the search drops those states and agrees with the certified count (U_h = 3I: 9).
+#[test]
+fn states_outside_the_fixed_point_box_are_dropped() {
+    let mut u = Array2::zeros((6, 2));
+    u[[2, 1]] = 40.0;
+    u[[3, 1]] = 40.0;
+    u[[4, 0]] = 6.0;
+    u[[5, 1]] = 6.0;
+    let b = array![0.0, 0.0, -100.0, -100.0, 0.0, 0.0];
+    let net = CtGruWeights::new(u, None, Some(b), 0.1, None).unwrap();
+    let found = find_fixed_points(
+        System::Flow(&net),
+        Array1::zeros(0).view(),
+        grid(-4.0, 4.0, 17).view(),
+        &FixedPointParams::default(),
+    )
+    .unwrap();
+    assert_eq!((found.fixed.len(), found.stable_count()), (9, 4));
+    assert!(found.fixed.iter().all(|p| p.state.iter().all(|v| v.abs() < 1.0)));
+    assert!(found.out_of_bounds > 0, "seeds with h2 > 3.5 have 1 - z < 1e-17");
+}

@@ -146,12 +146,14 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     let model = &file.model;
     let n = model.state_dim();
     println!(
-        "{} cell (state {n}): {} fixed points ({} stable), {} slow points, {} outliers, from {} seeds",
+        "{} cell (state {n}): {} fixed points ({} stable), {} slow points, {} outliers, {} frozen and {} out-of-box candidates dropped, from {} seeds",
         model.kind(),
         found.fixed.len(),
         found.stable_count(),
         found.slow.len(),
         found.outliers,
+        found.saturated,
+        found.out_of_bounds,
         found.seeds
     );
     for p in found.fixed.iter().take(12) {
@@ -167,6 +169,8 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         "fixed_points": found.fixed.iter().map(point_json).collect::<Vec<_>>(),
         "slow_points": found.slow.iter().map(point_json).collect::<Vec<_>>(),
         "outliers": found.outliers,
+        "saturated": found.saturated,
+        "out_of_bounds": found.out_of_bounds,
         "seeds": found.seeds,
         "cell": model.kind().name(),
     }))

@@ -86,6 +86,20 @@ impl CtRnnWeights {
 }
 
 impl DiscreteMap for CtRnnWeights {
+    fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
+        // h = W_hh tanh h + b + W_ih u, so |h_i| <= sum_j |W_hh,ij| + |b_i + (W_ih u)_i|.
+        if u.len() != self.w_ih.ncols() {
+            return None;
+        }
+        let mut drive = self.w_ih.dot(&u);
+        if let Some(b) = &self.b {
+            drive += b;
+        }
+        Some(Array1::from_shape_fn(self.hidden_dim(), |i| {
+            self.w_hh.row(i).iter().map(|w| w.abs()).sum::<f64>() + drive[i].abs()
+        }))
+    }
+
     fn state_dim(&self) -> usize {
         self.hidden_dim()
     }
@@ -166,6 +180,22 @@ mod tests {
         let r = Readout::new(g(2, n, seed + 9), Some(g(2, 1, seed + 8).column(0).to_owned()), n).unwrap();
         CtRnnWeights::new(g(n, d, seed), g(n, n, seed + 1), Some(g(n, 1, seed + 2).column(0).to_owned()), alpha, r)
             .unwrap()
+    }
+
+    proptest::proptest! {
+        /// With alpha = 1 the map is h' = W_hh tanh h + b + W_ih u, the right-hand side of the
+        /// fixed-point equation; it stays inside `fixed_point_bounds` from any state, so every
+        /// fixed point does too.
+        #[test]
+        fn the_fixed_point_box_holds_the_fixed_point_equations_image(seed in 0u64..500, scale in 0.1f64..20.0) {
+            let net = random(4, 2, seed, 1.0);
+            let u = emt_testkit::gaussian(2, 1, seed + 3).column(0).to_owned();
+            let bound = net.fixed_point_bounds(u.view()).unwrap();
+            let x = emt_testkit::gaussian(4, 1, seed + 4).column(0).to_owned() * scale;
+            let image = net.step(x.view(), u.view()).unwrap();
+            proptest::prop_assert!(image.iter().zip(&bound).all(|(v, b)| v.abs() <= *b));
+            proptest::prop_assert!(net.fixed_point_bounds(ndarray::Array1::zeros(5).view()).is_none(), "wrong input length");
+        }
     }
 
     #[test]

@@ -144,6 +144,19 @@ impl GatedWeights {
 }
 
 impl Flow for GatedWeights {
+    fn fixed_point_bounds(&self, _u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
+        // h = J^h (s_r * tanh h) + b_h with 0 < s_r < 1; z = J^z tanh h + b_z; r likewise.
+        let bound = |j: &Array2<f64>, b: &Option<Array1<f64>>, i: usize| {
+            j.row(i).iter().map(|w| w.abs()).sum::<f64>() + b.as_ref().map_or(0.0, |b| b[i].abs())
+        };
+        let n = self.j_h.nrows();
+        Some(Array1::from_shape_fn(3 * n, |k| match k / n {
+            0 => bound(&self.j_h, &self.b_h, k % n),
+            1 => bound(&self.j_z, &self.b_z, k % n),
+            _ => bound(&self.j_r, &self.b_r, k % n),
+        }))
+    }
+
     fn state_dim(&self) -> usize {
         3 * self.hidden_dim()
     }

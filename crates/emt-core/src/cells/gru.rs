@@ -110,6 +110,11 @@ impl GruWeights {
 }
 
 impl DiscreteMap for GruWeights {
+    fn fixed_point_bounds(&self, _u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
+        // A fixed point is a tanh (or a convex mix of tanh values): |h_i| < 1.
+        Some(Array1::ones(self.hidden_dim()))
+    }
+
     fn state_dim(&self) -> usize {
         self.hidden_dim()
     }
