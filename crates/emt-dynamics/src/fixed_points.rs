@@ -257,9 +257,7 @@ pub fn find_fixed_points(
     };
     for (x, q, grad) in candidates {
         let is_fixed = q < p.tol_q;
-        if let Some(b) = &bounds
-            && x.iter().zip(b).any(|(v, b)| v.abs() > b + 1e-12)
-        {
+        if bounds.as_ref().is_some_and(|b| x.iter().zip(b).any(|(v, b)| v.abs() > b + 1e-12)) {
             out_of_bounds += 1;
             continue;
         }
