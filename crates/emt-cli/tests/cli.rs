@@ -704,6 +704,20 @@ fn reproduce_gru_quick() {
     assert_eq!(snic["found"], true, "{j}");
     let (sn, fit) = (snic["saddle_node"].as_f64().unwrap(), snic["fitted_critical"].as_f64().unwrap());
     assert!((sn - fit).abs() < 2e-3 && fit > sn, "{snic}");
+    // The hand-built pseudo-line attractor: one fixed point, a finite slow stretch.
+    let pl = &j["pseudo_line"];
+    assert_eq!(pl["fixed_points"], 1, "{pl}");
+    assert!(pl["stable"][0]["rates"][1].as_f64().unwrap() > -0.01, "{pl}");
+    assert!(std::path::Path::new(pl["weights"].as_str().unwrap()).exists());
+    // One 2-D ctgru trained on analog memory, with every key the summary promises.
+    let net = &j["trained_lines"]["networks"][0];
+    for key in
+        ["mse", "explained", "max_error_by_delay", "rms_error_by_delay", "end_states", "runs_ending_at_stable_points"]
+    {
+        assert!(!net[key].is_null(), "{key}: {net}");
+    }
+    assert!(net["mse"].as_f64().unwrap() < 1.0 / 3.0, "better than answering 0: {net}");
+    assert!(net["manifold"]["fixed_points"].as_u64().unwrap() % 2 == 1, "{net}");
     let periods: Vec<f64> = snic["periods"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     assert!(periods.windows(2).all(|w| w[1] > 1.25 * w[0]), "periods diverge like (p_c - p)^(-1/2): {periods:?}");
     let best = emt_core::cells::ModelFile::load(j["most_fixed_points"]["weights"].as_str().unwrap()).unwrap();

@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+mod analog;
 mod flipflop;
 mod linear_vb;
 mod named;
@@ -35,6 +36,7 @@ mod phi;
 mod set;
 mod task_id;
 
+pub use analog::AnalogMemory;
 pub use flipflop::FlipFlop;
 pub use linear_vb::{LinearVb, Source};
 pub use named::{ComposeCopy, RepeatCopy};

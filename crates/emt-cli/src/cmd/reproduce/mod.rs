@@ -3,7 +3,7 @@
 //! ```text
 //! emt reproduce phase-codes [--seeds 8] [--epochs 300] [--hidden 100] [--out DIR] [--quick]
 //! emt reproduce gating [--n 400] [--seed 0] [--figure F] [--quick]
-//! emt reproduce gru [--samples 3000] [--seed 0] [--out DIR] [--quick]
+//! emt reproduce gru [--samples 3000] [--seed 0] [--line-seeds 8] [--line-steps 10000] [--out DIR] [--quick]
 //! ```
 //!
 //! Each prints one JSON summary (phase-codes: one line per network first) and says what it
@@ -26,8 +26,9 @@ pub enum Paper {
     PhaseCodes(PhaseArgs),
     /// The theory of gating (DYNAMICS.md §8): zero-state boundary, timescales, transition to chaos.
     Gating(GatingArgs),
-    /// Continuous-time GRUs (Jordan, Sokol & Park): the 2-D repertoire (so far: multistability
-    /// with certified counts, and the limit cycle).
+    /// Continuous-time GRUs (Jordan, Sokol & Park): the 2-D repertoire (certified multistability,
+    /// a limit cycle, a saddle-node on the cycle, a pseudo-line attractor) and 2-D GRUs trained to
+    /// remember a continuous value.
     Gru(GruArgs),
 }
 
