@@ -25,6 +25,7 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 
 use crate::kernels::{EngineFloat, TanhMode, gemm, tanh_backward};
+use crate::profile::{Clock, Phase, PhaseTimes};
 use crate::{CellSpec, Layout, Params};
 
 /// Loss and accuracy of one batch (MSE and sign accuracy over scored steps, EMT.md §2).
@@ -69,6 +70,7 @@ struct Worker<F: EngineFloat> {
     s0: Vec<F>,
     has_h0: bool,
     grad: Option<Params<F>>,
+    clock: Clock,
 }
 
 impl<F: EngineFloat> Default for Worker<F> {
@@ -91,6 +93,7 @@ impl<F: EngineFloat> Default for Worker<F> {
             s0: Vec::new(),
             has_h0: false,
             grad: None,
+            clock: Clock::default(),
         }
     }
 }
@@ -149,6 +152,8 @@ pub struct Engine<F: EngineFloat> {
     calls: u64,
     h0: Option<Vec<f64>>,
     workers: Vec<Worker<F>>,
+    /// Caller-side phase times (reduction, total) when profiling.
+    times: Option<PhaseTimes>,
 }
 
 impl<F: EngineFloat> Engine<F> {
@@ -163,7 +168,28 @@ impl<F: EngineFloat> Engine<F> {
             calls: 0,
             h0: None,
             workers: (0..threads).map(|_| Worker::default()).collect(),
+            times: None,
         })
+    }
+
+    /// Measures the wall time of each phase of every [`loss_and_grad`](Self::loss_and_grad)
+    /// call (off by default; [`phase_times`](Self::phase_times) reads them). Results are the
+    /// same either way.
+    pub fn with_phase_times(mut self, on: bool) -> Self {
+        self.times = on.then(PhaseTimes::default);
+        for w in &mut self.workers {
+            w.clock = Clock::new(on);
+        }
+        self
+    }
+
+    /// The phase times summed since [`with_phase_times`](Self::with_phase_times) (zeros if off).
+    pub fn phase_times(&self) -> PhaseTimes {
+        let mut t = self.workers.first().map(|w| w.clock.times).unwrap_or_default();
+        if let Some(own) = &self.times {
+            (t.reduction, t.total, t.calls) = (own.reduction, own.total, own.calls);
+        }
+        t
     }
 
     /// Adds the rate penalty `c * mean(rate^2)` to the training loss (`c >= 0`, finite).
@@ -247,7 +273,9 @@ impl<F: EngineFloat> Engine<F> {
         }
         let noise = self.noise_for_call(params.layout())?;
         let run = Run { mode: self.mode, backward: true, penalty: self.penalty, noise };
+        let start = self.times.is_some().then(std::time::Instant::now);
         let partials = self.run_chunks(params, &batch, run)?;
+        let reduce = self.times.is_some().then(std::time::Instant::now);
         // Fixed reduction order: thread 0, then 1, ...
         grad.fill_zero();
         let g = grad.as_mut_slice();
@@ -255,6 +283,11 @@ impl<F: EngineFloat> Engine<F> {
             for (a, &b) in g.iter_mut().zip(part.as_slice()) {
                 *a += b;
             }
+        }
+        if let (Some(t), Some(start), Some(reduce)) = (self.times.as_mut(), start, reduce) {
+            t.reduction += reduce.elapsed().as_secs_f64();
+            t.total += start.elapsed().as_secs_f64();
+            t.calls += 1;
         }
         Ok(self.summarise(&partials, &batch, params.layout()))
     }
@@ -504,8 +537,9 @@ fn forward_hidden<F: EngineFloat>(
                 let bias = &a + &b;
                 hv += &bias;
             }
+            w.clock.lap(Phase::Input);
             let h0 = w.has_h0.then(|| &w.h0[..batch * n]);
-            elman_forward(p, &mut w.h[..rows * n], h0, t_len, batch, mode)
+            elman_forward(p, &mut w.h[..rows * n], h0, t_len, batch, mode, &mut w.clock)
         }
         CellSpec::CtRnn { alpha } => {
             grow(&mut w.a, rows * n);
@@ -514,6 +548,7 @@ fn forward_hidden<F: EngineFloat>(
             if let Some(b) = p.b_hh() {
                 hv += &b;
             }
+            w.clock.lap(Phase::Input);
             ctrnn_forward(p, w, alpha, t_len, batch, mode, noise)
         }
         CellSpec::Gru | CellSpec::CtGru { .. } => {
@@ -524,12 +559,20 @@ fn forward_hidden<F: EngineFloat>(
             if let Some(b) = if l.cell == CellSpec::Gru { p.b_ih() } else { p.b_hh() } {
                 gv += &b;
             }
+            w.clock.lap(Phase::Input);
             match l.cell {
                 CellSpec::CtGru { dt } => ctgru_forward(p, w, dt, t_len, batch, mode),
                 _ => gru_forward(p, w, t_len, batch, mode),
             }
         }
     }
+}
+
+/// A row-major copy of `w^T`, made once per call and reused by every step's product: the
+/// GEMM runs 10-20% faster on a contiguous right-hand side than on a transposed view (train_step
+/// at N = 256, 2 threads: 2.879 -> 2.321 ms).
+fn transposed<F: EngineFloat>(w: ArrayView2<'_, F>) -> ndarray::Array2<F> {
+    w.t().as_standard_layout().into_owned()
 }
 
 /// Elman: `h` holds the input projections; per step add `h_(t-1) W_hh^T`, then tanh.
@@ -540,10 +583,12 @@ fn elman_forward<F: EngineFloat>(
     t_len: usize,
     batch: usize,
     mode: TanhMode,
+    clock: &mut Clock,
 ) -> Result<()> {
     let n = p.layout().hidden;
     let step = batch * n;
-    let w_hh_t = p.w_hh().reversed_axes();
+    let w_hh_t = transposed(p.w_hh());
+    let w_hh_t = w_hh_t.view();
     for t in 0..t_len {
         let (done, rest) = h.split_at_mut(t * step);
         let cur = &mut rest[..step];
@@ -552,8 +597,10 @@ fn elman_forward<F: EngineFloat>(
             let prev = view(prev, batch, n)?;
             let mut cv = view_mut(cur, batch, n)?;
             gemm(F::one(), &prev, &w_hh_t, F::one(), &mut cv);
+            clock.lap(Phase::RecurrentForward);
         }
         F::tanh_in_place(cur, mode);
+        clock.lap(Phase::ForwardPointwise);
     }
     Ok(())
 }
@@ -571,7 +618,8 @@ fn ctrnn_forward<F: EngineFloat>(
     let n = p.layout().hidden;
     let step = batch * n;
     let (al, keep) = (F::of(alpha), F::of(1.0 - alpha));
-    let w_hh_t = p.w_hh().reversed_axes();
+    let w_hh_t = transposed(p.w_hh());
+    let w_hh_t = w_hh_t.view();
     for t in 0..t_len {
         let (done, rest) = w.h.split_at_mut(t * step);
         let cur = &mut rest[..step];
@@ -584,6 +632,7 @@ fn ctrnn_forward<F: EngineFloat>(
             let a_prev = view(a_prev, batch, n)?;
             let mut cv = view_mut(cur, batch, n)?;
             gemm(F::one(), &a_prev, &w_hh_t, F::one(), &mut cv);
+            w.clock.lap(Phase::RecurrentForward);
         }
         if let Some(xi) = noise {
             cur.iter_mut().zip(&xi[t * step..(t + 1) * step]).for_each(|(c, &e)| *c += e);
@@ -595,6 +644,7 @@ fn ctrnn_forward<F: EngineFloat>(
         let a = &mut w.a[t * step..(t + 1) * step];
         a.copy_from_slice(cur);
         F::tanh_in_place(a, mode);
+        w.clock.lap(Phase::ForwardPointwise);
     }
     Ok(())
 }
@@ -611,10 +661,12 @@ fn gru_forward<F: EngineFloat>(
 ) -> Result<()> {
     let n = p.layout().hidden;
     let (step, gstep) = (batch * n, batch * 3 * n);
-    let w_hh_t = p.w_hh().reversed_axes();
+    let w_hh_t = transposed(p.w_hh());
+    let w_hh_t = w_hh_t.view();
     grow(&mut w.rec, gstep);
     for t in 0..t_len {
         {
+            w.clock.lap(Phase::ForwardPointwise);
             let mut rv = view_mut(&mut w.rec, batch, 3 * n)?;
             match p.b_hh() {
                 Some(b) => rv.rows_mut().into_iter().for_each(|mut r| r.assign(&b)),
@@ -625,9 +677,13 @@ fn gru_forward<F: EngineFloat>(
                 let prev = view(prev, batch, n)?;
                 gemm(F::one(), &prev, &w_hh_t, F::one(), &mut rv);
             }
+            w.clock.lap(Phase::RecurrentForward);
         }
         let (done, rest) = w.h.split_at_mut(t * step);
         let cur = &mut rest[..step];
+        // h_(t-1) for the whole step (None: zeros), sliced per row below so that the element
+        // loops are plain zips the compiler vectorises.
+        let prev: Option<&[F]> = if t > 0 { Some(&done[(t - 1) * step..]) } else { w.has_h0.then(|| &w.h0[..step]) };
         let g = &mut w.g[t * gstep..(t + 1) * gstep];
         let m = &mut w.a[t * step..(t + 1) * step];
         for b in 0..batch {
@@ -641,17 +697,23 @@ fn gru_forward<F: EngineFloat>(
             gn.iter_mut().zip(&rz[..n]).zip(mb.iter()).for_each(|((x, &r), &mm)| *x += r * mm);
             F::tanh_in_place(gn, mode);
             let hb = &mut cur[b * n..(b + 1) * n];
-            for i in 0..n {
-                let (z, nn) = (rz[n + i], gn[i]);
-                let hp = match (t, w.has_h0) {
-                    (0, false) => F::zero(),
-                    (0, true) => w.h0[b * n + i],
-                    _ => done[(t - 1) * step + b * n + i],
-                };
-                hb[i] = (F::one() - z) * nn + z * hp;
+            let zs = &rz[n..2 * n];
+            match prev {
+                Some(pv) => {
+                    let hp = &pv[b * n..(b + 1) * n];
+                    for (((h, &z), &nn), &hp) in hb.iter_mut().zip(zs).zip(gn.iter()).zip(hp) {
+                        *h = (F::one() - z) * nn + z * hp;
+                    }
+                }
+                None => {
+                    for ((h, &z), &nn) in hb.iter_mut().zip(zs).zip(gn.iter()) {
+                        *h = (F::one() - z) * nn + z * F::zero();
+                    }
+                }
             }
         }
     }
+    w.clock.lap(Phase::ForwardPointwise);
     Ok(())
 }
 
@@ -669,7 +731,8 @@ fn ctgru_forward<F: EngineFloat>(
     let n = p.layout().hidden;
     let (step, gstep, dt) = (batch * n, batch * 3 * n, F::of(dt));
     let u = p.w_hh();
-    let (u_rz_t, u_h_t) = (u.slice(s![..2 * n, ..]).reversed_axes(), u.slice(s![2 * n.., ..]).reversed_axes());
+    let (u_rz_t, u_h_t) = (transposed(u.slice(s![..2 * n, ..])), transposed(u.slice(s![2 * n.., ..])));
+    let (u_rz_t, u_h_t) = (u_rz_t.view(), u_h_t.view());
     for t in 0..t_len {
         let g = &mut w.g[t * gstep..(t + 1) * gstep];
         // h_(t-1): the previous state, or the fixed h0 at t = 0 (None: zeros).
@@ -680,6 +743,7 @@ fn ctgru_forward<F: EngineFloat>(
             let mut gv = view_mut(g, batch, 3 * n)?;
             gemm(F::one(), &pv, &u_rz_t, F::one(), &mut gv.slice_mut(s![.., ..2 * n]));
         }
+        w.clock.lap(Phase::RecurrentForward);
         let a = &mut w.a[t * step..(t + 1) * step];
         for b in 0..batch {
             let gr = &mut g[b * 3 * n..(b + 1) * 3 * n];
@@ -688,11 +752,13 @@ fn ctgru_forward<F: EngineFloat>(
                 a[b * n + i] = prev.map_or(F::zero(), |pv| gr[i] * pv[b * n + i]);
             }
         }
+        w.clock.lap(Phase::ForwardPointwise);
         if prev.is_some() {
             let av = view(a, batch, n)?;
             let mut gv = view_mut(g, batch, 3 * n)?;
             gemm(F::one(), &av, &u_h_t, F::one(), &mut gv.slice_mut(s![.., 2 * n..]));
         }
+        w.clock.lap(Phase::RecurrentForward);
         let (done, rest) = w.h.split_at_mut(t * step);
         let cur = &mut rest[..step];
         for b in 0..batch {
@@ -708,6 +774,7 @@ fn ctgru_forward<F: EngineFloat>(
                 cur[b * n + i] = hp + dt * (F::one() - z) * (c - hp);
             }
         }
+        w.clock.lap(Phase::ForwardPointwise);
     }
     Ok(())
 }
@@ -727,6 +794,7 @@ fn run_chunk<F: EngineFloat, S: Real>(
     let rows = t_len * bc;
     let (r0, r1) = (first * bc, (last + 1) * bc);
     let out_rows = r1 - r0;
+    w.clock.start();
     load(&mut w.x, data.inputs, b0, b1);
     load(&mut w.y, data.targets, b0, b1);
     grow(&mut w.out, out_rows * d_out);
@@ -735,6 +803,7 @@ fn run_chunk<F: EngineFloat, S: Real>(
     if let Some(spec) = run.noise {
         draw_noise(&mut noise, spec, t_len, (b0, b1), n);
     }
+    w.clock.lap(Phase::Load);
     let done = forward_hidden(p, w, t_len, bc, run.mode, run.noise.map(|_| &noise[..rows * n]));
     w.noise = noise;
     done?;
@@ -776,6 +845,7 @@ fn run_chunk<F: EngineFloat, S: Real>(
         return Ok(part);
     }
     backward(p, data, w, run, (t_len, bc), (r0, r1))?;
+    w.clock.lap(Phase::WeightGrads);
     Ok(part)
 }
 
@@ -839,6 +909,7 @@ fn backward_into<F: EngineFloat, S: Real>(
         // dh = dRate * (1 - tanh^2 h).
         w.dpre[..rows * n].iter_mut().zip(&w.a[..rows * n]).for_each(|(d, &a)| *d *= F::one() - a * a);
     }
+    w.clock.lap(Phase::Readout);
     let xv = view(&w.x, rows, l.input)?;
     let step = bc * n;
     match l.cell {
@@ -849,10 +920,12 @@ fn backward_into<F: EngineFloat, S: Real>(
                 let dp = &mut w.dpre[t * step..(t + 1) * step];
                 let next = (t + 1 < t_len).then_some(&w.dh[..step]);
                 tanh_backward(dp, next, &w.h[t * step..(t + 1) * step]);
+                w.clock.lap(Phase::BackwardPointwise);
                 if t > 0 {
                     let dpv = view(dp, bc, n)?;
                     let mut dhv = view_mut(&mut w.dh, bc, n)?;
                     gemm(F::one(), &dpv, &w_hh, F::zero(), &mut dhv);
+                    w.clock.lap(Phase::RecurrentBackward);
                 }
             }
             let s0 = if w.has_h0 { Some(view(&w.h0, bc, n)?) } else { None };
@@ -874,14 +947,17 @@ fn backward_into<F: EngineFloat, S: Real>(
                     w.tmp[..step].iter_mut().zip(dp.iter()).for_each(|(s, &d)| *s = keep * d);
                 }
                 dp.iter_mut().for_each(|d| *d *= al);
+                w.clock.lap(Phase::BackwardPointwise);
                 if t > 0 {
                     let dpv = view(dp, bc, n)?;
                     let mut dhv = view_mut(&mut w.dh, bc, n)?;
                     gemm(F::one(), &dpv, &w_hh, F::zero(), &mut dhv);
+                    w.clock.lap(Phase::RecurrentBackward);
                     let a_prev = &w.a[(t - 1) * step..t * step];
                     for ((d, &s), &a) in w.dh[..step].iter_mut().zip(&w.tmp[..step]).zip(a_prev) {
                         *d = *d * (F::one() - a * a) + s;
                     }
+                    w.clock.lap(Phase::BackwardPointwise);
                 }
             }
             let s0 = if w.has_h0 { Some(view(&w.s0, bc, n)?) } else { None };
@@ -952,38 +1028,49 @@ fn gru_backward<F: EngineFloat>(
     let one = F::one();
     for t in (0..t_len).rev() {
         for b in 0..bc {
+            let (k0, gk) = (t * step + b * n, t * gstep + b * gn);
+            // Rows of length n, so the element loop below runs without bounds checks.
+            let dpre = &mut w.dpre[k0..k0 + n];
+            let next = (t + 1 < t_len).then(|| &w.dh[b * n..(b + 1) * n]);
+            let (gr, gz, gnn) = (&w.g[gk..gk + n], &w.g[gk + n..gk + 2 * n], &w.g[gk + 2 * n..gk + 3 * n]);
+            let m = &w.a[k0..k0 + n];
+            let hp: Option<&[F]> = match (t, w.has_h0) {
+                (0, false) => None,
+                (0, true) => Some(&w.h0[b * n..(b + 1) * n]),
+                _ => Some(&w.h[k0 - step..k0 - step + n]),
+            };
+            let (dg, drec) = (&mut w.dg[gk..gk + gn], &mut w.drec[gk..gk + gn]);
+            let (dg_r, rest) = dg.split_at_mut(n);
+            let (dg_z, dg_n) = rest.split_at_mut(n);
+            let (dr_r, rest) = drec.split_at_mut(n);
+            let (dr_z, dr_n) = rest.split_at_mut(n);
             for i in 0..n {
-                let k = t * step + b * n + i;
-                let gk = t * gstep + b * gn;
-                let mut dh = w.dpre[k];
-                if t + 1 < t_len {
-                    dh += w.dh[b * n + i];
+                let mut dh = dpre[i];
+                if let Some(next) = next {
+                    dh += next[i];
                 }
-                let (r, z, nn) = (w.g[gk + i], w.g[gk + n + i], w.g[gk + 2 * n + i]);
-                let m = w.a[k];
-                let hp = match (t, w.has_h0) {
-                    (0, false) => F::zero(),
-                    (0, true) => w.h0[b * n + i],
-                    _ => w.h[k - step],
-                };
+                let (r, z, nn) = (gr[i], gz[i], gnn[i]);
+                let hp = hp.map_or(F::zero(), |h| h[i]);
                 let dan = dh * (one - z) * (one - nn * nn);
-                let dar = dan * m * r * (one - r);
+                let dar = dan * m[i] * r * (one - r);
                 let daz = dh * (hp - nn) * z * (one - z);
-                w.dg[gk + i] = dar;
-                w.dg[gk + n + i] = daz;
-                w.dg[gk + 2 * n + i] = dan;
-                w.drec[gk + i] = dar;
-                w.drec[gk + n + i] = daz;
-                w.drec[gk + 2 * n + i] = dan * r;
+                dg_r[i] = dar;
+                dg_z[i] = daz;
+                dg_n[i] = dan;
+                dr_r[i] = dar;
+                dr_z[i] = daz;
+                dr_n[i] = dan * r;
                 // Direct part of dh_(t-1); the GEMM below adds the rest.
-                w.dpre[k] = dh * z;
+                dpre[i] = dh * z;
             }
         }
+        w.clock.lap(Phase::BackwardPointwise);
         if t > 0 {
             let dr = view(&w.drec[t * gstep..], bc, gn)?;
             let mut dhv = view_mut(&mut w.dh, bc, n)?;
             dhv.assign(&view(&w.dpre[t * step..], bc, n)?);
             gemm(F::one(), &dr, &w_hh, F::one(), &mut dhv);
+            w.clock.lap(Phase::RecurrentBackward);
         }
     }
     let xv = view(&w.x, rows, g.layout().input)?;
@@ -1030,26 +1117,32 @@ fn ctgru_backward<F: EngineFloat>(
     let (u_rz, u_h) = (u.slice(s![..2 * n, ..]), u.slice(s![2 * n.., ..]));
     let (one, dt) = (F::one(), F::of(dt));
     for t in (0..t_len).rev() {
-        // Pass 1: dac, daz and the direct part of dh_(t-1).
+        // Pass 1: dac, daz and the direct part of dh_(t-1). Rows are sliced to length n so the
+        // element loop runs without bounds checks.
         for b in 0..bc {
+            let (k0, gk) = (t * step + b * n, t * gstep + b * gn);
+            let dpre = &mut w.dpre[k0..k0 + n];
+            let next = (t + 1 < t_len).then(|| &w.dh[b * n..(b + 1) * n]);
+            let (gz, gc) = (&w.g[gk + n..gk + 2 * n], &w.g[gk + 2 * n..gk + 3 * n]);
+            let hp: Option<&[F]> = match (t, w.has_h0) {
+                (0, false) => None,
+                (0, true) => Some(&w.h0[b * n..(b + 1) * n]),
+                _ => Some(&w.h[k0 - step..k0 - step + n]),
+            };
+            let (dg_z, dg_c) = w.dg[gk + n..gk + 3 * n].split_at_mut(n);
             for i in 0..n {
-                let k = t * step + b * n + i;
-                let gk = t * gstep + b * gn;
-                let mut dh = w.dpre[k];
-                if t + 1 < t_len {
-                    dh += w.dh[b * n + i];
+                let mut dh = dpre[i];
+                if let Some(next) = next {
+                    dh += next[i];
                 }
-                let (z, c) = (w.g[gk + n + i], w.g[gk + 2 * n + i]);
-                let hp = match (t, w.has_h0) {
-                    (0, false) => F::zero(),
-                    (0, true) => w.h0[b * n + i],
-                    _ => w.h[k - step],
-                };
-                w.dg[gk + 2 * n + i] = dh * dt * (one - z) * (one - c * c);
-                w.dg[gk + n + i] = -dh * dt * (c - hp) * z * (one - z);
-                w.dpre[k] = dh * (one - dt * (one - z));
+                let (z, c) = (gz[i], gc[i]);
+                let hp = hp.map_or(F::zero(), |h| h[i]);
+                dg_c[i] = dh * dt * (one - z) * (one - c * c);
+                dg_z[i] = -dh * dt * (c - hp) * z * (one - z);
+                dpre[i] = dh * (one - dt * (one - z));
             }
         }
+        w.clock.lap(Phase::BackwardPointwise);
         if t == 0 && !w.has_h0 {
             // h_(-1) = 0: no reset gradient, nothing flows further back.
             w.dg[..bc * gn].chunks_mut(gn).for_each(|row| row[..n].iter_mut().for_each(|v| *v = F::zero()));
@@ -1061,17 +1154,21 @@ fn ctgru_backward<F: EngineFloat>(
             let mut tv = view_mut(&mut w.tmp, bc, n)?;
             gemm(F::one(), &dgv.slice(s![.., 2 * n..]), &u_h, F::zero(), &mut tv);
         }
+        w.clock.lap(Phase::RecurrentBackward);
         for b in 0..bc {
+            let (k0, gk) = (t * step + b * n, t * gstep + b * gn);
+            let dpre = &mut w.dpre[k0..k0 + n];
+            let gr = &w.g[gk..gk + n];
+            let drh = &w.tmp[b * n..(b + 1) * n];
+            let hp = if t > 0 { &w.h[k0 - step..k0 - step + n] } else { &w.h0[b * n..(b + 1) * n] };
+            let dg_r = &mut w.dg[gk..gk + n];
             for i in 0..n {
-                let k = t * step + b * n + i;
-                let gk = t * gstep + b * gn;
-                let r = w.g[gk + i];
-                let drh = w.tmp[b * n + i];
-                let hp = if t > 0 { w.h[k - step] } else { w.h0[b * n + i] };
-                w.dg[gk + i] = drh * hp * r * (one - r);
-                w.dpre[k] += drh * r;
+                let r = gr[i];
+                dg_r[i] = drh[i] * hp[i] * r * (one - r);
+                dpre[i] += drh[i] * r;
             }
         }
+        w.clock.lap(Phase::BackwardPointwise);
         if t == 0 {
             break; // the fixed h0 takes no gradient
         }
@@ -1079,6 +1176,7 @@ fn ctgru_backward<F: EngineFloat>(
         let mut dhv = view_mut(&mut w.dh, bc, n)?;
         dhv.assign(&view(&w.dpre[t * step..], bc, n)?);
         gemm(F::one(), &dgv.slice(s![.., ..2 * n]), &u_rz, F::one(), &mut dhv);
+        w.clock.lap(Phase::RecurrentBackward);
     }
     let xv = view(&w.x, rows, g.layout().input)?;
     let dgv = view(&w.dg, rows, gn)?;

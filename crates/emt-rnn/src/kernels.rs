@@ -57,11 +57,7 @@ impl EngineFloat for f32 {
     fn sigmoid_in_place(x: &mut [f32], mode: TanhMode) {
         match mode {
             TanhMode::Exact => x.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp())),
-            TanhMode::Fast => {
-                x.iter_mut().for_each(|v| *v *= 0.5);
-                fast_tanh_slice(x);
-                x.iter_mut().for_each(|v| *v = 0.5f32.mul_add(*v, 0.5));
-            }
+            TanhMode::Fast => fast_sigmoid_slice(x),
         }
     }
 }
@@ -93,6 +89,32 @@ fn fast_tanh_slice(x: &mut [f32]) {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn fast_tanh_avx2(x: &mut [f32]) {
     x.iter_mut().for_each(|v| *v = tanh_fast(*v));
+}
+
+/// `(1 + tanh_fast(x/2)) / 2` in one pass. Outside an FMA-enabled function `mul_add` is a libm
+/// call per element: the three-pass version spent 13% of a GRU step in `fmaf`.
+#[inline(always)]
+fn sigmoid_fast(x: f32) -> f32 {
+    0.5f32.mul_add(tanh_fast(0.5 * x), 0.5)
+}
+
+/// The sigmoid slice loop, compiled for FMA-capable x86 when the CPU has it.
+fn fast_sigmoid_slice(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the required CPU features were detected just above.
+            unsafe { fast_sigmoid_avx2(x) };
+            return;
+        }
+    }
+    x.iter_mut().for_each(|v| *v = sigmoid_fast(*v));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fast_sigmoid_avx2(x: &mut [f32]) {
+    x.iter_mut().for_each(|v| *v = sigmoid_fast(*v));
 }
 
 /// `c = alpha a b + beta c` for views of any strides: `a` `(m, k)`, `b` `(k, n)`, `c` `(m, n)`.

@@ -33,6 +33,7 @@ mod engine;
 mod kernels;
 mod optim;
 mod params;
+mod profile;
 mod trainer;
 
 pub use curriculum::Curriculum;
@@ -40,6 +41,7 @@ pub use engine::{BatchStats, Engine};
 pub use kernels::{EngineFloat, TanhMode, tanh_fast};
 pub use optim::{Adam, AdamConfig, Decay, clip_grad_norm};
 pub use params::{CellSpec, ElmanParams, Init, Layout, Params};
+pub use profile::PhaseTimes;
 pub use trainer::{
     Control, EvalInfo, Event, Observer, StepInfo, StopReason, TrainReport, Trainer, TrainerParams, TrainerView,
 };
