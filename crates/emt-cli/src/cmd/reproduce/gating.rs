@@ -14,6 +14,19 @@ pub struct GatingArgs {
     /// Seed of the couplings.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Coupling draws (seeds seed..seed+K) averaged along the transition scan; with K >= 2 the
+    /// summary gives each point's spread and a verdict on continuous vs abrupt.
+    #[arg(long, default_value_t = 1)]
+    transition_seeds: u64,
+    /// RK4 steps of 0.05 per lambda_max estimate along the transition scan.
+    #[arg(long, default_value_t = 3000)]
+    transition_steps: usize,
+    /// Largest r-gate input b_r of the input-driven scan (17 values from 0).
+    #[arg(long, default_value_t = 1.0)]
+    input_max: f64,
+    /// Run only the input-driven scan (at N/2 and N), skipping (a)-(c) and the alpha_r scan.
+    #[arg(long)]
+    input_only: bool,
     /// A reduced setting for CI: N = 60, small grids, short runs.
     #[arg(long)]
     quick: bool,
@@ -43,12 +56,53 @@ fn gated(
     emt_core::cells::GatedWeights::new(&j0[0] * gains[0], &j0[1] * gains[1], &j0[2] * gains[2], biases, params, None)
 }
 
+/// Continuous or abrupt, from the mean curve and its per-point spread over `k` draws, with
+/// "non-chaotic" meaning lambda_max <= 0.005 and "chaotic" >= 0.02: "continuous" if some grid
+/// point sits resolved in between (more than 3 standard errors from both thresholds), so the
+/// exponent takes intermediate values; "abrupt" if instead one step between neighbours goes from
+/// non-chaotic to chaotic by more than 3 standard errors of the difference and no point lies in
+/// between (abrupt at this grid's resolution); "undecided" otherwise (or with one draw).
+fn transition_verdict(mean: &[f64], sd: &[f64], k: usize) -> &'static str {
+    const LO: f64 = 0.005;
+    const HI: f64 = 0.02;
+    if k < 2 || mean.len() < 2 {
+        return "undecided";
+    }
+    let se = |i: usize| sd[i] / (k as f64).sqrt();
+    let intermediate = (0..mean.len()).any(|i| mean[i] - 3.0 * se(i) > LO && mean[i] + 3.0 * se(i) < HI);
+    let jump = (0..mean.len() - 1).any(|i| {
+        mean[i] <= LO && mean[i + 1] >= HI && mean[i + 1] - mean[i] > 3.0 * (se(i).powi(2) + se(i + 1).powi(2)).sqrt()
+    });
+    let between = mean.iter().any(|&v| v > LO && v < HI);
+    if intermediate {
+        "continuous"
+    } else if jump && !between {
+        "abrupt"
+    } else {
+        "undecided"
+    }
+}
+
 /// The theory of gating (Krishnamurthy, Can & Schwab), with DYNAMICS.md §8's equations. The
-/// summary's `transition` has, for N/2 and N at g_h = 2.5, lambda_max along alpha_r, the first
-/// alpha_r with lambda_max > 0.01 (`onset_alpha_r`) and the largest step between neighbours.
+/// summary's `transition` has, for N/2 and N at g_h = 2.5, lambda_max along alpha_r (the mean
+/// over `--transition-seeds` coupling draws; `lambda_max_sd`, `lambda_max_by_seed`), the first
+/// alpha_r with mean lambda_max > 0.01 (`onset_alpha_r`), the largest step between neighbours
+/// (`largest_step`, `largest_step_at`) and a `verdict` (abrupt / continuous / undecided).
+/// `input_transition` does the same along a constant input `b_r` to the r-gate at g_h = 1.8,
+/// alpha_r = 4 (stable without it), with the zero state's stability boundary per draw.
 pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
     use emt_core::Flow;
     let start = std::time::Instant::now();
+    if a.input_only && a.figure.is_some() {
+        return Err(emt_core::Error::param(
+            "--figure",
+            "with --input-only",
+            "the figure draws the scans --input-only skips",
+        ));
+    }
+    if !(a.input_max.is_finite() && a.input_max > 0.0) {
+        return Err(emt_core::Error::param("--input-max", a.input_max, "must be positive and finite"));
+    }
     let n = if a.quick { 60 } else { a.n };
     let seed = a.seed;
     let j0 = [couplings(n, 1.0, seed, 0), couplings(n, 1.0, seed, 1), couplings(n, 1.0, seed, 2)];
@@ -96,7 +150,8 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         let mut r = rng::stream(seed, 20);
         Array1::from_shape_simple_fn(n, || rand_distr::StandardNormal.sample(&mut r))
     };
-    for alpha_z in [0.0, 2.0, 5.0, 10.0, 20.0] {
+    let alpha_zs: &[f64] = if a.input_only { &[] } else { &[0.0, 2.0, 5.0, 10.0, 20.0] };
+    for &alpha_z in alpha_zs {
         let params = emt_core::cells::GatedParams { alpha_z, ..Default::default() };
         let w = gated(&j0, [3.0, 1.0, 1.0], [None, Some(bz.clone()), None], params)?;
         let (states, last) = run_flow(&w, n, t_run, dt, seed)?;
@@ -118,24 +173,14 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
     let ar_grid: Vec<f64> = if a.quick { vec![0.0, 4.0] } else { vec![0.0, 2.0, 4.0, 8.0] };
     let steps = if a.quick { 400 } else { 3000 };
     let mut chaos = Vec::new();
-    for bias in [0.0, 0.5] {
+    let biases: &[f64] = if a.input_only { &[] } else { &[0.0, 0.5] };
+    for &bias in biases {
         for &g_h in &g_grid {
             for &alpha_r in &ar_grid {
                 let params = emt_core::cells::GatedParams { alpha_r, ..Default::default() };
                 let bh = (bias != 0.0).then(|| Array1::from_elem(n, bias));
                 let w = gated(&j0, [g_h, 1.0, 1.0], [bh, None, None], params)?;
-                let (states, last) = run_flow(&w, n, 50.0, dt, seed)?;
-                let lp = emt_dynamics::LyapunovParams {
-                    exponents: Some(1),
-                    steps,
-                    transient: 0,
-                    renormalize_every: 10,
-                    dt,
-                    seed,
-                    ..Default::default()
-                };
-                let inputs = Array2::zeros((1, n));
-                let lmax = emt_dynamics::lambda_max_flow(&w, last.view(), inputs.view(), &lp)?;
+                let (states, lmax) = settle_and_lambda(&w, n, steps, seed)?;
                 let pr = emt_dynamics::participation_ratio(states.mapv(f64::tanh).view()).unwrap_or(f64::NAN);
                 chaos.push(json!({"bias": bias, "g_h": g_h, "alpha_r": alpha_r, "lambda_max": lmax, "participation_ratio": pr}));
                 eprintln!("b_h {bias}, g_h {g_h}, alpha_r {alpha_r}: lambda_max {lmax:+.4}, PR {pr:.2}");
@@ -145,33 +190,60 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
     // Is the r-gate's transition to chaos continuous or abrupt? lambda_max along alpha_r at
     // g_h = 2.5 for N/2 and N: the crossing and the largest step between neighbouring values.
     let fine: Vec<f64> = if a.quick { vec![0.0, 2.0, 4.0] } else { (0..=16).map(|k| 0.25 * k as f64).collect() };
+    let (t_seeds, t_steps) = if a.quick { (2, 400) } else { (a.transition_seeds.max(1), a.transition_steps) };
     let mut transition = Vec::new();
-    for size in [n / 2, n] {
-        let j1 = [couplings(size, 1.0, seed, 0), couplings(size, 1.0, seed, 1), couplings(size, 1.0, seed, 2)];
-        let mut curve = Vec::new();
-        for &alpha_r in &fine {
+    let sizes: &[usize] = if a.input_only { &[] } else { &[n / 2, n] };
+    for &size in sizes {
+        let curves = scan_lambda_max(size, seed, t_seeds, t_steps, &fine, |j, alpha_r| {
             let params = emt_core::cells::GatedParams { alpha_r, ..Default::default() };
-            let w = gated(&j1, [2.5, 1.0, 1.0], [None, None, None], params)?;
-            let (_, last) = run_flow(&w, size, 50.0, dt, seed)?;
-            let lp = emt_dynamics::LyapunovParams {
-                exponents: Some(1),
-                steps,
-                transient: 0,
-                renormalize_every: 10,
-                dt,
-                seed,
-                ..Default::default()
-            };
-            curve.push(emt_dynamics::lambda_max_flow(&w, last.view(), Array2::zeros((1, size)).view(), &lp)?);
-        }
-        let onset = fine.iter().zip(&curve).find(|(_, l)| **l > 0.01).map(|(a, _)| *a);
-        let jump = curve.windows(2).map(|w| w[1] - w[0]).fold(f64::NEG_INFINITY, f64::max);
+            gated(j, [2.5, 1.0, 1.0], [None, None, None], params)
+        })?;
+        let mut entry = summarise_scan(&fine, &curves, "alpha_r");
         eprintln!(
-            "N = {size}, g_h = 2.5: lambda_max {curve:.3?} over alpha_r {fine:?}; onset {onset:?}, largest step {jump:.3}"
+            "N = {size}, g_h = 2.5, {} draws of {t_steps} steps along alpha_r: {}",
+            curves.len(),
+            entry["summary"].as_str().unwrap_or("")
         );
-        transition.push(
-            json!({"n": size, "alpha_r": fine, "lambda_max": curve, "onset_alpha_r": onset, "largest_step": jump}),
+        entry["n"] = json!(size);
+        entry["alpha_r"] = json!(fine);
+        entry["seeds"] = json!(t_seeds);
+        entry["steps"] = json!(t_steps);
+        transition.push(entry);
+    }
+    // The input-driven transition: a constant input b_r to the r-gate (the output gate) of a
+    // network whose zero state is stable without it (g_h = 1.8, alpha_r = 4). The zero state
+    // stays a fixed point and loses stability where s_r(alpha_r b_r) g_h max Re mu(J0) = 1
+    // (`zero_state_boundary`, per draw); chaos sets in at `onset` (mean lambda_max > 0.01).
+    let (g_in, ar_in) = (1.8, 4.0);
+    let inputs: Vec<f64> =
+        if a.quick { vec![0.0, 0.5, 1.0] } else { (0..=16).map(|k| a.input_max * k as f64 / 16.0).collect() };
+    let mut input_transition = Vec::new();
+    for size in [n / 2, n] {
+        let curves = scan_lambda_max(size, seed, t_seeds, t_steps, &inputs, |j, b_r| {
+            let params = emt_core::cells::GatedParams { alpha_r: ar_in, ..Default::default() };
+            gated(j, [g_in, 1.0, 1.0], [None, None, Some(Array1::from_elem(size, b_r))], params)
+        })?;
+        let mut boundaries = Vec::new();
+        for k in 0..t_seeds {
+            let mu = emt_linalg::eigenvalues(couplings(size, 1.0, seed + k, 0).view())?;
+            let m = mu.iter().map(|z| z.re).fold(f64::NEG_INFINITY, f64::max);
+            // s_r(alpha_r b) = 1 / (g_h m): b* = logit(1 / (g_h m)) / alpha_r (none if g_h m <= 1).
+            let p = 1.0 / (g_in * m);
+            boundaries.push(if p < 1.0 { Some((p / (1.0 - p)).ln() / ar_in) } else { None });
+        }
+        let mut entry = summarise_scan(&inputs, &curves, "b_r");
+        eprintln!(
+            "N = {size}, g_h = {g_in}, alpha_r = {ar_in}, {} draws along the r-gate input b_r: {}; zero state unstable from b_r = {:?}",
+            curves.len(),
+            entry["summary"].as_str().unwrap_or(""),
+            boundaries
         );
+        entry["n"] = json!(size);
+        entry["b_r"] = json!(inputs);
+        entry["g_h"] = json!(g_in);
+        entry["alpha_r"] = json!(ar_in);
+        entry["zero_state_boundary"] = json!(boundaries);
+        input_transition.push(entry);
     }
     if let Some(path) = &a.figure {
         crate::plots::register_fonts()?;
@@ -233,11 +305,35 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         "seed": seed,
         "max_re_mu": mu_max,
         "transition": transition,
+        "input_transition": input_transition,
         "zero_state": zero_state,
         "timescales": timescales,
         "chaos": chaos,
         "seconds": start.elapsed().as_secs_f64(),
     }))
+}
+
+/// 50 time units of RK4 (dt 0.05) from a seeded random state, then lambda_max over `steps` more:
+/// the h-part of the settling run's second half `(500, N)` and lambda_max.
+fn settle_and_lambda(
+    w: &emt_core::cells::GatedWeights,
+    n: usize,
+    steps: usize,
+    seed: u64,
+) -> Result<(Array2<f64>, f64)> {
+    let dt = 0.05;
+    let (states, last) = run_flow(w, n, 50.0, dt, seed)?;
+    let lp = emt_dynamics::LyapunovParams {
+        exponents: Some(1),
+        steps,
+        transient: 0,
+        renormalize_every: 10,
+        dt,
+        seed,
+        ..Default::default()
+    };
+    let lmax = emt_dynamics::lambda_max_flow(w, last.view(), Array2::zeros((1, n)).view(), &lp)?;
+    Ok((states, lmax))
 }
 
 /// RK4 from a seeded random state for time `t`: the h-part of the states sampled every
@@ -288,4 +384,89 @@ fn autocorrelation_time(states: &Array2<f64>, dt: f64) -> f64 {
         }
     }
     (t_len / 2) as f64 * dt
+}
+
+/// lambda_max ([`settle_and_lambda`]) of the networks `build(J0, value)` for each value, one curve per coupling draw `seed..seed+draws`,
+/// the draws split over two threads.
+fn scan_lambda_max(
+    size: usize,
+    seed: u64,
+    draws: u64,
+    steps: usize,
+    values: &[f64],
+    build: impl Fn(&[Array2<f64>; 3], f64) -> Result<emt_core::cells::GatedWeights> + Sync,
+) -> Result<Vec<Vec<f64>>> {
+    let per_draw = |s: u64| -> Result<Vec<f64>> {
+        let j = [couplings(size, 1.0, s, 0), couplings(size, 1.0, s, 1), couplings(size, 1.0, s, 2)];
+        let mut curve = Vec::new();
+        for &v in values {
+            curve.push(settle_and_lambda(&build(&j, v)?, size, steps, s)?.1);
+        }
+        Ok(curve)
+    };
+    let draws: Vec<u64> = (0..draws).map(|k| seed + k).collect();
+    std::thread::scope(|scope| {
+        let halves: Vec<_> = [0usize, 1]
+            .map(|h| {
+                let mine: Vec<u64> = draws.iter().copied().skip(h).step_by(2).collect();
+                let f = &per_draw;
+                scope.spawn(move || mine.into_iter().map(|s| f(s).map(|c| (s, c))).collect::<Result<Vec<_>>>())
+            })
+            .into_iter()
+            .collect();
+        let mut all = Vec::new();
+        for h in halves {
+            all.extend(h.join().map_err(|_| emt_core::Error::param("transition", "thread", "panicked"))??);
+        }
+        all.sort_by_key(|(s, _)| *s);
+        Ok(all.into_iter().map(|(_, c)| c).collect())
+    })
+}
+
+/// Mean and spread over draws of a lambda_max scan, the first value with mean > 0.01
+/// (`onset_<name>`; `onset_alpha_r` for the alpha_r scan), the largest step between
+/// neighbours and the verdict; `summary` is a one-line account for stderr.
+fn summarise_scan(values: &[f64], curves: &[Vec<f64>], name: &str) -> Value {
+    let k = curves.len() as f64;
+    let mean: Vec<f64> = (0..values.len()).map(|i| curves.iter().map(|c| c[i]).sum::<f64>() / k).collect();
+    let sd: Vec<f64> = (0..values.len())
+        .map(|i| {
+            if curves.len() < 2 {
+                return f64::NAN;
+            }
+            (curves.iter().map(|c| (c[i] - mean[i]).powi(2)).sum::<f64>() / (k - 1.0)).sqrt()
+        })
+        .collect();
+    let onset = values.iter().zip(&mean).find(|(_, l)| **l > 0.01).map(|(a, _)| *a);
+    let (jump_at, jump) = mean
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (i, d)| if d > best.1 { (i, d) } else { best });
+    let verdict = transition_verdict(&mean, &sd, curves.len());
+    let summary = format!(
+        "mean lambda_max {mean:.3?} over {name} {values:?}; onset {onset:?}, largest step {jump:.3} at {name} {}; {verdict}",
+        values.get(jump_at).copied().unwrap_or(f64::NAN)
+    );
+    json!({
+        "lambda_max": mean, "lambda_max_sd": sd, "lambda_max_by_seed": curves,
+        format!("onset_{name}"): onset, "largest_step": jump,
+        "largest_step_at": values.get(jump_at), "verdict": verdict, "summary": summary,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transition_verdict;
+
+    #[test]
+    fn the_verdict_tells_a_jump_from_a_rise_and_says_when_it_cannot() {
+        let tight = [0.001; 5];
+        assert_eq!(transition_verdict(&[-0.01, -0.01, 0.0, 0.05, 0.06], &tight, 4), "abrupt");
+        assert_eq!(transition_verdict(&[-0.01, 0.0, 0.012, 0.03, 0.05], &tight, 4), "continuous");
+        // The same rise but with scatter as large as the steps: no resolved intermediate point.
+        assert_eq!(transition_verdict(&[-0.01, 0.0, 0.012, 0.03, 0.05], &[0.03; 5], 4), "undecided");
+        // One draw never decides.
+        assert_eq!(transition_verdict(&[-0.01, -0.01, 0.0, 0.05, 0.06], &[f64::NAN; 5], 1), "undecided");
+    }
 }
