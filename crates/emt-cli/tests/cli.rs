@@ -652,6 +652,22 @@ fn reproduce_phase_codes_quick() {
         assert!(solved["fsa"].get(key).is_some(), "fsa.{key}: {solved}");
     }
     assert!(summary["networks"]["alpha_0.1"]["fsa_z3"].is_u64());
+    // The attractive solution's memory between cards: every labelling is decoded above chance
+    // somewhere, and the keys are there with the right class counts.
+    assert_eq!(solved["attractor"], "fixed_point", "{solved}");
+    let pd = &solved["prefix_decoding"];
+    for (moment, classes) in [("after_1", [3, 3, 3]), ("after_2", [3, 6, 9])] {
+        for (key, c) in ["sum_mod3", "multiset", "ordered"].iter().zip(classes) {
+            let e = &pd[moment][key];
+            assert_eq!(e["classes"], c, "{moment}.{key}: {pd}");
+            for side in ["raw", "relaxed"] {
+                let acc = e[side].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&acc), "{moment}.{key}.{side}: {pd}");
+            }
+        }
+    }
+    // After one card all three labellings are the card itself: the state must hold it.
+    assert!(pd["after_1"]["ordered"]["raw"].as_f64().unwrap() > 0.9, "{pd}");
 }
 
 /// Issue 12: `emt reproduce gating --quick`: the zero state's spectrum equals DYNAMICS.md §8's
@@ -677,9 +693,25 @@ fn reproduce_gating_quick() {
         }
     }
     for t in j["transition"].as_array().unwrap() {
-        for key in ["n", "alpha_r", "lambda_max", "onset_alpha_r", "largest_step"] {
+        for key in [
+            "n",
+            "alpha_r",
+            "lambda_max",
+            "onset_alpha_r",
+            "largest_step",
+            "largest_step_at",
+            "lambda_max_sd",
+            "lambda_max_by_seed",
+            "verdict",
+        ] {
             assert!(t.get(key).is_some(), "transition.{key}");
         }
+        // --quick averages 2 coupling draws; the mean is theirs.
+        let by_seed = t["lambda_max_by_seed"].as_array().unwrap();
+        assert_eq!(by_seed.len(), 2);
+        let mean0 = (by_seed[0][0].as_f64().unwrap() + by_seed[1][0].as_f64().unwrap()) / 2.0;
+        assert!((t["lambda_max"][0].as_f64().unwrap() - mean0).abs() < 1e-12);
+        assert!(["abrupt", "continuous", "undecided"].contains(&t["verdict"].as_str().unwrap()));
     }
 }
 

@@ -11,8 +11,10 @@
 //! arrival phases) with the Z3 test: pairwise differences +-2pi/3 mod 2pi up to a common offset
 //! (reported). Every solved network's finite-state automaton is extracted (`fsa`: states at
 //! input-free moments, autonomous motion removed, clustered; transitions per colour with their
-//! determinism; `z3`: whether the table is the Z3 group's; `verdicts_match` of 27). The
-//! handcrafted Z3 oscillator is scored on the same test set (27/27 expected).
+//! determinism; `z3`: whether the table is the Z3 group's; `verdicts_match` of 27). For an
+//! attractive solution, `prefix_decoding` says what the state keeps between cards (`after_1`,
+//! `after_2`): nearest-centroid accuracy for the colour sum mod 3, the colour counts and the
+//! ordered sequence, from the raw states and from the same states relaxed to their fixed point. The handcrafted Z3 oscillator is scored on the same test set (27/27 expected).
 //! Per network one JSON line on stdout; the last line is the summary: `networks` (per alpha:
 //! `trained`, `solved`, `oscillatory`, `attractive`, `z3`, `fsa_z3`), `oscillator_correct`, `seconds`,
 //! `out`. Models are saved to `--out` (default `runs/phase_codes`), with each seed's colour
@@ -185,9 +187,13 @@ pub(super) fn phase_codes(a: &PhaseArgs) -> Result<Value> {
                 attractive += 1;
             }
             if accuracy >= 1.0 {
-                let fsa = extract_fsa(&file, trainer.params(), &task, oscillates, if a.quick { 2 } else { 8 }, seed)?;
+                let repeats = if a.quick { 2 } else { 8 };
+                let fsa = extract_fsa(&file, trainer.params(), &task, oscillates, repeats, seed)?;
                 fsa_z3 += usize::from(fsa["z3"].as_bool() == Some(true));
                 entry["fsa"] = fsa;
+                if att.kind == AttractorKind::FixedPoint {
+                    entry["prefix_decoding"] = prefix_decoding(&file, trainer.params(), &task, repeats, seed)?;
+                }
             }
             println!("{entry}");
             eprintln!(
@@ -229,6 +235,116 @@ pub(super) fn phase_codes(a: &PhaseArgs) -> Result<Value> {
     }))
 }
 
+/// Trials as (colours, onsets).
+type Trials = Vec<([usize; 3], [usize; 3])>;
+
+/// The 27 sequences x `repeats` random timings (seed stream `stream`), run noise-free from
+/// h0 = ones: the trials, the episode length and the hidden states `(T, trials, N)`.
+fn run_trials(
+    params: &emt_rnn::Params<f32>,
+    task: &SetTask,
+    repeats: usize,
+    seed: u64,
+    stream: u64,
+) -> Result<(Trials, usize, ndarray::Array3<f32>)> {
+    let mut r = rng::stream(seed, stream);
+    let mut trials = Vec::new();
+    for _ in 0..repeats {
+        for cards in SetTask::sequences() {
+            trials.push((cards, task.onsets(&mut r)));
+        }
+    }
+    let ep = task.episode(&trials)?;
+    let n = params.layout().hidden;
+    let mut engine = Engine::<f32>::new(1, TanhMode::Exact)?.with_h0(vec![1.0; n])?;
+    let (_, hidden) = engine.forward(params, ep.inputs())?;
+    Ok((trials, ep.len(), hidden))
+}
+
+/// What an attractive solution keeps between cards. At the input-free moments before the second
+/// and before the third card (27 sequences x `repeats` timings, noise-free, h0 = ones), three
+/// labellings of the cards seen so far: `sum_mod3` (the Z3 class, 3 classes), `multiset` (the
+/// colour counts, what a lattice indexed by counts would hold: 3 classes after one card, 6 after
+/// two) and `ordered` (the sequence itself: 3, then 9). For each, a nearest-centroid classifier
+/// fitted on half the trials is scored on the other half, on the raw states (where the state is
+/// when the next card comes) and on the same states after 300 zero-input steps (where it would
+/// end). Chance is 1/classes.
+fn prefix_decoding(
+    file: &ModelFile,
+    params: &emt_rnn::Params<f32>,
+    task: &SetTask,
+    repeats: usize,
+    seed: u64,
+) -> Result<Value> {
+    let (trials, _, hidden) = run_trials(params, task, repeats, seed, 12)?;
+    let map = file.model.cell().map();
+    let zero = Array1::zeros(task.dim());
+    let mut out = serde_json::Map::new();
+    for (k, name) in [(1usize, "after_1"), (2, "after_2")] {
+        let mut raw = Vec::new();
+        let mut relaxed = Vec::new();
+        let mut labels: [Vec<usize>; 3] = Default::default();
+        for (b, &(cards, onsets)) in trials.iter().enumerate() {
+            let x = hidden.slice(ndarray::s![onsets[k] - 1, b, ..]).mapv(f64::from);
+            let mut y = x.clone();
+            for _ in 0..300 {
+                y = map.step(y.view(), zero.view())?;
+            }
+            raw.push(x);
+            relaxed.push(y);
+            let seen = &cards[..k];
+            let mut counts = [0usize; 3];
+            seen.iter().for_each(|&c| counts[c] += 1);
+            labels[0].push(seen.iter().sum::<usize>() % 3);
+            labels[1].push(counts[0] * 9 + counts[1] * 3 + counts[2]);
+            labels[2].push(seen.iter().fold(0, |acc, &c| acc * 3 + c));
+        }
+        let mut entry = serde_json::Map::new();
+        for (l, key) in labels.iter().zip(["sum_mod3", "multiset", "ordered"]) {
+            let classes = {
+                let mut v = l.clone();
+                v.sort_unstable();
+                v.dedup();
+                v.len()
+            };
+            entry.insert(
+                key.into(),
+                json!({"classes": classes, "raw": nearest_centroid(&raw, l), "relaxed": nearest_centroid(&relaxed, l)}),
+            );
+        }
+        out.insert(name.into(), Value::Object(entry));
+    }
+    Ok(Value::Object(out))
+}
+
+/// Two-fold (even / odd sample index) nearest-centroid accuracy of `states` with `labels`.
+fn nearest_centroid(states: &[Array1<f64>], labels: &[usize]) -> f64 {
+    let (mut right, mut total) = (0usize, 0usize);
+    for test in 0..2 {
+        let mut sums: std::collections::BTreeMap<usize, (Array1<f64>, usize)> = std::collections::BTreeMap::new();
+        for (i, (x, &c)) in states.iter().zip(labels).enumerate() {
+            if i % 2 != test {
+                let e = sums.entry(c).or_insert_with(|| (Array1::zeros(x.len()), 0));
+                e.0 += x;
+                e.1 += 1;
+            }
+        }
+        let centroids: Vec<(usize, Array1<f64>)> = sums.into_iter().map(|(c, (s, k))| (c, s / k as f64)).collect();
+        for (i, (x, &c)) in states.iter().zip(labels).enumerate() {
+            if i % 2 == test {
+                let best = centroids
+                    .iter()
+                    .map(|(k, m)| (*k, (x - m).mapv(|v| v * v).sum()))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(k, _)| k);
+                right += usize::from(best == Some(c));
+                total += 1;
+            }
+        }
+    }
+    if total == 0 { f64::NAN } else { right as f64 / total as f64 }
+}
+
 /// The finite-state automaton a trained SET network implements (DYNAMICS.md §7): states at
 /// input-free moments (just before each onset, and at the end) of `trials` (27 sequences x
 /// `repeats` timings, noise-free, h0 = ones), with the autonomous motion removed:
@@ -247,17 +363,7 @@ fn extract_fsa(
     seed: u64,
 ) -> Result<Value> {
     let n = params.layout().hidden;
-    let mut r = rng::stream(seed, 11);
-    let mut trials = Vec::new();
-    for _ in 0..repeats {
-        for cards in SetTask::sequences() {
-            trials.push((cards, task.onsets(&mut r)));
-        }
-    }
-    let ep = task.episode(&trials)?;
-    let mut engine = Engine::<f32>::new(1, TanhMode::Exact)?.with_h0(vec![1.0; n])?;
-    let (_, hidden) = engine.forward(params, ep.inputs())?;
-    let steps = ep.len();
+    let (trials, steps, hidden) = run_trials(params, task, repeats, seed, 11)?;
     // Features of the input-free moments: (trial, moment k = 0..=3) -> feature.
     let moment_time = |onsets: [usize; 3], k: usize| if k < 3 { onsets[k] } else { steps };
     let state_at = |b: usize, t: usize| -> Array1<f64> {
