@@ -396,6 +396,10 @@ pub struct Portrait<'a> {
     pub dots: bool,
     /// The zero-input attractor when it is a cycle (one period), drawn bold.
     pub cycle: Vec<(f64, f64)>,
+    /// Trial end states, with their label (accepted / rejected) if known.
+    pub endpoints: Vec<((f64, f64), Option<bool>)>,
+    /// The zero-input run's state at the trials' final time.
+    pub reference: Option<(f64, f64)>,
 }
 
 /// A phase portrait (2-D states) or a projection (higher-D), with fixed points by type:
@@ -446,6 +450,26 @@ pub fn portrait<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, 
         let s = chart.draw_series(segs.iter().map(|&(a, b)| PathElement::new(vec![a, b], c.stroke_width(2))))?;
         s.label(format!("nullcline of x{}", i + 1))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+    }
+    for (label, want, colour) in [
+        ("trial ends: accepted", Some(true), RGBColor(33, 102, 172)),
+        ("trial ends: rejected", Some(false), RGBColor(178, 24, 43)),
+        ("trial ends", None, RGBColor(80, 80, 80)),
+    ] {
+        let pts: Vec<(f64, f64)> = p.endpoints.iter().filter(|e| e.1 == want).map(|e| e.0).collect();
+        if !pts.is_empty() {
+            chart
+                .draw_series(pts.iter().map(|&q| Cross::new(q, 6, colour.stroke_width(2))))?
+                .label(format!("{label} ({})", pts.len()))
+                .legend(move |(x, y)| Cross::new((x + 10, y), 6, colour.stroke_width(2)));
+        }
+    }
+    if let Some(r) = p.reference {
+        let green = RGBColor(27, 120, 55);
+        chart
+            .draw_series(std::iter::once(Circle::new(r, 9, green.stroke_width(3))))?
+            .label("zero-input run, same time")
+            .legend(move |(x, y)| Circle::new((x + 10, y), 7, green.stroke_width(3)));
     }
     let stable: Vec<(f64, f64)> = p.points.iter().filter(|q| q.1).map(|q| q.0).collect();
     let saddle: Vec<(f64, f64)> = p.points.iter().filter(|q| !q.1 && q.2 > 0 && q.2 < p.dims).map(|q| q.0).collect();

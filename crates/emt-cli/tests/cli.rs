@@ -668,6 +668,23 @@ fn reproduce_phase_codes_quick() {
     }
     // After one card all three labellings are the card itself: the state must hold it.
     assert!(pd["after_1"]["ordered"]["raw"].as_f64().unwrap() > 0.9, "{pd}");
+    // The saved test trials draw their end states on the model's portrait.
+    let trials = d.join("trials_seed0.safetensors");
+    let t = Tensors::read(&trials).unwrap();
+    assert_eq!(t.tensors["inputs"].shape(), &[50, 27, 100]);
+    assert_eq!(t.tensors["accept"].iter().filter(|&&v| v == 1.0).count(), 9);
+    let fig = d.join("ends.svg");
+    let weights = solved["weights"].as_str().unwrap();
+    fn plot<'a>(weights: &'a str, trials: &'a Path, fig: &'a Path) -> [&'a str; 10] {
+        ["plot", "fixed-points", "--weights", weights, "--starts", "8", "--trials", s(trials), "--out", s(fig)]
+    }
+    let j = ok(&plot(weights, &trials, &fig));
+    assert_eq!(j["trials"], 27, "{j}");
+    check_figure(&fig);
+    let bad = d.join("bad_trials.safetensors");
+    std::fs::write(&bad, b"not a safetensors file").unwrap();
+    let e = fails(&plot(weights, &bad, &fig));
+    assert!(e.contains("bad_trials.safetensors"), "{e}");
 }
 
 /// Issue 12: `emt reproduce gating --quick`: the zero state's spectrum equals DYNAMICS.md §8's

@@ -17,7 +17,7 @@ use emt_basis::{ExtractOptions, VariableBasis};
 use emt_core::cells::ModelFile;
 use emt_core::{Error, Result, Task, rng};
 use emt_tasks::{LinearVb, Phi};
-use ndarray::{Array1, Axis};
+use ndarray::{Array1, Axis, s};
 use plotters::style::RGBColor;
 use serde_json::json;
 
@@ -84,6 +84,11 @@ enum Plot {
     FixedPoints {
         #[command(flatten)]
         search: crate::cmd::fixed_points::SearchArgs,
+        /// Safetensors with trial inputs `inputs` `(T, B, d_in)` and optional labels `accept`
+        /// `(B)` (1 or 0): each trial's final state is drawn (accepted / rejected apart), with
+        /// the zero-input run's state at the same time from the same start.
+        #[arg(long)]
+        trials: Option<PathBuf>,
         /// Output figure (.png or .svg).
         #[arg(long)]
         out: PathBuf,
@@ -141,7 +146,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         Plot::Memory { weights, task, horizon, seed, out } => memory(weights, task, *horizon, *seed, out),
         Plot::Training { log, out } => training(log, out),
         Plot::Lyapunov { run, out } => lyapunov(run, out),
-        Plot::FixedPoints { search, out } => fixed_points(search, out),
+        Plot::FixedPoints { search, trials, out } => fixed_points(search, trials.as_deref(), out),
         Plot::Prc { phase, out } => prc(phase, out),
         Plot::Decoding { weights, task, seed, out } => decoding(weights, task, *seed, out),
         Plot::Bifurcation { sweep, out } => bifurcation(sweep, out),
@@ -533,9 +538,40 @@ fn trajectories(
     Ok(out)
 }
 
-fn fixed_points(args: &crate::cmd::fixed_points::SearchArgs, out: &Path) -> Result<serde_json::Value> {
+/// Trial end states with their labels (accepted / rejected, if given).
+type Ends = Vec<(Array1<f64>, Option<bool>)>;
+
+/// Final states of the trials in `path` (from the model file's h0) with their labels, and the
+/// zero-input run's state after as many steps.
+fn trial_endpoints(file: &ModelFile, path: &Path) -> Result<(Ends, Array1<f64>)> {
+    let t = emt_core::io::Tensors::read(path)?;
+    let (key, x) = t.find("inputs")?;
+    let x: ndarray::Array3<f64> = x
+        .clone()
+        .into_dimensionality()
+        .map_err(|_| Error::shape(key, "(T, B, d_in)", emt_core::check::fmt_shape(x.shape())))?;
+    let (steps, batch, _) = x.dim();
+    let accept = t.vector_optional("accept")?;
+    if let Some(a) = &accept {
+        emt_core::check::shape("accept", a, &[batch])?;
+    }
+    let traj = file.simulate(x.view(), None)?;
+    let zero = ndarray::Array3::zeros((steps, 1, file.model.input_dim()));
+    let null = file.simulate(zero.view(), None)?;
+    let ends = (0..batch)
+        .map(|b| (traj.hidden.slice(s![steps - 1, b, ..]).to_owned(), accept.as_ref().map(|a| a[b] > 0.5)))
+        .collect();
+    Ok((ends, null.hidden.slice(s![steps - 1, 0, ..]).to_owned()))
+}
+
+fn fixed_points(
+    args: &crate::cmd::fixed_points::SearchArgs,
+    trials: Option<&Path>,
+    out: &Path,
+) -> Result<serde_json::Value> {
     plots::check_out(out)?;
     let search = crate::cmd::fixed_points::search(args)?;
+    let ends = trials.map(|p| trial_endpoints(&search.file, p)).transpose()?;
     let system = search.system()?;
     let n = search.file.model.state_dim();
     let u = &search.input;
@@ -593,6 +629,8 @@ fn fixed_points(args: &crate::cmd::fixed_points::SearchArgs, out: &Path) -> Resu
             dims: n,
             dots: matches!(system, emt_dynamics::System::Map(_)),
             cycle: orbit.as_ref().map_or(vec![], |o| o.rows().into_iter().map(|r| (r[0], r[1])).collect()),
+            endpoints: ends.as_ref().map_or(vec![], |(e, _)| e.iter().map(|(h, l)| ((h[0], h[1]), *l)).collect()),
+            reference: ends.as_ref().map(|(_, r)| (r[0], r[1])),
         }
     } else {
         let all = ndarray::concatenate(Axis(0), &trajs.iter().map(|t| t.view()).collect::<Vec<_>>())
@@ -608,8 +646,11 @@ fn fixed_points(args: &crate::cmd::fixed_points::SearchArgs, out: &Path) -> Resu
             .iter()
             .map(|p| (project(p.state.view()), p.stability == emt_dynamics::Stability::Stable, p.unstable_dims))
             .collect();
+        let endpoints: Vec<((f64, f64), Option<bool>)> =
+            ends.as_ref().map_or(vec![], |(e, _)| e.iter().map(|(h, l)| (project(h.view()), *l)).collect());
+        let reference = ends.as_ref().map(|(_, r)| project(r.view()));
         let (mut lo, mut hi) = ((f64::INFINITY, f64::INFINITY), (f64::NEG_INFINITY, f64::NEG_INFINITY));
-        for &(x, y) in lines.iter().flatten().chain(points.iter().map(|q| &q.0)) {
+        for &(x, y) in lines.iter().flatten().chain(points.iter().map(|q| &q.0)).chain(endpoints.iter().map(|q| &q.0)) {
             lo = (lo.0.min(x), lo.1.min(y));
             hi = (hi.0.max(x), hi.1.max(y));
         }
@@ -626,6 +667,8 @@ fn fixed_points(args: &crate::cmd::fixed_points::SearchArgs, out: &Path) -> Resu
             dims: n,
             dots: matches!(system, emt_dynamics::System::Map(_)),
             cycle: orbit.as_ref().map_or(vec![], |o| o.rows().into_iter().map(project).collect()),
+            endpoints,
+            reference,
         }
     };
     render!(out, (1000, 1000), plots::portrait, &title, &portrait);
@@ -633,5 +676,8 @@ fn fixed_points(args: &crate::cmd::fixed_points::SearchArgs, out: &Path) -> Resu
     j["count"] = json!(found.fixed.len());
     j["stable_count"] = json!(found.stable_count());
     j["cell"] = json!(kind.name());
+    if let Some((e, _)) = &ends {
+        j["trials"] = json!(e.len());
+    }
     Ok(j)
 }

@@ -18,7 +18,9 @@
 //! Per network one JSON line on stdout; the last line is the summary: `networks` (per alpha:
 //! `trained`, `solved`, `oscillatory`, `attractive`, `z3`, `fsa_z3`), `oscillator_correct`, `seconds`,
 //! `out`. Models are saved to `--out` (default `runs/phase_codes`), with each seed's colour
-//! vectors as `colours_seed{s}.safetensors` (pulses for `emt phase` and `emt plot prc`).
+//! vectors as `colours_seed{s}.safetensors` (pulses for `emt phase` and `emt plot prc`) and its
+//! 27 test trials with their verdicts as `trials_seed{s}.safetensors` (`inputs`, `accept`; for
+//! `emt plot fixed-points --trials`).
 
 use std::path::PathBuf;
 
@@ -148,6 +150,14 @@ pub(super) fn phase_codes(a: &PhaseArgs) -> Result<Value> {
                 ["G", "P", "R"].iter().zip(&rows).map(|(n, r)| (*n, r.view().into_dyn())).collect();
             let colours = a.out.join(format!("colours_seed{seed}.safetensors"));
             crate::common::write_atomic(&colours, &emt_core::io::tensors_to_safetensors(&list, &Default::default())?)?;
+            // The 27 test trials with their verdicts, for `emt plot fixed-points --trials`.
+            let inputs = test.inputs().mapv(f64::from).into_dyn();
+            let accept: Array1<f64> =
+                SetTask::sequences().into_iter().map(|cards| f64::from(u8::from(SetTask::accepts(cards)))).collect();
+            let accept = accept.into_dyn();
+            let trials = a.out.join(format!("trials_seed{seed}.safetensors"));
+            let list = [("inputs", inputs.view()), ("accept", accept.view())];
+            crate::common::write_atomic(&trials, &emt_core::io::tensors_to_safetensors(&list, &Default::default())?)?;
             // The noise-free map's zero-input attractor from h0 and its fixed points.
             let system = file.model.system()?;
             let zero = Array1::zeros(100);
