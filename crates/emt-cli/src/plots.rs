@@ -298,6 +298,12 @@ fn integer_label(v: &f64) -> String {
     if (v - v.round()).abs() < 1e-9 { format!("{v:.0}") } else { String::new() }
 }
 
+/// Tick labels for an axis shorter than 1 (e.g. inputs in [0, 0.25]), where integer labels
+/// would leave all but 0 blank.
+fn decimal_label(v: &f64) -> String {
+    format!("{:.2}", v + 0.0)
+}
+
 /// One panel of [`curves`]: title, x label, y label, log-scale y, the curves.
 pub type Panel<'a> = (&'a str, &'a str, &'a str, bool, Vec<Curve<'a>>);
 
@@ -314,7 +320,8 @@ pub fn curves<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, pa
         let (x_lo, x_hi) = match (x_lo.is_finite(), x_lo >= 1.0 && x_hi - x_lo < 1000.0) {
             (false, _) => (0.0, 1.0),
             (true, true) => (x_lo - 0.5, x_hi + 0.5),
-            (true, false) => (x_lo.min(0.0), x_hi.max(x_lo + 1.0)),
+            // A degenerate range gets a unit width; a short one (e.g. inputs in [0, 0.25]) keeps its own.
+            (true, false) => (x_lo.min(0.0), if x_hi > x_lo { x_hi } else { x_lo + 1.0 }),
         };
         let ys =
             series.iter().flat_map(|c| c.points.iter().map(|p| p.1)).filter(|v| v.is_finite() && (!log || *v > 0.0));
@@ -332,7 +339,7 @@ pub fn curves<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, pa
                     .y_desc(*y_desc)
                     .label_style(font(14))
                     .axis_desc_style(font(16))
-                    .x_label_formatter(&integer_label)
+                    .x_label_formatter(if x_hi - x_lo < 1.0 { &decimal_label } else { &integer_label })
                     .light_line_style(RGBColor(235, 235, 235))
                     .draw()?;
                 for c in series {

@@ -730,6 +730,17 @@ fn reproduce_gating_quick() {
         assert!((t["lambda_max"][0].as_f64().unwrap() - mean0).abs() < 1e-12);
         assert!(["abrupt", "continuous", "undecided"].contains(&t["verdict"].as_str().unwrap()));
     }
+    // The input-driven scan: the zero state's boundary per draw, and alone with --input-only.
+    for t in j["input_transition"].as_array().unwrap() {
+        assert_eq!(t["zero_state_boundary"].as_array().unwrap().len(), 2, "{t}");
+        assert!(t.get("onset_b_r").is_some() && t["b_r"].as_array().unwrap().len() == 3, "{t}");
+    }
+    let fig = dir("gating").join("input.svg");
+    let only = ok(&["reproduce", "gating", "--quick", "--input-only", "--figure", s(&fig)]);
+    check_figure(&fig);
+    assert_eq!(only["transition"].as_array().unwrap().len(), 0);
+    assert_eq!(only["input_transition"], j["input_transition"], "the same scan either way");
+    assert!(fails(&["reproduce", "gating", "--quick", "--input-max", "0"]).contains("--input-max"));
 }
 
 /// Issue 12: `emt reproduce gru --quick`: certified fixed-point counts of random 2-D ctgrus are

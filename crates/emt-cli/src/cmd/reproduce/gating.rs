@@ -31,7 +31,8 @@ pub struct GatingArgs {
     #[arg(long)]
     quick: bool,
     /// Draw lambda_max against alpha_r (one curve per g_h, with and without the bias, and the
-    /// transition at N/2 and N) here (.png or .svg).
+    /// transition at N/2 and N) and against the r-gate input (N/2 and N) here (.png or .svg);
+    /// with `--input-only`, the last panel alone.
     #[arg(long)]
     figure: Option<PathBuf>,
 }
@@ -93,13 +94,6 @@ fn transition_verdict(mean: &[f64], sd: &[f64], k: usize) -> &'static str {
 pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
     use emt_core::Flow;
     let start = std::time::Instant::now();
-    if a.input_only && a.figure.is_some() {
-        return Err(emt_core::Error::param(
-            "--figure",
-            "with --input-only",
-            "the figure draws the scans --input-only skips",
-        ));
-    }
     if !(a.input_max.is_finite() && a.input_max > 0.0) {
         return Err(emt_core::Error::param("--input-max", a.input_max, "must be positive and finite"));
     }
@@ -274,27 +268,21 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
                 .collect()
         };
         let size_labels: Vec<String> = transition.iter().map(|t| format!("N = {}", t["n"])).collect();
-        let sizes: Vec<crate::plots::Curve<'_>> = transition
-            .iter()
-            .enumerate()
-            .map(|(k, t)| crate::plots::Curve {
-                label: &size_labels[k],
-                points: fine
-                    .iter()
-                    .zip(t["lambda_max"].as_array().into_iter().flatten())
-                    .map(|(&x, y)| (x, y.as_f64().unwrap_or(f64::NAN)))
-                    .collect(),
-                color: palette[k],
-            })
-            .collect();
-        let panels: Vec<crate::plots::Panel<'_>> = vec![
-            ("lambda_max, no bias", "alpha_r", "lambda_max", false, panel_for(0.0)),
-            ("lambda_max, bias b_h = 0.5", "alpha_r", "lambda_max", false, panel_for(0.5)),
-            ("the transition at g_h = 2.5 for two sizes", "alpha_r", "lambda_max", false, sizes),
-        ];
+        let input_labels: Vec<String> = input_transition.iter().map(|t| format!("N = {}", t["n"])).collect();
+        let sizes = size_curves(&transition, &fine, &size_labels, &palette);
+        let input_curves = size_curves(&input_transition, &inputs, &input_labels, &palette);
+        let input_title = format!("the input-driven transition (g_h = {g_in}, alpha_r = {ar_in}) for two sizes");
+        let mut panels: Vec<crate::plots::Panel<'_>> = Vec::new();
+        if !a.input_only {
+            panels.push(("lambda_max, no bias", "alpha_r", "lambda_max", false, panel_for(0.0)));
+            panels.push(("lambda_max, bias b_h = 0.5", "alpha_r", "lambda_max", false, panel_for(0.5)));
+            panels.push(("the transition at g_h = 2.5 for two sizes", "alpha_r", "lambda_max", false, sizes));
+        }
+        panels.push((&input_title, "input b_r to the r-gate", "lambda_max", false, input_curves));
+        let height = 100 + 400 * panels.len() as u32;
         crate::plots::render!(
             path,
-            (1000, 1300),
+            (1000, height),
             crate::plots::curves,
             "Gated RNN: the r-gate drives the transition to chaos",
             &panels
@@ -384,6 +372,29 @@ fn autocorrelation_time(states: &Array2<f64>, dt: f64) -> f64 {
         }
     }
     (t_len / 2) as f64 * dt
+}
+
+/// One curve per scanned size: the mean lambda_max of each scan against `xs`.
+fn size_curves<'a>(
+    scans: &[Value],
+    xs: &[f64],
+    labels: &'a [String],
+    palette: &[plotters::style::RGBColor],
+) -> Vec<crate::plots::Curve<'a>> {
+    scans
+        .iter()
+        .zip(labels)
+        .enumerate()
+        .map(|(k, (t, label))| crate::plots::Curve {
+            label,
+            points: xs
+                .iter()
+                .zip(t["lambda_max"].as_array().into_iter().flatten())
+                .map(|(&x, y)| (x, y.as_f64().unwrap_or(f64::NAN)))
+                .collect(),
+            color: palette[k % palette.len()],
+        })
+        .collect()
 }
 
 /// lambda_max ([`settle_and_lambda`]) of the networks `build(J0, value)` for each value, one curve per coupling draw `seed..seed+draws`,
