@@ -72,23 +72,9 @@ impl EngineFloat for f64 {
     }
 }
 
-/// The slice loop, compiled for FMA-capable x86 when the CPU has it (checked once).
+/// The fast tanh over a slice.
 fn fast_tanh_slice(x: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the required CPU features were detected just above.
-            unsafe { fast_tanh_avx2(x) };
-            return;
-        }
-    }
-    x.iter_mut().for_each(|v| *v = tanh_fast(*v));
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn fast_tanh_avx2(x: &mut [f32]) {
-    x.iter_mut().for_each(|v| *v = tanh_fast(*v));
+    map_fast(x, tanh_fast);
 }
 
 /// `(1 + tanh_fast(x/2)) / 2` in one pass. Outside an FMA-enabled function `mul_add` is a libm
@@ -98,23 +84,31 @@ fn sigmoid_fast(x: f32) -> f32 {
     0.5f32.mul_add(tanh_fast(0.5 * x), 0.5)
 }
 
-/// The sigmoid slice loop, compiled for FMA-capable x86 when the CPU has it.
+/// The fast sigmoid over a slice.
 fn fast_sigmoid_slice(x: &mut [f32]) {
+    map_fast(x, sigmoid_fast);
+}
+
+/// `x[i] = f(x[i])`, compiled for FMA-capable x86 when the CPU has it (checked at each call;
+/// the check is a cached load). `f` must be `#[inline(always)]` so its `mul_add`s become FMA
+/// instructions inside the target-feature body instead of libm calls.
+#[inline(always)]
+fn map_fast(x: &mut [f32], f: impl Fn(f32) -> f32 + Copy) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the required CPU features were detected just above.
-            unsafe { fast_sigmoid_avx2(x) };
+            unsafe { map_avx2(x, f) };
             return;
         }
     }
-    x.iter_mut().for_each(|v| *v = sigmoid_fast(*v));
+    x.iter_mut().for_each(|v| *v = f(*v));
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn fast_sigmoid_avx2(x: &mut [f32]) {
-    x.iter_mut().for_each(|v| *v = sigmoid_fast(*v));
+unsafe fn map_avx2(x: &mut [f32], f: impl Fn(f32) -> f32 + Copy) {
+    x.iter_mut().for_each(|v| *v = f(*v));
 }
 
 /// `c = alpha a b + beta c` for views of any strides: `a` `(m, k)`, `b` `(k, n)`, `c` `(m, n)`.
