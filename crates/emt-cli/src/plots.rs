@@ -805,6 +805,135 @@ pub fn bars<DB: DrawingBackend>(
     Ok(())
 }
 
+/// One state of an automaton figure: where it sits (fractions of the canvas), its label, and
+/// whether it accepts / starts.
+pub struct Node {
+    pub at: (f64, f64),
+    pub label: String,
+    pub accept: bool,
+    pub start: bool,
+}
+
+/// An automaton figure: states and transitions `(from, to, symbol, determinism)`, one colour
+/// per symbol; a transition's opacity is its determinism.
+pub struct Graph<'a> {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<(usize, usize, usize, f64)>,
+    pub symbols: &'a [&'a str],
+    /// Column captions (layered layouts), placed at the given fractions of the width.
+    pub columns: Vec<(f64, String)>,
+    /// A line under the symbol legend (what the node labels mean).
+    pub note: String,
+}
+
+/// A point along the quadratic Bezier a -> b bent by `bend` pixels to the left of travel.
+fn bezier(a: (f64, f64), b: (f64, f64), bend: f64, t: f64) -> (f64, f64) {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len = (dx * dx + dy * dy).sqrt().max(1e-9);
+    let c = ((a.0 + b.0) / 2.0 + bend * dy / len, (a.1 + b.1) / 2.0 - bend * dx / len);
+    let u = 1.0 - t;
+    (u * u * a.0 + 2.0 * u * t * c.0 + t * t * b.0, u * u * a.1 + 2.0 * u * t * c.1 + t * t * b.1)
+}
+
+/// A filled arrow head at `tip`, pointing along `from -> tip`.
+fn arrow_head(from: (f64, f64), tip: (f64, f64), size: f64) -> Vec<(i32, i32)> {
+    let (dx, dy) = (tip.0 - from.0, tip.1 - from.1);
+    let len = (dx * dx + dy * dy).sqrt().max(1e-9);
+    let (ux, uy) = (dx / len, dy / len);
+    let base = (tip.0 - size * ux, tip.1 - size * uy);
+    let w = size * 0.45;
+    [tip, (base.0 - w * uy, base.1 + w * ux), (base.0 + w * uy, base.1 - w * ux)]
+        .map(|(x, y)| (x.round() as i32, y.round() as i32))
+        .to_vec()
+}
+
+/// A state diagram: circles (double for accept states, an arrow into the start), transitions as
+/// bent arrows coloured by symbol (parallel ones fanned out), self-loops as small circles above.
+pub fn automaton<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, g: &Graph<'_>) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let root = root.titled(title, font(22))?;
+    let (w, h) = root.dim_in_pixel();
+    let (w, h) = (f64::from(w), f64::from(h));
+    let (top, margin) = (90.0, 70.0);
+    let px = |at: (f64, f64)| (margin + at.0 * (w - 2.0 * margin), top + at.1 * (h - top - margin));
+    let ipx = |p: (f64, f64)| (p.0.round() as i32, p.1.round() as i32);
+    let palette = [RGBColor(27, 120, 55), RGBColor(118, 42, 131), RGBColor(178, 24, 43), RGBColor(33, 102, 172)];
+    let radius = 26.0;
+    for (k, name) in g.symbols.iter().enumerate() {
+        let c = palette[k % palette.len()];
+        let y = h as i32 - 90 + 22 * k as i32;
+        root.draw(&PathElement::new(vec![(20, y), (50, y)], c.stroke_width(3)))?;
+        root.draw(&Text::new(name.to_string(), (56, y - 9), font(16)))?;
+    }
+    let note = format!("opacity = determinism; {}", g.note);
+    root.draw(&Text::new(note, (20, h as i32 - 98 + 22 * g.symbols.len() as i32), font(13)))?;
+    for (x, caption) in &g.columns {
+        let p = px((*x, 0.0));
+        root.draw(&Text::new(caption.clone(), ((p.0 - 45.0) as i32, (top - 60.0) as i32), font(15)))?;
+    }
+    // Parallel transitions between the same two states fan out by symbol.
+    for &(a, b, sym, det) in &g.edges {
+        let (Some(na), Some(nb)) = (g.nodes.get(a), g.nodes.get(b)) else { continue };
+        let c = palette[sym % palette.len()];
+        let style = c.mix(det.clamp(0.15, 1.0)).stroke_width(2);
+        let fill = c.mix(det.clamp(0.15, 1.0)).filled();
+        let (pa, pb) = (px(na.at), px(nb.at));
+        if a == b {
+            // A loop above the node, one per symbol, side by side.
+            let centre = (pa.0 + (sym as f64 - 1.0) * 22.0, pa.1 - radius - 12.0);
+            let pts: Vec<(i32, i32)> = (0..=40)
+                .map(|i| {
+                    let t = std::f64::consts::PI * (0.75 + 1.5 * f64::from(i) / 40.0);
+                    ipx((centre.0 + 12.0 * t.cos(), centre.1 - 12.0 * t.sin()))
+                })
+                .collect();
+            root.draw(&PathElement::new(pts.clone(), style))?;
+            let n = pts.len();
+            let (from, tip) = (pts[n - 3], pts[n - 1]);
+            root.draw(&Polygon::new(
+                arrow_head((f64::from(from.0), f64::from(from.1)), (f64::from(tip.0), f64::from(tip.1)), 9.0),
+                fill,
+            ))?;
+            continue;
+        }
+        let same: Vec<usize> = g.edges.iter().filter(|e| (e.0, e.1) == (a, b)).map(|e| e.2).collect();
+        let rank = same.iter().position(|&s| s == sym).unwrap_or(0) as f64;
+        let reverse = g.edges.iter().any(|e| (e.0, e.1) == (b, a));
+        let bend = (rank - (same.len() as f64 - 1.0) / 2.0) * 26.0 + if reverse { 18.0 } else { 0.0 };
+        let pts: Vec<(f64, f64)> = (0..=30).map(|i| bezier(pa, pb, bend, f64::from(i) / 30.0)).collect();
+        let outside = |p: &(f64, f64), c: (f64, f64)| ((p.0 - c.0).powi(2) + (p.1 - c.1).powi(2)).sqrt() > radius + 2.0;
+        let visible: Vec<(f64, f64)> = pts.iter().copied().filter(|p| outside(p, pa) && outside(p, pb)).collect();
+        if visible.len() < 2 {
+            continue;
+        }
+        root.draw(&PathElement::new(visible.iter().map(|&p| ipx(p)).collect::<Vec<_>>(), style))?;
+        let n = visible.len();
+        root.draw(&Polygon::new(arrow_head(visible[n - 2], visible[n - 1], 11.0), fill))?;
+    }
+    for n in &g.nodes {
+        let p = px(n.at);
+        root.draw(&Circle::new(ipx(p), radius as i32, WHITE.filled()))?;
+        root.draw(&Circle::new(ipx(p), radius as i32, BLACK.stroke_width(2)))?;
+        if n.accept {
+            root.draw(&Circle::new(ipx(p), radius as i32 - 5, BLACK.stroke_width(1)))?;
+        }
+        if n.start {
+            let from = (p.0 - radius - 30.0, p.1);
+            let tip = (p.0 - radius - 2.0, p.1);
+            root.draw(&PathElement::new(vec![ipx(from), ipx(tip)], BLACK.stroke_width(2)))?;
+            root.draw(&Polygon::new(arrow_head(from, tip, 10.0), BLACK.filled()))?;
+        }
+        let size = if n.label.len() > 3 { 13 } else { 16 };
+        let half = 0.3 * f64::from(size) * n.label.chars().count() as f64;
+        root.draw(&Text::new(
+            n.label.clone(),
+            ((p.0 - half) as i32, (p.1 - f64::from(size) / 2.0) as i32),
+            font(size),
+        ))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -685,6 +685,41 @@ fn reproduce_phase_codes_quick() {
     std::fs::write(&bad, b"not a safetensors file").unwrap();
     let e = fails(&plot(weights, &bad, &fig));
     assert!(e.contains("bad_trials.safetensors"), "{e}");
+    // The count-lattice automaton over the raw states between cards: one start state, layers
+    // in order, and its figure (also redrawn by `emt plot fsa` from the saved lines).
+    let lattice = &solved["lattice_fsa"];
+    for key in ["states", "transitions", "verdicts_match", "shape", "count_purity", "count_purity_by_moment"] {
+        assert!(lattice.get(key).is_some(), "lattice_fsa.{key}: {lattice}");
+    }
+    let per_moment = lattice["shape"]["states_per_moment"].as_array().unwrap();
+    assert_eq!(per_moment[0], 1, "{lattice}");
+    assert_eq!(lattice["count_purity_by_moment"][0], 1.0, "{lattice}");
+    assert!((1..=3).all(|m| per_moment[m].as_u64().unwrap() >= 1), "{lattice}");
+    check_figure(&d.join("fsa_alpha0.1_seed0.png"));
+    check_figure(&d.join("lattice_alpha0.1_seed0.png"));
+    let jsonl = d.join("phase_codes.jsonl");
+    std::fs::write(&jsonl, &text).unwrap();
+    for key in ["fsa", "lattice_fsa"] {
+        let fig = d.join(format!("{key}.svg"));
+        let j = ok(&[
+            "plot",
+            "fsa",
+            "--summary",
+            s(&jsonl),
+            "--alpha",
+            "0.1",
+            "--seed",
+            "0",
+            "--key",
+            key,
+            "--out",
+            s(&fig),
+        ]);
+        assert_eq!(j["states"], solved[key]["states"], "{j}");
+        check_figure(&fig);
+    }
+    let e = fails(&["plot", "fsa", "--summary", s(&jsonl), "--alpha", "0.1", "--seed", "7", "--out", s(&fig)]);
+    assert!(e.contains("seed 7"), "{e}");
 }
 
 /// Issue 12: `emt reproduce gating --quick`: the zero state's spectrum equals DYNAMICS.md §8's

@@ -14,7 +14,11 @@
 //! determinism; `z3`: whether the table is the Z3 group's; `verdicts_match` of 27). For an
 //! attractive solution, `prefix_decoding` says what the state keeps between cards (`after_1`,
 //! `after_2`): nearest-centroid accuracy for the colour sum mod 3, the colour counts and the
-//! ordered sequence, from the raw states and from the same states relaxed to their fixed point. The handcrafted Z3 oscillator is scored on the same test set (27/27 expected).
+//! ordered sequence, from the raw states and from the same states relaxed to their fixed point,
+//! and `lattice_fsa`: the automaton over the raw states between cards (the count lattice; its
+//! `shape` says how many states each moment has and whether colours commute). The handcrafted
+//! Z3 oscillator is scored on the same test set (27/27 expected). Each automaton is also drawn
+//! in `--out` (`fsa_alpha{a}_seed{s}.png`, `lattice_alpha{a}_seed{s}.png`).
 //! Per network one JSON line on stdout; the last line is the summary: `networks` (per alpha:
 //! `trained`, `solved`, `oscillatory`, `attractive`, `z3`, `fsa_z3`), `oscillator_correct`, `seconds`,
 //! `out`. Models are saved to `--out` (default `runs/phase_codes`), with each seed's colour
@@ -37,6 +41,8 @@ use emt_rnn::{
 use emt_tasks::{SetEpochs, SetTask, set_labels};
 use ndarray::{Array1, Array2, Axis};
 use serde_json::{Value, json};
+
+use super::fsa::{self, Automaton};
 
 #[derive(clap::Args, Debug)]
 pub struct PhaseArgs {
@@ -107,6 +113,7 @@ fn z3_fit(shifts: &[f64; 3]) -> (f64, f64, [usize; 3]) {
 pub(super) fn phase_codes(a: &PhaseArgs) -> Result<Value> {
     let (seeds, epochs, hidden) = if a.quick { (1, 20, 32) } else { (a.seeds, a.epochs, a.hidden) };
     std::fs::create_dir_all(&a.out).map_err(|e| emt_core::Error::file(&a.out, e))?;
+    crate::plots::register_fonts()?;
     let start = std::time::Instant::now();
     let mut summary = serde_json::Map::new();
     let mut oscillator_correct = Vec::new();
@@ -200,9 +207,14 @@ pub(super) fn phase_codes(a: &PhaseArgs) -> Result<Value> {
                 let repeats = if a.quick { 2 } else { 8 };
                 let fsa = extract_fsa(&file, trainer.params(), &task, oscillates, repeats, seed)?;
                 fsa_z3 += usize::from(fsa["z3"].as_bool() == Some(true));
+                draw_fsa(&fsa, &a.out.join(format!("fsa_alpha{alpha}_seed{seed}.png")), "automaton", alpha, seed)?;
                 entry["fsa"] = fsa;
                 if att.kind == AttractorKind::FixedPoint {
                     entry["prefix_decoding"] = prefix_decoding(&file, trainer.params(), &task, repeats, seed)?;
+                    let lattice = lattice_fsa(trainer.params(), &task, repeats, seed)?;
+                    let path = a.out.join(format!("lattice_alpha{alpha}_seed{seed}.png"));
+                    draw_fsa(&lattice, &path, "count-lattice automaton", alpha, seed)?;
+                    entry["lattice_fsa"] = lattice;
                 }
             }
             println!("{entry}");
@@ -243,6 +255,17 @@ pub(super) fn phase_codes(a: &PhaseArgs) -> Result<Value> {
         "out": a.out.display().to_string(),
         "hidden": hidden, "epochs": epochs, "seeds": seeds,
     }))
+}
+
+/// Draws an automaton of this file's JSON (`emt plot fsa` from the saved lines does the same).
+fn draw_fsa(v: &Value, path: &std::path::Path, what: &str, alpha: f64, seed: u64) -> Result<()> {
+    let graph = crate::cmd::plot::fsa_graph(v).map_err(|why| emt_core::Error::Format {
+        path: path.display().to_string(),
+        reason: format!("cannot draw the automaton: {why}"),
+    })?;
+    let title = format!("The {what} of the SET network alpha = {alpha}, seed {seed}");
+    crate::plots::render!(path, (1100, 800), crate::plots::automaton, &title, &graph);
+    Ok(())
 }
 
 /// Trials as (colours, onsets).
@@ -471,92 +494,100 @@ fn extract_fsa(
         .collect();
     let labels: Vec<[usize; 4]> = raw.iter().map(|l| [remap[l[0]], remap[l[1]], remap[l[2]], remap[l[3]]]).collect();
     let k = kept.len().max(1);
-    // Start state: the majority label of moment 0.
-    let mut counts = vec![0usize; k];
-    labels.iter().for_each(|l| counts[l[0]] += 1);
-    let start = (0..k).max_by_key(|&q| counts[q]).unwrap_or(0);
-    // Transition table by majority: (q, colour) -> histogram of next states.
-    let mut hist = vec![vec![vec![0usize; k]; 3]; k];
-    for (l, &(cards, _)) in labels.iter().zip(&trials) {
-        for step in 0..3 {
-            hist[l[step]][cards[step]][l[step + 1]] += 1;
+    let cards: Vec<[usize; 3]> = trials.iter().map(|t| t.0).collect();
+    Ok(Automaton::tabulate(&labels, k, &cards).to_json(trials.len()))
+}
+
+/// The automaton of an attractive solution over its raw input-free states (no relaxation: what
+/// the network holds when the next card comes, DYNAMICS.md §7 with the attractor step left
+/// out, because relaxed states collapse onto 2 fixed points). The same trials as `fsa`; states
+/// clustered by single linkage cut at the largest gap (at most 60 clusters), clusters under 1%
+/// of the states moved to the nearest kept cluster's centre. Besides `fsa`'s keys: `shape`
+/// (`states_per_moment`, `commuting`, `sum_mod3_homomorphism`, ...), the cut (`gap_ratio`,
+/// `cut_distance`), and `count_purity` / `count_completeness`: the share of states whose
+/// cluster's majority colour count (with the moment) is their own, and the share of
+/// (moment, colour count) classes held by a single cluster (`count_purity_by_moment`: the
+/// purity at moments 0..=3).
+fn lattice_fsa(params: &emt_rnn::Params<f32>, task: &SetTask, repeats: usize, seed: u64) -> Result<Value> {
+    let n = params.layout().hidden;
+    let (trials, steps, hidden) = run_trials(params, task, repeats, seed, 11)?;
+    let mut points = Vec::with_capacity(4 * trials.len());
+    for (b, &(_, onsets)) in trials.iter().enumerate() {
+        for t in [onsets[0], onsets[1], onsets[2], steps] {
+            points.push(if t == 0 { Array1::ones(n) } else { hidden.slice(ndarray::s![t - 1, b, ..]).mapv(f64::from) });
         }
     }
-    let mut table = Vec::new();
-    let mut delta = vec![[None; 3]; k];
-    for q in 0..k {
-        for c in 0..3 {
-            let total: usize = hist[q][c].iter().sum();
-            if total == 0 {
-                continue;
-            }
-            let (next, &hits) = hist[q][c].iter().enumerate().max_by_key(|x| *x.1).unwrap_or((0, &0));
-            delta[q][c] = Some(next);
-            table.push(json!([q, emt_tasks::COLOURS[c].to_string(), next, hits as f64 / total as f64]));
-        }
-    }
-    // Accept states: end states mostly reached by accepted trials.
-    let mut end = vec![(0usize, 0usize); k];
-    for (l, &(cards, _)) in labels.iter().zip(&trials) {
-        if SetTask::accepts(cards) {
-            end[l[3]].0 += 1;
-        } else {
-            end[l[3]].1 += 1;
-        }
-    }
-    let accept_states: Vec<usize> = (0..k).filter(|&q| end[q].0 > end[q].1).collect();
-    let verdicts = SetTask::sequences()
-        .into_iter()
-        .filter(|cards| {
-            let mut q = Some(start);
-            for &c in cards {
-                q = q.and_then(|q| delta[q][c]);
-            }
-            q.is_some_and(|q| accept_states.contains(&q)) == SetTask::accepts(*cards)
-        })
-        .count();
-    // Minimise (Moore): states with the same verdict whose transitions land in equivalent
-    // states are one state (a phase cluster split at the wrap-around, say).
-    let mut class: Vec<usize> = (0..k).map(|q| usize::from(accept_states.contains(&q))).collect();
-    loop {
-        let sig: Vec<(usize, [Option<usize>; 3])> =
-            (0..k).map(|q| (class[q], [0, 1, 2].map(|c| delta[q][c].map(|nq| class[nq])))).collect();
-        let mut distinct: Vec<(usize, [Option<usize>; 3])> = Vec::new();
-        let next: Vec<usize> = sig
-            .iter()
-            .map(|s| match distinct.iter().position(|d| d == s) {
-                Some(i) => i,
-                None => {
-                    distinct.push(*s);
-                    distinct.len() - 1
-                }
-            })
-            .collect();
-        if next == class {
-            break;
-        }
-        class = next;
-    }
-    let m = class.iter().max().map_or(0, |x| x + 1);
-    let mut min_delta = vec![[None; 3]; m];
-    for q in 0..k {
-        for c in 0..3 {
-            if let Some(nq) = delta[q][c] {
-                min_delta[class[q]][c] = Some(class[nq]);
+    // Moment by moment: the layer is known, and states drift with the time since the last card,
+    // which chains clusters of neighbouring layers together. Moment 0 (empty prefix) is the
+    // start. Within a moment, clusters under 2% of its states (stragglers) join the nearest
+    // kept centre of the same moment.
+    let mut assigned = vec![0usize; points.len()];
+    let (mut states, mut gaps, mut cuts, mut before) = (1usize, vec![json!(null)], vec![json!(null)], 1usize);
+    for m in 1..4 {
+        let layer: Vec<Array1<f64>> = points.iter().skip(m).step_by(4).cloned().collect();
+        let (l, gap, cut) = fsa::single_linkage(&layer, 30);
+        gaps.push(json!(gap));
+        cuts.push(json!(cut));
+        let clusters = l.iter().max().map_or(0, |x| x + 1);
+        before += clusters;
+        let mut size = vec![0usize; clusters];
+        l.iter().for_each(|&c| size[c] += 1);
+        let kept: Vec<usize> = (0..clusters).filter(|&c| size[c] * 50 >= layer.len()).collect();
+        let mut centres: Vec<Array1<f64>> = kept.iter().map(|_| Array1::zeros(n)).collect();
+        for (p, &c) in layer.iter().zip(&l) {
+            if let Some(i) = kept.iter().position(|&k| k == c) {
+                centres[i] += p;
             }
         }
+        for (centre, &c) in centres.iter_mut().zip(&kept) {
+            *centre /= size[c] as f64;
+        }
+        let sq = |p: &Array1<f64>, c: &Array1<f64>| (p - c).mapv(|v| v * v).sum();
+        for (b, (p, &c)) in layer.iter().zip(&l).enumerate() {
+            let i = kept.iter().position(|&k| k == c).unwrap_or_else(|| {
+                (0..kept.len()).min_by(|&x, &y| sq(p, &centres[x]).total_cmp(&sq(p, &centres[y]))).unwrap_or(0)
+            });
+            assigned[4 * b + m] = states + i;
+        }
+        states += kept.len().max(1);
     }
-    let min_start = class[start];
-    // Z3: 3 states, bijections pi (start -> 0) and sigma.
-    let perms = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
-    let z3 = m == 3
-        && perms.iter().filter(|pi| pi[min_start] == 0).any(|pi| {
-            perms.iter().any(|sigma| {
-                (0..3).all(|q| (0..3).all(|c| min_delta[q][c].is_none_or(|nq| pi[nq] == (pi[q] + sigma[c]) % 3)))
-            })
-        });
-    Ok(json!({
-        "states": k, "minimal_states": m, "start": start, "transitions": table, "accept_states": accept_states,
-        "verdicts_match": verdicts, "z3": z3, "trials": trials.len(),
-    }))
+    let (gap_ratio, cut_distance, clusters) = (gaps, cuts, before);
+    let labels: Vec<[usize; 4]> = assigned.chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
+    let cards: Vec<[usize; 3]> = trials.iter().map(|t| t.0).collect();
+    let automaton = Automaton::tabulate(&labels, states, &cards);
+    // Agreement with the count lattice: (moment, colour counts) per state.
+    let count_class = |c: [usize; 3], m: usize| {
+        let mut counts = [0usize; 3];
+        c[..m].iter().for_each(|&x| counts[x] += 1);
+        (m, counts)
+    };
+    let mut joint: std::collections::BTreeMap<(usize, (usize, [usize; 3])), usize> = Default::default();
+    for (l, &c) in labels.iter().zip(&cards) {
+        for (m, &q) in l.iter().enumerate() {
+            *joint.entry((q, count_class(c, m))).or_default() += 1;
+        }
+    }
+    // States never span two moments here, so purity splits by moment.
+    let mut best_of_state: std::collections::BTreeMap<usize, (usize, usize)> = Default::default();
+    let mut states_of_class: std::collections::BTreeMap<(usize, [usize; 3]), usize> = Default::default();
+    for (&(q, class), &hits) in &joint {
+        let e = best_of_state.entry(q).or_insert((class.0, 0));
+        e.1 = e.1.max(hits);
+        *states_of_class.entry(class).or_default() += 1;
+    }
+    let mut by_moment = [0usize; 4];
+    best_of_state.values().for_each(|&(m, hits)| by_moment[m] += hits);
+    let purity = by_moment.iter().sum::<usize>() as f64 / points.len() as f64;
+    let purity_by_moment = by_moment.map(|h| h as f64 / trials.len() as f64);
+    let completeness =
+        states_of_class.values().filter(|&&s| s == 1).count() as f64 / states_of_class.len().max(1) as f64;
+    let mut out = automaton.to_json(trials.len());
+    out["shape"] = automaton.shape(&labels);
+    out["gap_ratio"] = json!(gap_ratio);
+    out["cut_distance"] = json!(cut_distance);
+    out["clusters_before_merging"] = json!(clusters);
+    out["count_purity"] = json!(purity);
+    out["count_purity_by_moment"] = json!(purity_by_moment);
+    out["count_completeness"] = json!(completeness);
+    Ok(out)
 }

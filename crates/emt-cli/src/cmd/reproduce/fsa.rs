@@ -1,0 +1,418 @@
+//! Finite-state automata read off a trained SET network (DYNAMICS.md §7): the transition table
+//! by majority with its determinism, Moore minimisation, the Z3 test, and for an automaton whose
+//! states keep the prefix's layer (the count lattice of attractive solutions) its shape: states
+//! per moment, whether colours commute, whether the sum mod 3 is a homomorphism of it.
+//!
+//! A trial is seen at four input-free moments (before each card, and at the end); `labels[b][k]`
+//! is the state of trial `b` at moment `k`, and `cards[b]` its three colours.
+
+use ndarray::Array1;
+use serde_json::{Value, json};
+
+use emt_tasks::SetTask;
+
+/// A transition table tabulated from labelled trials, and its minimal form.
+pub(super) struct Automaton {
+    /// Number of states.
+    pub states: usize,
+    /// The majority state at moment 0.
+    pub start: usize,
+    /// Majority successor per (state, colour); `None` where no trial went.
+    pub delta: Vec<[Option<usize>; 3]>,
+    /// Share of the trials that took the majority transition.
+    determinism: Vec<[f64; 3]>,
+    /// End states reached mostly by accepted trials.
+    pub accept: Vec<usize>,
+    /// How many of the 27 sequences the table classifies as the oracle does.
+    pub verdicts: usize,
+    /// Moore class of every state.
+    class: Vec<usize>,
+    /// Number of Moore classes.
+    pub minimal: usize,
+    /// Whether the minimal table is the Z3 group's (3 states, bijections pi and sigma).
+    pub z3: bool,
+    /// When it is: pi of every state (through its Moore class) and sigma of every colour.
+    z3_maps: Option<(Vec<usize>, [usize; 3])>,
+    /// Per state: the most common colour counts of the prefix read (letters sorted, "-" for
+    /// none) and the most common prefix sum mod 3 (G = 0, P = 1, R = 2), with their shares.
+    prefix: Vec<(String, f64, usize, f64)>,
+}
+
+impl Automaton {
+    /// Tabulates `labels` (per trial: the state at moments 0..=3, each `< states`).
+    pub fn tabulate(labels: &[[usize; 4]], states: usize, cards: &[[usize; 3]]) -> Automaton {
+        let k = states.max(1);
+        let mut counts = vec![0usize; k];
+        labels.iter().for_each(|l| counts[l[0]] += 1);
+        let start = (0..k).max_by_key(|&q| counts[q]).unwrap_or(0);
+        let mut hist = vec![vec![vec![0usize; k]; 3]; k];
+        for (l, c) in labels.iter().zip(cards) {
+            for step in 0..3 {
+                hist[l[step]][c[step]][l[step + 1]] += 1;
+            }
+        }
+        let mut delta = vec![[None; 3]; k];
+        let mut determinism = vec![[f64::NAN; 3]; k];
+        for q in 0..k {
+            for c in 0..3 {
+                let total: usize = hist[q][c].iter().sum();
+                if total > 0 {
+                    let (next, &hits) = hist[q][c].iter().enumerate().max_by_key(|x| *x.1).unwrap_or((0, &0));
+                    delta[q][c] = Some(next);
+                    determinism[q][c] = hits as f64 / total as f64;
+                }
+            }
+        }
+        let mut end = vec![(0usize, 0usize); k];
+        for (l, &c) in labels.iter().zip(cards) {
+            if SetTask::accepts(c) {
+                end[l[3]].0 += 1;
+            } else {
+                end[l[3]].1 += 1;
+            }
+        }
+        let accept: Vec<usize> = (0..k).filter(|&q| end[q].0 > end[q].1).collect();
+        let run = |seq: [usize; 3]| seq.iter().try_fold(start, |q, &c| delta[q][c]);
+        let verdicts = SetTask::sequences()
+            .into_iter()
+            .filter(|&seq| run(seq).is_some_and(|q| accept.contains(&q)) == SetTask::accepts(seq))
+            .count();
+        let class = moore_classes(&delta, &accept);
+        let minimal = class.iter().max().map_or(0, |x| x + 1);
+        let mut min_delta = vec![[None; 3]; minimal];
+        for q in 0..k {
+            for c in 0..3 {
+                if let Some(nq) = delta[q][c] {
+                    min_delta[class[q]][c] = Some(class[nq]);
+                }
+            }
+        }
+        let maps = if minimal == 3 { z3_maps(&min_delta, class[start]) } else { None };
+        let z3 = maps.is_some();
+        let z3_maps = maps.map(|(pi, sigma)| (class.iter().map(|&c| pi[c]).collect(), sigma));
+        let prefix = majority_prefixes(labels, k, cards);
+        Automaton { states: k, start, delta, determinism, accept, verdicts, class, minimal, z3, z3_maps, prefix }
+    }
+
+    /// The JSON of `emt reproduce phase-codes` (`fsa`): states, minimal_states, start,
+    /// transitions `[q, colour, next, determinism]`, accept_states, verdicts_match, z3.
+    pub fn to_json(&self, trials: usize) -> Value {
+        let mut table = Vec::new();
+        for q in 0..self.states {
+            for c in 0..3 {
+                if let Some(next) = self.delta[q][c] {
+                    table.push(json!([q, emt_tasks::COLOURS[c].to_string(), next, self.determinism[q][c]]));
+                }
+            }
+        }
+        json!({
+            "states": self.states, "minimal_states": self.minimal, "start": self.start, "transitions": table,
+            "accept_states": self.accept, "verdicts_match": self.verdicts, "z3": self.z3, "trials": trials,
+            "minimal_class": self.class,
+            "state_counts": self.prefix.iter().map(|p| p.0.clone()).collect::<Vec<_>>(),
+            "state_counts_share": self.prefix.iter().map(|p| p.1).collect::<Vec<_>>(),
+            "state_sum": self.prefix.iter().map(|p| p.2).collect::<Vec<_>>(),
+            "state_sum_share": self.prefix.iter().map(|p| p.3).collect::<Vec<_>>(),
+            "z3_element": self.z3_maps.as_ref().map(|m| m.0.clone()),
+            "z3_sigma": self.z3_maps.as_ref().map(|m| json!({"G": m.1[0], "P": m.1[1], "R": m.1[2]})),
+        })
+    }
+
+    /// The layered shape of the table (count lattice: 1, 3, 6, 10 states per moment; ordered
+    /// tree: 1, 3, 9, 27; Z3 ring: 1, 3, 3, 3 sharing states). `commuting`: share of the
+    /// (state, colour a != colour b) with both two-card paths defined that reach the same state
+    /// (1 for counts, ~0 for an ordered memory). `sum_mod3_homomorphism`: a bijection sigma of
+    /// the colours onto Z3 and a map pi (start -> 0) with pi(delta(q, c)) = pi(q) + sigma(c) on
+    /// every transition, whose accept end states are exactly those with pi = 0.
+    pub fn shape(&self, labels: &[[usize; 4]]) -> Value {
+        let mut per_moment = [0usize; 4];
+        let mut moments_of = vec![[false; 4]; self.states];
+        for l in labels {
+            for (m, &q) in l.iter().enumerate() {
+                moments_of[q][m] = true;
+            }
+        }
+        for (m, count) in per_moment.iter_mut().enumerate() {
+            *count = moments_of.iter().filter(|s| s[m]).count();
+        }
+        let shared = moments_of.iter().filter(|s| s.iter().filter(|&&x| x).count() > 1).count();
+        let (mut same, mut pairs) = (0usize, 0usize);
+        for q in 0..self.states {
+            for a in 0..3 {
+                for b in a + 1..3 {
+                    let ab = self.delta[q][a].and_then(|p| self.delta[p][b]);
+                    let ba = self.delta[q][b].and_then(|p| self.delta[p][a]);
+                    if let (Some(x), Some(y)) = (ab, ba) {
+                        pairs += 1;
+                        same += usize::from(x == y);
+                    }
+                }
+            }
+        }
+        let ends: Vec<usize> = (0..self.states).filter(|&q| moments_of[q][3]).collect();
+        let homomorphism = sum_mod3_map(&self.delta, self.start)
+            .is_some_and(|pi| ends.iter().all(|q| (pi[*q] == Some(0)) == self.accept.contains(q)));
+        json!({
+            "states_per_moment": per_moment,
+            "states_at_several_moments": shared,
+            "commuting": if pairs == 0 { f64::NAN } else { same as f64 / pairs as f64 },
+            "commuting_pairs": pairs,
+            "sum_mod3_homomorphism": homomorphism,
+        })
+    }
+}
+
+/// Per state, the most common colour counts (as sorted letters) and sum mod 3 of the prefixes
+/// that reached it, with the share of visits each holds (NaN for a state no trial visits).
+fn majority_prefixes(labels: &[[usize; 4]], k: usize, cards: &[[usize; 3]]) -> Vec<(String, f64, usize, f64)> {
+    let mut counts: Vec<std::collections::BTreeMap<String, usize>> = vec![Default::default(); k];
+    let mut sums = vec![[0usize; 3]; k];
+    for (l, c) in labels.iter().zip(cards) {
+        for m in 0..4 {
+            let mut seen: Vec<usize> = c[..m].to_vec();
+            seen.sort_unstable();
+            let word: String = seen.iter().map(|&x| emt_tasks::COLOURS[x]).collect();
+            *counts[l[m]].entry(if word.is_empty() { "-".into() } else { word }).or_default() += 1;
+            sums[l[m]][c[..m].iter().sum::<usize>() % 3] += 1;
+        }
+    }
+    counts
+        .iter()
+        .zip(&sums)
+        .map(|(words, s)| {
+            let total = s.iter().sum::<usize>() as f64;
+            let (word, hits) = words.iter().max_by_key(|w| *w.1).map_or(("?".to_string(), 0), |(w, h)| (w.clone(), *h));
+            let (sum, sum_hits) = s.iter().enumerate().max_by_key(|x| *x.1).map_or((0, 0), |(i, h)| (i, *h));
+            (word, hits as f64 / total, sum, sum_hits as f64 / total)
+        })
+        .collect()
+}
+
+/// Moore's partition refinement: states with the same verdict whose transitions per colour land
+/// in the same classes are one class (a missing transition is its own value).
+fn moore_classes(delta: &[[Option<usize>; 3]], accept: &[usize]) -> Vec<usize> {
+    let k = delta.len();
+    let mut class: Vec<usize> = (0..k).map(|q| usize::from(accept.contains(&q))).collect();
+    loop {
+        let sig: Vec<(usize, [Option<usize>; 3])> =
+            (0..k).map(|q| (class[q], [0, 1, 2].map(|c| delta[q][c].map(|nq| class[nq])))).collect();
+        let mut distinct: Vec<(usize, [Option<usize>; 3])> = Vec::new();
+        let next: Vec<usize> = sig
+            .iter()
+            .map(|s| match distinct.iter().position(|d| d == s) {
+                Some(i) => i,
+                None => {
+                    distinct.push(*s);
+                    distinct.len() - 1
+                }
+            })
+            .collect();
+        if next == class {
+            return class;
+        }
+        class = next;
+    }
+}
+
+const PERMS: [[usize; 3]; 6] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+
+/// The bijections pi (states -> Z3, start -> 0) and sigma (colours -> Z3) with
+/// pi(delta(q, c)) = pi(q) + sigma(c) wherever delta is defined, if a 3-state table has them.
+fn z3_maps(delta: &[[Option<usize>; 3]], start: usize) -> Option<(Vec<usize>, [usize; 3])> {
+    if delta.len() != 3 {
+        return None;
+    }
+    PERMS.iter().filter(|pi| pi[start] == 0).find_map(|pi| {
+        PERMS
+            .iter()
+            .find(|sigma| (0..3).all(|q| (0..3).all(|c| delta[q][c].is_none_or(|nq| pi[nq] == (pi[q] + sigma[c]) % 3))))
+            .map(|sigma| (pi.to_vec(), *sigma))
+    })
+}
+
+/// A labelling pi of the states reachable from `start` by the sum mod 3 under some bijection
+/// sigma of the colours, consistent on every transition out of a reachable state; `None` if no
+/// sigma gives one.
+fn sum_mod3_map(delta: &[[Option<usize>; 3]], start: usize) -> Option<Vec<Option<usize>>> {
+    PERMS.iter().find_map(|sigma| {
+        let mut pi = vec![None; delta.len()];
+        pi[start] = Some(0);
+        let mut queue = vec![start];
+        while let Some(q) = queue.pop() {
+            let p = pi[q]?;
+            for c in 0..3 {
+                if let Some(nq) = delta[q][c] {
+                    let want = (p + sigma[c]) % 3;
+                    match pi[nq] {
+                        None => {
+                            pi[nq] = Some(want);
+                            queue.push(nq);
+                        }
+                        Some(v) if v != want => return None,
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+        Some(pi)
+    })
+}
+
+/// Single-linkage clusters of `points`, cut at the largest ratio between consecutive edges of
+/// the minimum spanning tree (sorted by length, at most `max_clusters` clusters): the natural
+/// scale of the data without a threshold. Returns each point's cluster (numbered by first
+/// appearance), the cut's gap ratio and the longest edge kept inside a cluster.
+pub(super) fn single_linkage(points: &[Array1<f64>], max_clusters: usize) -> (Vec<usize>, f64, f64) {
+    let n = points.len();
+    if n < 2 {
+        return (vec![0; n], f64::NAN, 0.0);
+    }
+    // Prim on the complete graph, O(n^2) distances.
+    let dist = |i: usize, j: usize| (&points[i] - &points[j]).mapv(|v| v * v).sum().sqrt();
+    let mut in_tree = vec![false; n];
+    let mut best = vec![(f64::INFINITY, 0usize); n];
+    let mut edges: Vec<(f64, usize, usize)> = Vec::with_capacity(n - 1);
+    let mut current = 0;
+    in_tree[0] = true;
+    for _ in 1..n {
+        for j in 0..n {
+            if !in_tree[j] {
+                let d = dist(current, j);
+                if d < best[j].0 {
+                    best[j] = (d, current);
+                }
+            }
+        }
+        let next = (0..n).filter(|&j| !in_tree[j]).min_by(|&a, &b| best[a].0.total_cmp(&best[b].0)).unwrap_or(0);
+        in_tree[next] = true;
+        edges.push((best[next].0, best[next].1, next));
+        current = next;
+    }
+    edges.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Cutting the j longest edges gives j + 1 clusters; pick j with the largest e_j / e_{j+1}.
+    let top = max_clusters.saturating_sub(1).min(n - 2).max(1);
+    let (cut, ratio) = (1..=top)
+        .map(|j| (j, edges[j - 1].0 / edges[j].0.max(f64::MIN_POSITIVE)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or((1, f64::NAN));
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for &(_, a, b) in &edges[cut..] {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        parent[ra] = rb;
+    }
+    let mut ids = std::collections::HashMap::new();
+    let labels = (0..n)
+        .map(|i| {
+            let r = root(&mut parent, i);
+            let next = ids.len();
+            *ids.entry(r).or_insert(next)
+        })
+        .collect();
+    (labels, ratio, edges[cut].0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The count lattice's labels: a state per multiset of the cards seen, numbered
+    /// 1 + 3 + 6 + 10 by first appearance.
+    fn lattice_labels(cards: &[[usize; 3]]) -> (Vec<[usize; 4]>, usize) {
+        let mut ids = std::collections::HashMap::new();
+        let labels = cards
+            .iter()
+            .map(|c| {
+                [0, 1, 2, 3].map(|m| {
+                    let mut counts = [0usize; 3];
+                    c[..m].iter().for_each(|&x| counts[x] += 1);
+                    let next = ids.len();
+                    *ids.entry((m, counts)).or_insert(next)
+                })
+            })
+            .collect();
+        (labels, ids.len())
+    }
+
+    #[test]
+    fn the_count_lattice_commutes_and_maps_onto_z3() {
+        let cards = SetTask::sequences();
+        let (labels, k) = lattice_labels(&cards);
+        let a = Automaton::tabulate(&labels, k, &cards);
+        assert_eq!(a.verdicts, 27);
+        assert!(!a.z3, "a layered lattice is not the 3-state ring");
+        let s = a.shape(&labels);
+        assert_eq!(s["states_per_moment"], json!([1, 3, 6, 10]));
+        assert_eq!(s["commuting"], json!(1.0));
+        assert_eq!(s["sum_mod3_homomorphism"], json!(true));
+    }
+
+    #[test]
+    fn an_ordered_tree_does_not_commute_and_the_z3_ring_is_z3() {
+        let cards = SetTask::sequences();
+        // Ordered memory: one state per prefix.
+        let mut ids = std::collections::HashMap::new();
+        let labels: Vec<[usize; 4]> = cards
+            .iter()
+            .map(|c| {
+                [0, 1, 2, 3].map(|m| {
+                    let next = ids.len();
+                    *ids.entry(c[..m].to_vec()).or_insert(next)
+                })
+            })
+            .collect();
+        let tree = Automaton::tabulate(&labels, ids.len(), &cards);
+        let s = tree.shape(&labels);
+        assert_eq!(s["states_per_moment"], json!([1, 3, 9, 27]));
+        assert_eq!(s["commuting"], json!(0.0));
+        assert_eq!(tree.verdicts, 27);
+        // The ring: the state is the running sum mod 3 (G = 1, P = 2, R = 0).
+        let sigma = [1, 2, 0];
+        let ring: Vec<[usize; 4]> =
+            cards.iter().map(|c| [0, 1, 2, 3].map(|m| c[..m].iter().map(|&x| sigma[x]).sum::<usize>() % 3)).collect();
+        let z = Automaton::tabulate(&ring, 3, &cards);
+        assert!(z.z3 && z.minimal == 3 && z.verdicts == 27);
+        let j = z.to_json(27);
+        assert_eq!(j["z3_sigma"], json!({"G": 1, "P": 2, "R": 0}));
+        assert_eq!(j["z3_element"], json!([0, 1, 2]));
+        assert_eq!(z.shape(&ring)["sum_mod3_homomorphism"], json!(true));
+    }
+
+    #[test]
+    fn a_table_that_confuses_two_sums_fails_the_homomorphism() {
+        let cards = SetTask::sequences();
+        // Collapse G and P: the state counts only reds mod 3.
+        let labels: Vec<[usize; 4]> =
+            cards.iter().map(|c| [0, 1, 2, 3].map(|m| c[..m].iter().filter(|&&x| x == 2).count() % 3)).collect();
+        let a = Automaton::tabulate(&labels, 3, &cards);
+        assert!(a.verdicts < 27);
+        assert_eq!(a.shape(&labels)["sum_mod3_homomorphism"], json!(false));
+    }
+
+    #[test]
+    fn single_linkage_finds_separated_blobs() {
+        let mut r = emt_core::rng::stream(3, 0);
+        let centres = [[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]];
+        let points: Vec<Array1<f64>> = (0..80)
+            .map(|i| {
+                let c = centres[i % 4];
+                ndarray::array![
+                    c[0] + rand::Rng::random_range(&mut r, -1.0..1.0),
+                    c[1] + rand::Rng::random_range(&mut r, -1.0..1.0)
+                ]
+            })
+            .collect();
+        let (labels, ratio, _) = single_linkage(&points, 20);
+        assert!(ratio > 2.0, "{ratio}");
+        for (i, &l) in labels.iter().enumerate() {
+            assert_eq!(l, labels[i % 4], "point {i}");
+        }
+        assert_eq!(labels[..4], [0, 1, 2, 3]);
+    }
+}
