@@ -286,6 +286,90 @@ pub fn heatmaps<DB: DrawingBackend>(
     colorbar(&bar, scale)
 }
 
+/// White to green, saturating at `v = scale` (non-negative quantities).
+fn sequential(v: f64, scale: f64) -> RGBColor {
+    let t = if scale > 0.0 { (v / scale).clamp(0.0, 1.0) } else { 0.0 };
+    let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * t) as u8;
+    RGBColor(mix(255, 27), mix(255, 120), mix(255, 55))
+}
+
+/// One panel of a [`phase_diagram`]: a title, values `(ys, xs)` and whether the colours diverge
+/// around 0 (blue - white - red, scale shared by every diverging panel) or run from 0 up.
+pub struct PhasePanel<'a> {
+    pub title: &'a str,
+    pub values: ArrayView2<'a, f64>,
+    pub diverging: bool,
+}
+
+/// Phase diagrams over a grid (not necessarily even): one cell per (y, x) grid point, coloured
+/// by its value and labelled with it, ticks at the grid values. NaN cells stay grey; diverging
+/// panels saturate at their shared largest positive value (at least 0.02).
+pub fn phase_diagram<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    panels: &[PhasePanel<'_>],
+    xs: &[f64],
+    ys: &[f64],
+    x_desc: &str,
+    y_desc: &str,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let root = root.titled(title, font(24))?;
+    let finite_max = |p: &PhasePanel<'_>| p.values.iter().filter(|v| v.is_finite()).fold(0.0f64, |m, v| m.max(v.abs()));
+    // Diverging panels saturate at the largest positive value (at least 0.02), so weak chaos
+    // shows in red however negative the stable side goes.
+    let positive = |p: &PhasePanel<'_>| p.values.iter().filter(|v| v.is_finite()).fold(0.0f64, |m, &v| m.max(v));
+    let shared = panels.iter().filter(|p| p.diverging).map(positive).fold(0.02f64, f64::max);
+    let areas = root.split_evenly((1, panels.len().max(1)));
+    let tick = |vals: &[f64], v: f64| {
+        let k = v - 0.5;
+        if (k - k.round()).abs() < 1e-6 && k >= 0.0 {
+            vals.get(k.round() as usize).map_or(String::new(), |x| format!("{x}"))
+        } else {
+            String::new()
+        }
+    };
+    for (area, p) in areas.iter().zip(panels) {
+        let (rows, cols) = p.values.dim();
+        let scale = if p.diverging { shared } else { finite_max(p).max(1e-12) };
+        let mut chart = ChartBuilder::on(area)
+            .caption(p.title, font(18))
+            .margin(14)
+            .x_label_area_size(42)
+            .y_label_area_size(52)
+            .build_cartesian_2d(0f64..cols.max(1) as f64, 0f64..rows.max(1) as f64)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .label_style(font(13))
+            .axis_desc_style(font(15))
+            .x_labels(2 * cols + 1)
+            .y_labels(2 * rows + 1)
+            .x_label_formatter(&|v| tick(xs, *v))
+            .y_label_formatter(&|v| tick(ys, *v))
+            .draw()?;
+        chart.draw_series(p.values.indexed_iter().map(|((i, j), &v)| {
+            let colour = if !v.is_finite() {
+                RGBColor(200, 200, 200)
+            } else if p.diverging {
+                diverging(v, scale)
+            } else {
+                sequential(v, scale)
+            };
+            Rectangle::new([(j as f64, i as f64), (j as f64 + 1.0, i as f64 + 1.0)], colour.filled())
+        }))?;
+        let digits = if scale < 0.5 { 3 } else { 2 };
+        chart.draw_series(
+            p.values
+                .indexed_iter()
+                .map(|((i, j), &v)| Text::new(format!("{v:.digits$}"), (j as f64 + 0.18, i as f64 + 0.62), font(12))),
+        )?;
+    }
+    Ok(())
+}
+
 /// One training-log series.
 pub struct Curve<'a> {
     pub label: &'a str,

@@ -776,6 +776,51 @@ fn reproduce_gating_quick() {
     assert_eq!(only["transition"].as_array().unwrap().len(), 0);
     assert_eq!(only["input_transition"], j["input_transition"], "the same scan either way");
     assert!(fails(&["reproduce", "gating", "--quick", "--input-max", "0"]).contains("--input-max"));
+    // Fixed points along the input: every root checked on the full flow, the zero state always
+    // among them (b_r moves the r-gate only, so h = 0 stays fixed).
+    let fps = j["input_fixed_points"].as_array().unwrap();
+    assert_eq!(fps.len(), 1, "{j}");
+    for e in fps {
+        assert!(e["max_residual"].as_f64().unwrap() < 1e-10, "{e}");
+        assert!(e["max_flow_residual"].as_f64().unwrap() < 1e-9, "{e}");
+        let found = e["fixed_points"].as_array().unwrap();
+        assert_eq!(found.len(), 3, "{e}");
+        assert!(found.iter().all(|c| c.as_u64().unwrap() >= 1), "{e}");
+        for key in ["n", "b_r", "seeds", "stable", "converged", "largest_norm"] {
+            assert!(e.get(key).is_some(), "input_fixed_points.{key}");
+        }
+    }
+    assert_eq!(only["input_fixed_points"], j["input_fixed_points"]);
+    // --grid replaces the phase diagram's (g_h, alpha_r) grid; a bad one names the bad value.
+    let pd = dir("gating").join("phase.svg");
+    let g = ok(&[
+        "reproduce",
+        "gating",
+        "--quick",
+        "--grid",
+        "1.5,2.5x0,1,3",
+        "--fp-seeds",
+        "0",
+        "--phase-diagram",
+        s(&pd),
+    ]);
+    check_figure(&pd);
+    let pts: Vec<(f64, f64)> = g["chaos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["bias"] == 0.0)
+        .map(|c| (c["g_h"].as_f64().unwrap(), c["alpha_r"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(pts, [(1.5, 0.0), (1.5, 1.0), (1.5, 3.0), (2.5, 0.0), (2.5, 1.0), (2.5, 3.0)]);
+    assert_eq!(g["input_fixed_points"].as_array().unwrap().len(), 0, "--fp-seeds 0 skips the search");
+    assert!(fails(&["reproduce", "gating", "--quick", "--grid", "1,2x0,-1"]).contains("alpha_r value -1"));
+    assert!(fails(&["reproduce", "gating", "--quick", "--grid", "1,2"]).contains("g_h x alpha_r"));
+    // Figure paths fail before any work; the phase diagram needs the grid.
+    let e = fails(&["reproduce", "gating", "--quick", "--figure", "/nonexistent/dir/g.png"]);
+    assert!(e.contains("/nonexistent/dir"), "{e}");
+    let e = fails(&["reproduce", "gating", "--quick", "--input-only", "--phase-diagram", s(&pd)]);
+    assert!(e.contains("--input-only"), "{e}");
 }
 
 /// Issue 12: `emt reproduce gru --quick`: certified fixed-point counts of random 2-D ctgrus are

@@ -138,6 +138,80 @@ impl GatedWeights {
         self.readout.as_ref()
     }
 
+    /// The fixed-point equation reduced to `h` (DYNAMICS.md §1): with the gates at rest,
+    /// `z = J^z tanh h + b_z` and `r = J^r tanh h + b_r`, a state is fixed iff
+    /// `F(h) = -h + J^h (s_r(r) * tanh h) + b_h + x = 0` (`s_z > 0` everywhere). Returns `F(h)`
+    /// `(N)` and `dF/dh = -I + J^h [D(s_r(r) p') + D(s_r'(r) p) J^r D(p')]` `(N, N)`, with
+    /// `p = tanh h`, `p' = 1 - p^2`. A root lifts to the flow's fixed point with [`lift`](Self::lift).
+    ///
+    /// ```
+    /// use emt_core::{Flow, cells::{GatedParams, GatedWeights}};
+    /// let j = ndarray::Array2::<f64>::eye(2) * 0.5;
+    /// let net = GatedWeights::new(j.clone(), j.clone(), j, [None, None, None], GatedParams::default(), None)?;
+    /// let zero = ndarray::Array1::zeros(2);
+    /// let (f, df) = net.reduced_fixed_point_equation(zero.view(), zero.view())?;
+    /// assert_eq!(f, zero);
+    /// assert!((df[[0, 0]] - (-1.0 + 0.5 * 0.5)).abs() < 1e-15); // -1 + J s_r(0)
+    /// assert!(net.field(net.lift(zero.view())?.view(), zero.view())?.iter().all(|&v| v == 0.0));
+    /// # Ok::<(), emt_core::Error>(())
+    /// ```
+    pub fn reduced_fixed_point_equation(
+        &self,
+        h: ArrayView1<'_, f64>,
+        x: ArrayView1<'_, f64>,
+    ) -> Result<(Array1<f64>, Array2<f64>)> {
+        let n = self.hidden_dim();
+        check::shape("h", &h, &[n])?;
+        check::shape("input", &x, &[n])?;
+        check::finite("h", &h)?;
+        check::finite("input", &x)?;
+        let p = &self.params;
+        let ph = h.mapv(f64::tanh);
+        let dph = ph.mapv(|v| 1.0 - v * v);
+        let mut r = self.j_r.dot(&ph);
+        if let Some(b) = &self.b_r {
+            r += b;
+        }
+        let q = r.mapv(|v| GatedParams::s(p.alpha_r, p.beta_r, v));
+        let dq = q.mapv(|v| p.alpha_r * v * (1.0 - v));
+        let mut f = self.j_h.dot(&(&q * &ph)) - h + x;
+        if let Some(b) = &self.b_h {
+            f += b;
+        }
+        // inner = D(q p') + D(q' p) J^r D(p'), then dF = -I + J^h inner.
+        let mut inner = Array2::zeros((n, n));
+        for i in 0..n {
+            let c = dq[i] * ph[i];
+            for k in 0..n {
+                inner[[i, k]] = c * self.j_r[[i, k]] * dph[k];
+            }
+            inner[[i, i]] += q[i] * dph[i];
+        }
+        let mut df = self.j_h.dot(&inner);
+        for i in 0..n {
+            df[[i, i]] -= 1.0;
+        }
+        Ok((f, df))
+    }
+
+    /// The full state `(h, z, r)` `(3N)` with the gates at rest for this `h` `(N)`:
+    /// `z = J^z tanh h + b_z`, `r = J^r tanh h + b_r`.
+    pub fn lift(&self, h: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
+        let n = self.hidden_dim();
+        check::shape("h", &h, &[n])?;
+        let ph = h.mapv(f64::tanh);
+        let mut out = Array1::zeros(3 * n);
+        out.slice_mut(s![..n]).assign(&h);
+        for (k, (j, b)) in [(&self.j_z, &self.b_z), (&self.j_r, &self.b_r)].into_iter().enumerate() {
+            let mut g = j.dot(&ph);
+            if let Some(b) = b {
+                g += b;
+            }
+            out.slice_mut(s![(k + 1) * n..(k + 2) * n]).assign(&g);
+        }
+        Ok(out)
+    }
+
     fn bias(b: &Option<Array1<f64>>, i: usize) -> f64 {
         b.as_ref().map_or(0.0, |b| b[i])
     }
@@ -274,6 +348,29 @@ mod tests {
             None,
         )
         .unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// The reduced equation is the h-block of the flow at the lifted state (so its roots
+        /// are the flow's fixed points) and its Jacobian matches central differences.
+        #[test]
+        fn the_reduced_equation_is_the_flow_at_rest(seed in 0u64..1000, n in 1usize..6, alpha_r in 0.0..4.0f64) {
+            let net = random(n, seed, GatedParams { alpha_r, beta_r: 0.3, alpha_z: 2.0, ..Default::default() });
+            let h = emt_testkit::gaussian(n, 1, seed + 9).column(0).to_owned();
+            let x = emt_testkit::gaussian(n, 1, seed + 10).column(0).mapv(|v| 0.2 * v);
+            let (f, df) = net.reduced_fixed_point_equation(h.view(), x.view()).unwrap();
+            let full = net.lift(h.view()).unwrap();
+            let field = net.field(full.view(), x.view()).unwrap();
+            let p = net.params();
+            for i in 0..n {
+                let a = GatedParams::s(p.alpha_z, p.beta_z, full[n + i]);
+                proptest::prop_assert!((field[i] - a * f[i]).abs() < 1e-12);
+                proptest::prop_assert!(field[n + i].abs() < 1e-12 && field[2 * n + i].abs() < 1e-12);
+            }
+            let numeric = fd(|v| net.reduced_fixed_point_equation(v, x.view()).unwrap().0, h.view());
+            assert_close(&df, &numeric, 1e-6, "reduced dF/dh");
+        }
     }
 
     #[test]

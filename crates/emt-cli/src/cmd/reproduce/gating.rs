@@ -27,14 +27,56 @@ pub struct GatingArgs {
     /// Run only the input-driven scan (at N/2 and N), skipping (a)-(c) and the alpha_r scan.
     #[arg(long)]
     input_only: bool,
+    /// The (g_h, alpha_r) grid of the phase diagram as `G1,G2,..xA1,A2,..` (g_h values, then
+    /// alpha_r values), e.g. `1,1.5,2,2.5,3,4x0,2,4,8` (the default).
+    #[arg(long, value_parser = parse_grid)]
+    grid: Option<Grid>,
+    /// Seeds of the fixed-point search along the input-driven scan (0: skip it). Half are
+    /// states of the flow, half random; see `input_fixed_points`.
+    #[arg(long, default_value_t = 48)]
+    fp_seeds: usize,
+    /// Sizes N of the fixed-point search along the input-driven scan (its cost grows as N^3).
+    #[arg(long, value_delimiter = ',', default_values_t = [100, 200])]
+    fp_n: Vec<usize>,
+    /// Draw the phase diagram over `--grid` here (.png or .svg): lambda_max without and with
+    /// the bias b_h = 0.5, and the participation ratio without it, one labelled cell per point.
+    #[arg(long)]
+    phase_diagram: Option<PathBuf>,
     /// A reduced setting for CI: N = 60, small grids, short runs.
     #[arg(long)]
     quick: bool,
     /// Draw lambda_max against alpha_r (one curve per g_h, with and without the bias, and the
-    /// transition at N/2 and N) and against the r-gate input (N/2 and N) here (.png or .svg);
-    /// with `--input-only`, the last panel alone.
+    /// transition at N/2 and N), against the r-gate input (N/2 and N), and the fixed points
+    /// found along that input, here (.png or .svg); with `--input-only`, the last two panels.
     #[arg(long)]
     figure: Option<PathBuf>,
+}
+
+/// A (g_h, alpha_r) grid: both lists non-empty, finite, alpha_r >= 0, g_h > 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    g_h: Vec<f64>,
+    alpha_r: Vec<f64>,
+}
+
+fn parse_grid(text: &str) -> std::result::Result<Grid, String> {
+    let (g, a) = text.split_once('x').ok_or_else(|| format!("`{text}`: expected G1,G2,..xA1,A2,.. (g_h x alpha_r)"))?;
+    let list = |part: &str, name: &str, min: f64| -> std::result::Result<Vec<f64>, String> {
+        let values = part
+            .split(',')
+            .map(|v| {
+                let x: f64 = v.trim().parse().map_err(|_| format!("{name} value `{v}` is not a number"))?;
+                if x.is_finite() && x >= min {
+                    Ok(x)
+                } else {
+                    Err(format!("{name} value {x} must be finite and >= {min}"))
+                }
+            })
+            .collect::<std::result::Result<Vec<f64>, String>>()?;
+        if values.is_empty() { Err(format!("no {name} values")) } else { Ok(values) }
+    };
+    let g_h = list(g, "g_h", f64::MIN_POSITIVE)?;
+    Ok(Grid { g_h, alpha_r: list(a, "alpha_r", 0.0)? })
 }
 
 /// Gaussian couplings `g G / sqrt(N)` from `seed`, stream `k`.
@@ -91,11 +133,26 @@ fn transition_verdict(mean: &[f64], sd: &[f64], k: usize) -> &'static str {
 /// (`largest_step`, `largest_step_at`) and a `verdict` (abrupt / continuous / undecided).
 /// `input_transition` does the same along a constant input `b_r` to the r-gate at g_h = 1.8,
 /// alpha_r = 4 (stable without it), with the zero state's stability boundary per draw.
+/// `input_fixed_points` counts the fixed points along the same input for the first draw at the
+/// sizes `--fp-n` (`fixed_points`, `stable`, `converged`, `max_residual` of the reduced
+/// equation, `max_flow_residual` of the full flow at the lifted roots, `largest_norm`).
+/// `chaos` covers the (g_h, alpha_r) grid of `--grid`.
 pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
     use emt_core::Flow;
     let start = std::time::Instant::now();
     if !(a.input_max.is_finite() && a.input_max > 0.0) {
         return Err(emt_core::Error::param("--input-max", a.input_max, "must be positive and finite"));
+    }
+    // Figures are checked before the long runs, so a bad path fails in a second, not at the end.
+    for path in [&a.figure, &a.phase_diagram].into_iter().flatten() {
+        crate::plots::check_out(path)?;
+    }
+    if let (true, Some(path)) = (a.input_only, &a.phase_diagram) {
+        return Err(emt_core::Error::param(
+            "--phase-diagram",
+            path.display(),
+            "needs the (g_h, alpha_r) grid, which --input-only skips",
+        ));
     }
     let n = if a.quick { 60 } else { a.n };
     let seed = a.seed;
@@ -163,8 +220,11 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
 
     // (b) Dimensionality and chaos: lambda_max (two trajectories) and the participation ratio of
     // tanh h over a (g_h, alpha_r) grid, without and with a constant bias b_h = 0.5.
-    let g_grid: Vec<f64> = if a.quick { vec![1.0, 3.0] } else { vec![1.0, 1.5, 2.0, 2.5, 3.0, 4.0] };
-    let ar_grid: Vec<f64> = if a.quick { vec![0.0, 4.0] } else { vec![0.0, 2.0, 4.0, 8.0] };
+    let (g_grid, ar_grid) = match (&a.grid, a.quick) {
+        (Some(grid), _) => (grid.g_h.clone(), grid.alpha_r.clone()),
+        (None, true) => (vec![1.0, 3.0], vec![0.0, 4.0]),
+        (None, false) => (vec![1.0, 1.5, 2.0, 2.5, 3.0, 4.0], vec![0.0, 2.0, 4.0, 8.0]),
+    };
     let steps = if a.quick { 400 } else { 3000 };
     let mut chaos = Vec::new();
     let biases: &[f64] = if a.input_only { &[] } else { &[0.0, 0.5] };
@@ -239,6 +299,79 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         entry["zero_state_boundary"] = json!(boundaries);
         input_transition.push(entry);
     }
+    // Fixed points along the same input (do they proliferate before chaos, DYNAMICS.md §8?), at
+    // the sizes `--fp-n` for the first coupling draw: roots of the reduced equation in R^N
+    // (`count_fixed_points`), a lower bound on the count.
+    let fp_sizes: Vec<usize> = if a.quick { vec![12] } else { a.fp_n.clone() };
+    let fp_seeds = if a.quick { a.fp_seeds.min(12) } else { a.fp_seeds };
+    let mut input_fixed_points = Vec::new();
+    for &size in fp_sizes.iter().filter(|_| fp_seeds > 0) {
+        emt_core::check::positive("--fp-n", size)?;
+        let j = [couplings(size, 1.0, seed, 0), couplings(size, 1.0, seed, 1), couplings(size, 1.0, seed, 2)];
+        let count = |b_r: f64| -> Result<FixedPointCount> {
+            let params = emt_core::cells::GatedParams { alpha_r: ar_in, ..Default::default() };
+            let w = gated(&j, [g_in, 1.0, 1.0], [None, None, Some(Array1::from_elem(size, b_r))], params)?;
+            count_fixed_points(&w, fp_seeds, seed)
+        };
+        let counts: Vec<FixedPointCount> = std::thread::scope(|scope| {
+            let halves: Vec<_> = [0usize, 1]
+                .map(|h| {
+                    let mine: Vec<(usize, f64)> = inputs.iter().copied().enumerate().skip(h).step_by(2).collect();
+                    let f = &count;
+                    scope.spawn(move || mine.into_iter().map(|(i, b)| f(b).map(|c| (i, c))).collect::<Result<Vec<_>>>())
+                })
+                .into_iter()
+                .collect();
+            let mut all = Vec::new();
+            for h in halves {
+                all.extend(h.join().map_err(|_| emt_core::Error::param("fixed points", "thread", "panicked"))??);
+            }
+            all.sort_by_key(|(i, _)| *i);
+            Ok::<_, emt_core::Error>(all.into_iter().map(|(_, c)| c).collect())
+        })?;
+        let found: Vec<usize> = counts.iter().map(|c| c.found).collect();
+        let stable: Vec<usize> = counts.iter().map(|c| c.stable).collect();
+        eprintln!("N = {size}, g_h = {g_in}, alpha_r = {ar_in}: fixed points {found:?} ({stable:?} stable) along b_r");
+        input_fixed_points.push(json!({
+            "n": size, "b_r": inputs, "seeds": fp_seeds, "fixed_points": found, "stable": stable,
+            "converged": counts.iter().map(|c| c.converged).collect::<Vec<_>>(),
+            "max_residual": counts.iter().map(|c| c.max_residual).fold(0.0, f64::max),
+            "max_flow_residual": counts.iter().map(|c| c.max_flow_residual).fold(0.0, f64::max),
+            "largest_norm": counts.iter().map(|c| c.largest_norm).collect::<Vec<_>>(),
+        }));
+    }
+    if let Some(path) = &a.phase_diagram {
+        crate::plots::register_fonts()?;
+        let cell = |bias: f64, key: &str| {
+            Array2::from_shape_fn((ar_grid.len(), g_grid.len()), |(i, j)| {
+                chaos
+                    .iter()
+                    .find(|c| c["bias"] == bias && c["g_h"] == g_grid[j] && c["alpha_r"] == ar_grid[i])
+                    .and_then(|c| c[key].as_f64())
+                    .unwrap_or(f64::NAN)
+            })
+        };
+        let (l0, l1, pr) = (cell(0.0, "lambda_max"), cell(0.5, "lambda_max"), cell(0.0, "participation_ratio"));
+        let panels = [
+            crate::plots::PhasePanel { title: "lambda_max, no bias", values: l0.view(), diverging: true },
+            crate::plots::PhasePanel { title: "lambda_max, bias b_h = 0.5", values: l1.view(), diverging: true },
+            crate::plots::PhasePanel { title: "participation ratio, no bias", values: pr.view(), diverging: false },
+        ];
+        let title = format!("Gated RNN phase diagram, N = {n}, seed {seed} (red: chaotic)");
+        let width = 150 + 90 * 3 * g_grid.len() as u32;
+        let height = 160 + 60 * ar_grid.len() as u32;
+        crate::plots::render!(
+            path,
+            (width.max(1200), height.max(500)),
+            crate::plots::phase_diagram,
+            &title,
+            &panels,
+            &g_grid,
+            &ar_grid,
+            "g_h",
+            "alpha_r"
+        );
+    }
     if let Some(path) = &a.figure {
         crate::plots::register_fonts()?;
         let palette = [
@@ -279,6 +412,28 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
             panels.push(("the transition at g_h = 2.5 for two sizes", "alpha_r", "lambda_max", false, sizes));
         }
         panels.push((&input_title, "input b_r to the r-gate", "lambda_max", false, input_curves));
+        let fp_labels: Vec<String> = input_fixed_points
+            .iter()
+            .flat_map(|e| [format!("N = {}: all", e["n"]), format!("N = {}: stable", e["n"])])
+            .collect();
+        let fp_curves: Vec<crate::plots::Curve<'_>> = input_fixed_points
+            .iter()
+            .enumerate()
+            .flat_map(|(k, e)| ["fixed_points", "stable"].into_iter().enumerate().map(move |(m, key)| (k, m, e, key)))
+            .map(|(k, m, e, key)| crate::plots::Curve {
+                label: &fp_labels[2 * k + m],
+                points: inputs
+                    .iter()
+                    .zip(e[key].as_array().into_iter().flatten())
+                    .map(|(&x, y)| (x, y.as_f64().unwrap_or(f64::NAN)))
+                    .collect(),
+                color: palette[(2 * k + m) % palette.len()],
+            })
+            .collect();
+        let fp_title = format!("fixed points found along b_r (first draw, {fp_seeds} seeds each)");
+        if !fp_curves.is_empty() {
+            panels.push((&fp_title, "input b_r to the r-gate", "fixed points", false, fp_curves));
+        }
         let height = 100 + 400 * panels.len() as u32;
         crate::plots::render!(
             path,
@@ -294,6 +449,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         "max_re_mu": mu_max,
         "transition": transition,
         "input_transition": input_transition,
+        "input_fixed_points": input_fixed_points,
         "zero_state": zero_state,
         "timescales": timescales,
         "chaos": chaos,
@@ -348,6 +504,123 @@ fn run_flow(
         }
     }
     Ok((states, x))
+}
+
+/// What [`count_fixed_points`] found for one network.
+struct FixedPointCount {
+    /// Distinct roots.
+    found: usize,
+    /// Roots whose full 3N Jacobian has every eigenvalue with Re < 0.
+    stable: usize,
+    /// Seeds whose Newton run converged.
+    converged: usize,
+    /// Largest |F(h)|_inf of the reduced equation over the roots.
+    max_residual: f64,
+    /// Largest |f(h, z, r)|_inf of the full flow at the lifted roots (the cross-check).
+    max_flow_residual: f64,
+    /// Largest |h|_2 / sqrt(N) over the roots (0 if only the zero state).
+    largest_norm: f64,
+}
+
+/// Fixed points of a gated network by damped Newton on the reduced equation in R^N
+/// ([`GatedWeights::reduced_fixed_point_equation`]) from `seeds` starts: the zero state, states
+/// along 4 settling runs of the flow (half the seeds), and Gaussian states with the runs' RMS
+/// (the rest). A root has |F|_inf < 1e-10; roots closer than 1e-6 (1 + |h|) are one. Each is
+/// lifted to (h, z, r), checked on the full vector field and classified by the full Jacobian.
+///
+/// [`GatedWeights::reduced_fixed_point_equation`]: emt_core::cells::GatedWeights::reduced_fixed_point_equation
+fn count_fixed_points(w: &emt_core::cells::GatedWeights, seeds: usize, seed: u64) -> Result<FixedPointCount> {
+    use emt_core::Flow;
+    use rand_distr::Distribution;
+    let n = w.hidden_dim();
+    let u = Array1::zeros(n);
+    let mut starts: Vec<Array1<f64>> = vec![Array1::zeros(n)];
+    let runs = 4;
+    let per_run = (seeds / 2).div_ceil(runs);
+    let mut sq = (0.0, 0usize);
+    for k in 0..runs as u64 {
+        let (states, _) = run_flow(w, n, 50.0, 0.05, seed.wrapping_mul(7919).wrapping_add(100 + k))?;
+        let rows = states.nrows();
+        for i in 0..per_run {
+            let row = states.row(i * (rows - 1) / per_run.max(1));
+            sq.0 += row.dot(&row);
+            sq.1 += n;
+            starts.push(row.to_owned());
+        }
+    }
+    let sigma = if sq.1 > 0 && sq.0 > 0.0 { (sq.0 / sq.1 as f64).sqrt() } else { 1.0 };
+    let mut r = rng::stream(seed, 40);
+    while starts.len() < seeds.max(1) {
+        starts.push(Array1::from_shape_simple_fn(n, || {
+            let x: f64 = rand_distr::StandardNormal.sample(&mut r);
+            sigma * x
+        }));
+    }
+    starts.truncate(seeds.max(1));
+    let mut roots: Vec<(Array1<f64>, f64)> = Vec::new();
+    let mut converged = 0;
+    for x0 in starts {
+        if let Some((h, res)) = newton_reduced(w, x0, u.view())? {
+            converged += 1;
+            let scale = 1.0 + h.dot(&h).sqrt();
+            if !roots.iter().any(|(q, _)| (q - &h).mapv(|v| v * v).sum().sqrt() < 1e-6 * scale) {
+                roots.push((h, res));
+            }
+        }
+    }
+    let mut out = FixedPointCount {
+        found: roots.len(),
+        stable: 0,
+        converged,
+        max_residual: 0.0,
+        max_flow_residual: 0.0,
+        largest_norm: 0.0,
+    };
+    for (h, res) in &roots {
+        let full = w.lift(h.view())?;
+        let flow = w.field(full.view(), u.view())?;
+        out.max_flow_residual = out.max_flow_residual.max(flow.iter().fold(0.0, |m, v| m.max(v.abs())));
+        out.max_residual = out.max_residual.max(*res);
+        out.largest_norm = out.largest_norm.max(h.dot(h).sqrt() / (n as f64).sqrt());
+        let eig = emt_linalg::eigenvalues(w.jacobian(full.view(), u.view())?.view())?;
+        out.stable += usize::from(eig.iter().all(|z| z.re < 0.0));
+    }
+    Ok(out)
+}
+
+/// Damped Newton on the reduced fixed-point equation from `x`: halves the step until |F|_2
+/// drops (Armijo, 1e-4), at most 100 iterations; `None` if it stalls, meets a singular
+/// Jacobian or leaves the finite numbers. Returns the root and its |F|_inf.
+fn newton_reduced(
+    w: &emt_core::cells::GatedWeights,
+    mut x: Array1<f64>,
+    u: ndarray::ArrayView1<'_, f64>,
+) -> Result<Option<(Array1<f64>, f64)>> {
+    let (mut f, mut df) = w.reduced_fixed_point_equation(x.view(), u)?;
+    for _ in 0..100 {
+        let inf = f.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
+        if inf < 1e-10 {
+            return Ok(Some((x, inf)));
+        }
+        let Ok(dx) = emt_linalg::solve_vec(df.view(), f.view()) else { return Ok(None) };
+        let norm = f.dot(&f).sqrt();
+        let mut t = 1.0;
+        loop {
+            let y = &x - &(&dx * t);
+            if y.iter().all(|v| v.is_finite()) {
+                let (fy, dfy) = w.reduced_fixed_point_equation(y.view(), u)?;
+                if fy.dot(&fy).sqrt() < (1.0 - 1e-4 * t) * norm {
+                    (x, f, df) = (y, fy, dfy);
+                    break;
+                }
+            }
+            t *= 0.5;
+            if t < 1e-6 {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Time at which the mean (over units) autocorrelation of the centred `tanh h` first falls below
@@ -468,7 +741,34 @@ fn summarise_scan(values: &[f64], curves: &[Vec<f64>], name: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::transition_verdict;
+    use super::*;
+
+    /// Uncoupled units h_i = g s_r(b_r) tanh h_i: with g s_r > 1 each unit has 0 (unstable) and
+    /// +-h* (stable), so N = 2 has 3^2 = 9 fixed points, 2^2 = 4 stable; with g s_r < 1 only 0.
+    #[test]
+    fn the_reduced_search_counts_the_fixed_points_of_uncoupled_units() {
+        for (g, want, stable) in [(3.0, 9, 4), (1.5, 1, 1)] {
+            let j_h = Array2::eye(2) * g;
+            let zero = Array2::zeros((2, 2));
+            let params = emt_core::cells::GatedParams { alpha_r: 2.0, ..Default::default() };
+            let b_r = Some(Array1::from_elem(2, 0.2)); // s_r(0.4) = 0.599
+            let w =
+                emt_core::cells::GatedWeights::new(j_h, zero.clone(), zero, [None, None, b_r], params, None).unwrap();
+            let c = count_fixed_points(&w, 48, 3).unwrap();
+            assert_eq!((c.found, c.stable), (want, stable), "g = {g}");
+            assert!(c.max_residual < 1e-10 && c.max_flow_residual < 1e-10);
+        }
+    }
+
+    #[test]
+    fn grids_parse_and_bad_ones_name_the_value() {
+        let g = parse_grid("1, 2.5x0,4").unwrap();
+        assert_eq!((g.g_h, g.alpha_r), (vec![1.0, 2.5], vec![0.0, 4.0]));
+        assert!(parse_grid("1,2x0,a").unwrap_err().contains("`a`"));
+        assert!(parse_grid("0x1").unwrap_err().contains("g_h value 0"));
+        assert!(parse_grid("1x").unwrap_err().contains("alpha_r value ``"));
+        assert!(parse_grid("1,2").unwrap_err().contains("g_h x alpha_r"));
+    }
 
     #[test]
     fn the_verdict_tells_a_jump_from_a_rise_and_says_when_it_cannot() {

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! emt reproduce phase-codes [--seeds 8] [--epochs 300] [--hidden 100] [--out DIR] [--quick]
-//! emt reproduce gating [--n 400] [--seed 0] [--figure F] [--quick]
+//! emt reproduce gating [--n 400] [--seed 0] [--grid G1,..xA1,..] [--transition-seeds 1] [--transition-steps 3000]
+//!                      [--input-max 1] [--input-only] [--fp-seeds 48] [--fp-n 100,200] [--figure F] [--quick]
 //! emt reproduce gru [--samples 3000] [--seed 0] [--line-seeds 8] [--line-steps 10000] [--out DIR] [--quick]
 //! ```
 //!
