@@ -259,8 +259,8 @@ fn sum_mod3_map(delta: &[[Option<usize>; 3]], start: usize) -> Option<Vec<Option
 }
 
 /// Single-linkage clusters of `points`, cut at the largest ratio between consecutive edges of
-/// the minimum spanning tree (sorted by length, at most `max_clusters` clusters): the natural
-/// scale of the data without a threshold. Returns each point's cluster (numbered by first
+/// the minimum spanning tree (sorted by length, at most `max_clusters` clusters, never cutting
+/// below the median edge): the natural scale of the data without a threshold. Returns each point's cluster (numbered by first
 /// appearance), the cut's gap ratio and the longest edge kept inside a cluster.
 pub(super) fn single_linkage(points: &[Array1<f64>], max_clusters: usize) -> (Vec<usize>, f64, f64) {
     let n = points.len();
@@ -289,9 +289,13 @@ pub(super) fn single_linkage(points: &[Array1<f64>], max_clusters: usize) -> (Ve
         current = next;
     }
     edges.sort_by(|a, b| b.0.total_cmp(&a.0));
-    // Cutting the j longest edges gives j + 1 clusters; pick j with the largest e_j / e_{j+1}.
+    // Cutting the j longest edges gives j + 1 clusters; pick j with the largest e_j / e_{j+1},
+    // among cuts whose longest kept edge e_{j+1} is at least the median edge: ratios between
+    // the short edges inside a cluster (two nearly equal points) say nothing about its scale.
+    let median = edges[(n - 1) / 2].0;
     let top = max_clusters.saturating_sub(1).min(n - 2).max(1);
     let (cut, ratio) = (1..=top)
+        .filter(|&j| j == 1 || edges[j].0 >= median)
         .map(|j| (j, edges[j - 1].0 / edges[j].0.max(f64::MIN_POSITIVE)))
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap_or((1, f64::NAN));
@@ -393,6 +397,64 @@ mod tests {
         let a = Automaton::tabulate(&labels, 3, &cards);
         assert!(a.verdicts < 27);
         assert_eq!(a.shape(&labels)["sum_mod3_homomorphism"], json!(false));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        /// Renaming the states changes nothing the automaton claims: verdicts, minimal size, Z3,
+        /// shape. (Under the lattice and the ring, with states renumbered at random.)
+        #[test]
+        fn state_names_do_not_matter(perm_seed in 0u64..10_000, ring in proptest::bool::ANY) {
+            use rand::seq::SliceRandom;
+            let cards = SetTask::sequences();
+            let (labels, k) = if ring {
+                let sigma = [2, 0, 1];
+                let l: Vec<[usize; 4]> = cards
+                    .iter()
+                    .map(|c| [0, 1, 2, 3].map(|m| c[..m].iter().map(|&x| sigma[x]).sum::<usize>() % 3))
+                    .collect();
+                (l, 3)
+            } else {
+                lattice_labels(&cards)
+            };
+            let mut perm: Vec<usize> = (0..k).collect();
+            perm.shuffle(&mut emt_core::rng::seeded(perm_seed));
+            let renamed: Vec<[usize; 4]> = labels.iter().map(|l| l.map(|q| perm[q])).collect();
+            let (a, b) = (Automaton::tabulate(&labels, k, &cards), Automaton::tabulate(&renamed, k, &cards));
+            proptest::prop_assert_eq!((a.verdicts, a.minimal, a.z3), (b.verdicts, b.minimal, b.z3));
+            proptest::prop_assert_eq!(a.shape(&labels), b.shape(&renamed));
+            proptest::prop_assert_eq!(a.verdicts, 27);
+        }
+
+        /// Blobs whose spacing is at least 8 times their diameter come back exactly, whatever
+        /// their number (2-8), place and the order of the points.
+        #[test]
+        fn single_linkage_recovers_separated_blobs(seed in 0u64..10_000, blobs in 2usize..9, per in 3usize..12) {
+            use rand::Rng;
+            let mut r = emt_core::rng::seeded(seed);
+            // Centres on a coarse lattice (spacing 8), points within radius 0.5 of them.
+            let mut centres: Vec<[f64; 3]> = Vec::new();
+            while centres.len() < blobs {
+                let c = [0, 1, 2].map(|_| 8.0 * f64::from(r.random_range(0..6)));
+                if !centres.contains(&c) {
+                    centres.push(c);
+                }
+            }
+            let mut points = Vec::new();
+            let mut truth = Vec::new();
+            for i in 0..blobs * per {
+                let b = r.random_range(0..blobs);
+                let b = if i < blobs { i } else { b };
+                points.push(Array1::from_iter(centres[b].iter().map(|&c| c + r.random_range(-0.28..0.28))));
+                truth.push(b);
+            }
+            let (labels, _, _) = single_linkage(&points, 20);
+            for i in 0..points.len() {
+                for j in 0..points.len() {
+                    proptest::prop_assert_eq!(labels[i] == labels[j], truth[i] == truth[j]);
+                }
+            }
+        }
     }
 
     #[test]
