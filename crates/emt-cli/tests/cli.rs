@@ -720,6 +720,12 @@ fn reproduce_phase_codes_quick() {
     }
     let e = fails(&["plot", "fsa", "--summary", s(&jsonl), "--alpha", "0.1", "--seed", "7", "--out", s(&fig)]);
     assert!(e.contains("seed 7"), "{e}");
+    // A corrupt automaton is named, not drawn (and never a panic).
+    let corrupt = d.join("corrupt.jsonl");
+    std::fs::write(&corrupt, r#"{"alpha": 1.0, "seed": 3, "fsa": {"states": 0, "start": 0, "transitions": []}}"#)
+        .unwrap();
+    let e = fails(&["plot", "fsa", "--summary", s(&corrupt), "--alpha", "1", "--seed", "3", "--out", s(&fig)]);
+    assert!(e.contains("corrupt.jsonl") && e.contains("start state 0"), "{e}");
 }
 
 /// Issue 12: `emt reproduce gating --quick`: the zero state's spectrum equals DYNAMICS.md §8's

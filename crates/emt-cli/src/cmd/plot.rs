@@ -333,6 +333,9 @@ fn fsa(path: &Path, alpha: f64, seed: u64, key: &str, out: &Path) -> Result<serd
 pub(crate) fn fsa_graph(v: &serde_json::Value) -> std::result::Result<plots::Graph<'static>, String> {
     let k = v["states"].as_u64().ok_or("no `states`")? as usize;
     let start = v["start"].as_u64().ok_or("no `start`")? as usize;
+    if start >= k {
+        return Err(format!("start state {start} is not among the {k} states"));
+    }
     let mut edges = Vec::new();
     for t in v["transitions"].as_array().ok_or("no `transitions`")? {
         let (Some(q), Some(c), Some(n)) = (t[0].as_u64(), t[1].as_str(), t[2].as_u64()) else {

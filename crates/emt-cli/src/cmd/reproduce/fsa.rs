@@ -264,8 +264,10 @@ fn sum_mod3_map(delta: &[[Option<usize>; 3]], start: usize) -> Option<Vec<Option
 /// appearance), the cut's gap ratio and the longest edge kept inside a cluster.
 pub(super) fn single_linkage(points: &[Array1<f64>], max_clusters: usize) -> (Vec<usize>, f64, f64) {
     let n = points.len();
-    if n < 2 {
-        return (vec![0; n], f64::NAN, 0.0);
+    // Below 3 points there is no pair of edges to compare: one cluster.
+    if n < 3 {
+        let d = if n == 2 { (&points[0] - &points[1]).mapv(|v| v * v).sum().sqrt() } else { 0.0 };
+        return (vec![0; n], f64::NAN, d);
     }
     // Prim on the complete graph, O(n^2) distances.
     let dist = |i: usize, j: usize| (&points[i] - &points[j]).mapv(|v| v * v).sum().sqrt();
@@ -476,5 +478,10 @@ mod tests {
             assert_eq!(l, labels[i % 4], "point {i}");
         }
         assert_eq!(labels[..4], [0, 1, 2, 3]);
+        // Degenerate inputs: no panic, one cluster.
+        for k in 0..3 {
+            let (l, _, _) = single_linkage(&points[..k], 20);
+            assert_eq!(l, vec![0; k]);
+        }
     }
 }
