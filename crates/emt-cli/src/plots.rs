@@ -382,8 +382,8 @@ fn integer_label(v: &f64) -> String {
     if (v - v.round()).abs() < 1e-9 { format!("{v:.0}") } else { String::new() }
 }
 
-/// Tick labels for an axis shorter than 1 (e.g. inputs in [0, 0.25]), where integer labels
-/// would leave all but 0 blank.
+/// Tick labels for an axis at most 2 long (e.g. inputs in [0, 0.25] or [0, 1]), where integer
+/// labels would leave all but one or two ticks blank.
 fn decimal_label(v: &f64) -> String {
     format!("{:.2}", v + 0.0)
 }
@@ -423,7 +423,7 @@ pub fn curves<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, pa
                     .y_desc(*y_desc)
                     .label_style(font(14))
                     .axis_desc_style(font(16))
-                    .x_label_formatter(if x_hi - x_lo < 1.0 { &decimal_label } else { &integer_label })
+                    .x_label_formatter(if x_hi - x_lo <= 2.0 { &decimal_label } else { &integer_label })
                     .light_line_style(RGBColor(235, 235, 235))
                     .draw()?;
                 for c in series {

@@ -745,6 +745,7 @@ fn reproduce_gating_quick() {
     assert_eq!(t.len(), 5);
     let frac = |k: usize| t[k]["near_zero_fraction"].as_f64().unwrap();
     assert!(frac(4) > frac(0), "eigenvalues pile up near 0 as alpha_z grows: {j}");
+    assert!(t.iter().all(|e| e["lambda_max"].as_f64().is_some_and(f64::is_finite)), "{j}");
     for c in j["chaos"].as_array().unwrap() {
         for key in ["bias", "g_h", "alpha_r", "lambda_max", "participation_ratio"] {
             assert!(c.get(key).is_some(), "{key}");

@@ -210,12 +210,24 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         let eig = emt_linalg::eigenvalues(jac.view())?;
         let near_zero = eig.iter().filter(|z| z.norm() < 0.05).count() as f64 / eig.len() as f64;
         let tau = autocorrelation_time(&states, dt);
+        // lambda_max from the same state: DYNAMICS.md §8 expects it to approach 0 as alpha_z grows.
+        let lp = emt_dynamics::LyapunovParams {
+            exponents: Some(1),
+            steps: if a.quick { 400 } else { 3000 },
+            transient: 0,
+            renormalize_every: 10,
+            dt,
+            seed,
+            ..Default::default()
+        };
+        let lmax = emt_dynamics::lambda_max_flow(&w, last.view(), Array2::zeros((1, n)).view(), &lp)?;
         eprintln!(
-            "alpha_z {alpha_z}: {:.1}% of eigenvalues within 0.05 of 0, autocorrelation time {tau:.2}",
+            "alpha_z {alpha_z}: {:.1}% of eigenvalues within 0.05 of 0, autocorrelation time {tau:.2}, lambda_max {lmax:+.4}",
             100.0 * near_zero
         );
         timescales.push(json!({"alpha_z": alpha_z, "near_zero_fraction": near_zero, "autocorrelation_time": tau,
-                               "max_re": eig.iter().map(|z| z.re).fold(f64::NEG_INFINITY, f64::max)}));
+                               "max_re": eig.iter().map(|z| z.re).fold(f64::NEG_INFINITY, f64::max),
+                               "lambda_max": lmax}));
     }
 
     // (b) Dimensionality and chaos: lambda_max (two trajectories) and the participation ratio of
@@ -381,6 +393,8 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
             plotters::style::RGBColor(178, 24, 43),
             plotters::style::RGBColor(230, 97, 1),
             plotters::style::RGBColor(110, 110, 110),
+            plotters::style::RGBColor(0, 0, 0),
+            plotters::style::RGBColor(53, 151, 143),
         ];
         let labels: Vec<String> = g_grid.iter().map(|g| format!("g_h = {g}")).collect();
         let panel_for = |bias: f64| -> Vec<crate::plots::Curve<'_>> {
