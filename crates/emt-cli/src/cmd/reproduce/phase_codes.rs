@@ -501,8 +501,9 @@ fn extract_fsa(
 /// The automaton of an attractive solution over its raw input-free states (no relaxation: what
 /// the network holds when the next card comes, DYNAMICS.md §7 with the attractor step left
 /// out, because relaxed states collapse onto 2 fixed points). The same trials as `fsa`; states
-/// clustered by single linkage cut at the largest gap (at most 60 clusters), clusters under 1%
-/// of the states moved to the nearest kept cluster's centre. Besides `fsa`'s keys: `shape`
+/// clustered moment by moment by single linkage cut at the largest gap (at most 30 clusters per
+/// moment; moment 0 is the start), clusters under 2% of a moment's states moved to the nearest
+/// kept centre of that moment. Besides `fsa`'s keys: `shape`
 /// (`states_per_moment`, `commuting`, `sum_mod3_homomorphism`, ...), the cut (`gap_ratio`,
 /// `cut_distance`), and `count_purity` / `count_completeness`: the share of states whose
 /// cluster's majority colour count (with the moment) is their own, and the share of
