@@ -325,22 +325,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
             let w = gated(&j, [g_in, 1.0, 1.0], [None, None, Some(Array1::from_elem(size, b_r))], params)?;
             count_fixed_points(&w, fp_seeds, seed)
         };
-        let counts: Vec<FixedPointCount> = std::thread::scope(|scope| {
-            let halves: Vec<_> = [0usize, 1]
-                .map(|h| {
-                    let mine: Vec<(usize, f64)> = inputs.iter().copied().enumerate().skip(h).step_by(2).collect();
-                    let f = &count;
-                    scope.spawn(move || mine.into_iter().map(|(i, b)| f(b).map(|c| (i, c))).collect::<Result<Vec<_>>>())
-                })
-                .into_iter()
-                .collect();
-            let mut all = Vec::new();
-            for h in halves {
-                all.extend(h.join().map_err(|_| emt_core::Error::param("fixed points", "thread", "panicked"))??);
-            }
-            all.sort_by_key(|(i, _)| *i);
-            Ok::<_, emt_core::Error>(all.into_iter().map(|(_, c)| c).collect())
-        })?;
+        let counts: Vec<FixedPointCount> = on_two_threads(&inputs, |&b| count(b))?;
         let found: Vec<usize> = counts.iter().map(|c| c.found).collect();
         let stable: Vec<usize> = counts.iter().map(|c| c.stable).collect();
         eprintln!("N = {size}, g_h = {g_in}, alpha_r = {ar_in}: fixed points {found:?} ({stable:?} stable) along b_r");
@@ -703,21 +688,34 @@ fn scan_lambda_max(
         Ok(curve)
     };
     let draws: Vec<u64> = (0..draws).map(|k| seed + k).collect();
+    on_two_threads(&draws, |&s| per_draw(s))
+}
+
+/// `f` of every item, items alternating between two threads, results in the items' order (so
+/// the output does not depend on scheduling).
+fn on_two_threads<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R> + Sync) -> Result<Vec<R>> {
     std::thread::scope(|scope| {
         let halves: Vec<_> = [0usize, 1]
             .map(|h| {
-                let mine: Vec<u64> = draws.iter().copied().skip(h).step_by(2).collect();
-                let f = &per_draw;
-                scope.spawn(move || mine.into_iter().map(|s| f(s).map(|c| (s, c))).collect::<Result<Vec<_>>>())
+                let f = &f;
+                scope.spawn(move || {
+                    items
+                        .iter()
+                        .enumerate()
+                        .skip(h)
+                        .step_by(2)
+                        .map(|(i, x)| f(x).map(|r| (i, r)))
+                        .collect::<Result<Vec<_>>>()
+                })
             })
             .into_iter()
             .collect();
         let mut all = Vec::new();
         for h in halves {
-            all.extend(h.join().map_err(|_| emt_core::Error::param("transition", "thread", "panicked"))??);
+            all.extend(h.join().map_err(|_| emt_core::Error::param("worker thread", "join", "panicked"))??);
         }
-        all.sort_by_key(|(s, _)| *s);
-        Ok(all.into_iter().map(|(_, c)| c).collect())
+        all.sort_by_key(|(i, _)| *i);
+        Ok(all.into_iter().map(|(_, r)| r).collect())
     })
 }
 
