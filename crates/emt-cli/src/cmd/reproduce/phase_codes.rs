@@ -205,13 +205,15 @@ pub(super) fn phase_codes(a: &PhaseArgs) -> Result<Value> {
             }
             if accuracy >= 1.0 {
                 let repeats = if a.quick { 2 } else { 8 };
-                let fsa = extract_fsa(&file, trainer.params(), &task, oscillates, repeats, seed)?;
+                // One set of trials (seed stream 11) for both automata.
+                let fsa_trials = run_trials(trainer.params(), &task, repeats, seed, 11)?;
+                let fsa = extract_fsa(&file, &task, oscillates, &fsa_trials)?;
                 fsa_z3 += usize::from(fsa["z3"].as_bool() == Some(true));
                 draw_fsa(&fsa, &a.out.join(format!("fsa_alpha{alpha}_seed{seed}.png")), "automaton", alpha, seed)?;
                 entry["fsa"] = fsa;
                 if att.kind == AttractorKind::FixedPoint {
                     entry["prefix_decoding"] = prefix_decoding(&file, trainer.params(), &task, repeats, seed)?;
-                    let lattice = lattice_fsa(trainer.params(), &task, repeats, seed)?;
+                    let lattice = lattice_fsa(&fsa_trials)?;
                     let path = a.out.join(format!("lattice_alpha{alpha}_seed{seed}.png"));
                     draw_fsa(&lattice, &path, "count-lattice automaton", alpha, seed)?;
                     entry["lattice_fsa"] = lattice;
@@ -271,6 +273,10 @@ fn draw_fsa(v: &Value, path: &std::path::Path, what: &str, alpha: f64, seed: u64
 /// Trials as (colours, onsets).
 type Trials = Vec<([usize; 3], [usize; 3])>;
 
+/// What [`run_trials`] returns: the trials, the episode length and the hidden states
+/// `(T, trials, N)`.
+type TrialStates = (Trials, usize, ndarray::Array3<f32>);
+
 /// The 27 sequences x `repeats` random timings (seed stream `stream`), run noise-free from
 /// h0 = ones: the trials, the episode length and the hidden states `(T, trials, N)`.
 fn run_trials(
@@ -279,7 +285,7 @@ fn run_trials(
     repeats: usize,
     seed: u64,
     stream: u64,
-) -> Result<(Trials, usize, ndarray::Array3<f32>)> {
+) -> Result<TrialStates> {
     let mut r = rng::stream(seed, stream);
     let mut trials = Vec::new();
     for _ in 0..repeats {
@@ -379,24 +385,17 @@ fn nearest_centroid(states: &[Array1<f64>], labels: &[usize]) -> f64 {
 }
 
 /// The finite-state automaton a trained SET network implements (DYNAMICS.md §7): states at
-/// input-free moments (just before each onset, and at the end) of `trials` (27 sequences x
-/// `repeats` timings, noise-free, h0 = ones), with the autonomous motion removed:
+/// input-free moments (just before each onset, and at the end) of `run` (27 sequences x
+/// several timings from [`run_trials`]), with the autonomous motion removed:
 /// oscillating networks by their phase offset from the zero-input run in the null cycle's PCA
 /// plane, attractive ones by the fixed point each state relaxes to with zero input. States are
 /// clustered (circularly within 0.6 rad / within 1e-3 of each other), transitions tabulated per
 /// colour by majority with their determinism, minimised (Moore), and the minimal table tested
 /// for Z3: bijections pi (states -> Z3, start -> 0) and sigma (colours -> Z3) with
 /// pi(delta(q, c)) = pi(q) + sigma(c).
-fn extract_fsa(
-    file: &ModelFile,
-    params: &emt_rnn::Params<f32>,
-    task: &SetTask,
-    oscillating: bool,
-    repeats: usize,
-    seed: u64,
-) -> Result<Value> {
-    let n = params.layout().hidden;
-    let (trials, steps, hidden) = run_trials(params, task, repeats, seed, 11)?;
+fn extract_fsa(file: &ModelFile, task: &SetTask, oscillating: bool, run: &TrialStates) -> Result<Value> {
+    let (trials, steps, hidden) = (&run.0, run.1, &run.2);
+    let n = hidden.dim().2;
     // Features of the input-free moments: (trial, moment k = 0..=3) -> feature.
     let moment_time = |onsets: [usize; 3], k: usize| if k < 3 { onsets[k] } else { steps };
     let state_at = |b: usize, t: usize| -> Array1<f64> {
@@ -509,9 +508,9 @@ fn extract_fsa(
 /// cluster's majority colour count (with the moment) is their own, and the share of
 /// (moment, colour count) classes held by a single cluster (`count_purity_by_moment`: the
 /// purity at moments 0..=3).
-fn lattice_fsa(params: &emt_rnn::Params<f32>, task: &SetTask, repeats: usize, seed: u64) -> Result<Value> {
-    let n = params.layout().hidden;
-    let (trials, steps, hidden) = run_trials(params, task, repeats, seed, 11)?;
+fn lattice_fsa(run: &TrialStates) -> Result<Value> {
+    let (trials, steps, hidden) = (&run.0, run.1, &run.2);
+    let n = hidden.dim().2;
     let mut points = Vec::with_capacity(4 * trials.len());
     for (b, &(_, onsets)) in trials.iter().enumerate() {
         for t in [onsets[0], onsets[1], onsets[2], steps] {
