@@ -75,6 +75,46 @@ pub fn progress_bar(len: u64) -> indicatif::ProgressBar {
     bar
 }
 
+/// `--weights F` and the choices a PyTorch file may leave open (`--cell`, `--nonlinearity`,
+/// `--prefix`, `--readout`); each must agree with the file's metadata where that speaks.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Model file: an emt file or a PyTorch state dict (RNN tanh/relu, GRU, LSTM, any layers).
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// Cell of a file without `cell` metadata (elman, gru, lstm, ctrnn, ctgru, gated,
+    /// oscillator; any case). Default: read from the shapes.
+    #[arg(long)]
+    pub cell: Option<emt_core::cells::CellKind>,
+    /// Elman nonlinearity of a file without `nonlinearity` metadata (tanh, relu). Default tanh.
+    #[arg(long)]
+    pub nonlinearity: Option<emt_core::Activation>,
+    /// Module prefix of the recurrent tensors in a whole-module state dict (e.g. `rnn` for
+    /// `rnn.weight_ih_l0`), where several modules hold some.
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Module prefix of the readout Linear (e.g. `fc` for `fc.weight`), where several fit.
+    #[arg(long)]
+    pub readout: Option<String>,
+}
+
+impl ModelArgs {
+    /// Loads the file with these choices.
+    pub fn load(&self) -> Result<emt_core::cells::ModelFile> {
+        emt_core::cells::ModelFile::load_with(&self.weights, &self.options())
+    }
+
+    /// The choices as library options.
+    pub fn options(&self) -> emt_core::cells::LoadOptions {
+        emt_core::cells::LoadOptions {
+            cell: self.cell,
+            nonlinearity: self.nonlinearity,
+            prefix: self.prefix.clone(),
+            readout: self.readout.clone(),
+        }
+    }
+}
+
 /// `--task --s --d` for commands that read a model file: each defaults to the file's metadata.
 #[derive(Args, Debug, Clone)]
 pub struct ModelTaskArgs {

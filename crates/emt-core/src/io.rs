@@ -217,8 +217,15 @@ impl WeightsMetadata {
         put("d", self.d.map(|x| x.to_string()));
         put("seed", self.seed.map(|x| x.to_string()));
         put("step", self.step.map(|x| x.to_string()));
-        if let Some(a) = activation {
-            m.insert("activation".into(), if a == Activation::Identity { "identity" } else { "tanh" }.into());
+        match activation {
+            // PyTorch's own key for its one other nonlinearity; `activation` for ours.
+            Some(Activation::Relu) => {
+                m.insert("nonlinearity".into(), "relu".into());
+            }
+            Some(a) => {
+                m.insert("activation".into(), a.name().into());
+            }
+            None => {}
         }
         m
     }
@@ -233,13 +240,7 @@ impl WeightsMetadata {
                 }
             }
         }
-        let activation = match m.remove("activation").as_deref() {
-            None | Some("tanh") => Activation::Tanh,
-            Some("identity") => Activation::Identity,
-            Some(other) => {
-                return Err(format_err(source, format!("metadata activation = {other:?} (expected tanh or identity)")));
-            }
-        };
+        let activation = activation_of(m.remove("activation"), m.remove("nonlinearity"), source)?;
         let meta = WeightsMetadata {
             task: m.remove("task"),
             s: num(&mut m, "s", source)?,
@@ -249,6 +250,31 @@ impl WeightsMetadata {
             other: m,
         };
         Ok((meta, activation))
+    }
+}
+
+/// The nonlinearity from the metadata keys `activation` (tanh, identity, relu) and PyTorch's
+/// `nonlinearity` (tanh, relu), either absent = tanh; both present must agree.
+fn activation_of(activation: Option<String>, nonlinearity: Option<String>, source: &str) -> Result<Activation> {
+    let parse = |key: &str, v: &str, allowed: &[Activation]| -> Result<Activation> {
+        match v.parse::<Activation>() {
+            Ok(a) if allowed.contains(&a) => Ok(a),
+            _ => {
+                let names: Vec<&str> = allowed.iter().map(|a| a.name()).collect();
+                Err(format_err(source, format!("metadata {key} = {v:?} (expected {})", names.join(" or "))))
+            }
+        }
+    };
+    let a = activation
+        .map(|v| parse("activation", &v, &[Activation::Tanh, Activation::Identity, Activation::Relu]))
+        .transpose()?;
+    let n = nonlinearity.map(|v| parse("nonlinearity", &v, &[Activation::Tanh, Activation::Relu])).transpose()?;
+    match (a, n) {
+        (Some(a), Some(n)) if a != n => Err(format_err(
+            source,
+            format!("metadata activation = {} and nonlinearity = {} disagree", a.name(), n.name()),
+        )),
+        (a, n) => Ok(a.or(n).unwrap_or_default()),
     }
 }
 

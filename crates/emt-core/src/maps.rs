@@ -41,8 +41,9 @@ fn check_out(what: &str, got: &[usize], expected: &[usize]) -> Result<()> {
     Ok(())
 }
 
-/// A discrete-time system `x' = F(x, u)`: state `(n)`, input `(d_in)`.
-pub trait DiscreteMap {
+/// A discrete-time system `x' = F(x, u)`: state `(n)`, input `(d_in)`. `Sync`, so analyses
+/// may evaluate one map from several threads (a map is read-only data).
+pub trait DiscreteMap: Sync {
     /// State dimension `n`.
     fn state_dim(&self) -> usize;
     /// Input dimension `d_in` (0 for an autonomous map).
@@ -119,8 +120,9 @@ impl<T: DiscreteMap + ?Sized> DiscreteMap for &T {
     }
 }
 
-/// A continuous-time system `dx/dt = f(x, u)`: state `(n)`, input `(d_in)`.
-pub trait Flow {
+/// A continuous-time system `dx/dt = f(x, u)`: state `(n)`, input `(d_in)`. `Sync`, as
+/// [`DiscreteMap`].
+pub trait Flow: Sync {
     /// State dimension `n`.
     fn state_dim(&self) -> usize;
     /// Input dimension `d_in` (0 for an autonomous flow).

@@ -22,6 +22,9 @@ pub enum Activation {
     Tanh,
     /// The identity: a linear RNN, as in EMT's linear circuit.
     Identity,
+    /// `max(0, x)`, PyTorch's `nonlinearity="relu"`. Its derivative at the kink is taken as 0,
+    /// as PyTorch's backward does (`grad * (x > 0)`).
+    Relu,
 }
 
 impl Activation {
@@ -31,16 +34,55 @@ impl Activation {
         match self {
             Activation::Tanh => x.tanh(),
             Activation::Identity => x,
+            Activation::Relu => {
+                if x > F::zero() {
+                    x
+                } else {
+                    F::zero()
+                }
+            }
+        }
+    }
+
+    /// The name written in model files: `tanh`, `identity` or `relu`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Tanh => "tanh",
+            Activation::Identity => "identity",
+            Activation::Relu => "relu",
         }
     }
 
     /// Derivative expressed through the output `y = act(x)`: `1 - y^2` for tanh, 1 for the
-    /// identity.
+    /// identity, and for relu 1 where `y > 0`, else 0 (0 at the kink, PyTorch's convention).
     #[inline]
     pub fn derivative_from_output<F: Real>(self, y: F) -> F {
         match self {
             Activation::Tanh => F::one() - y * y,
             Activation::Identity => F::one(),
+            Activation::Relu => {
+                if y > F::zero() {
+                    F::one()
+                } else {
+                    F::zero()
+                }
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Activation {
+    type Err = Error;
+    /// `tanh`, `identity` or `relu`, in any case.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "tanh" => Ok(Activation::Tanh),
+            "identity" => Ok(Activation::Identity),
+            "relu" => Ok(Activation::Relu),
+            _ => Err(Error::Parse {
+                input: s.to_string(),
+                reason: "unknown nonlinearity (expected tanh, relu or identity)".into(),
+            }),
         }
     }
 }

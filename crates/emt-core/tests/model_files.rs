@@ -2,10 +2,11 @@
 //! written out independently, Jacobians against central differences, malformed files.
 
 use emt_core::cells::{
-    CellKind, CtGruWeights, CtRnnWeights, Dtype, GatedParams, GatedWeights, GruWeights, Model, ModelFile, Readout,
+    CellKind, CtGruWeights, CtRnnWeights, Dtype, ElmanLayer, GatedParams, GatedWeights, GruWeights, Layer, LstmWeights,
+    Model, ModelFile, Readout, RnnStack,
 };
 use emt_core::io::{Tensors, tensors_to_safetensors};
-use emt_core::{ElmanWeights, Error};
+use emt_core::{Activation, ElmanWeights, Error};
 use emt_testkit::{gaussian, jacobian_fd, max_abs_diff};
 use ndarray::{Array1, Array2, ArrayView1, s};
 use proptest::prelude::*;
@@ -73,6 +74,69 @@ fn models(n: usize, d: usize, o: usize, seed: u64) -> Vec<Model> {
         Model::Oscillator(
             emt_core::cells::OscillatorWeights::new(g(1, d, 25), 0.3, 0.7, Some(readout(o, 2, seed + 26))).unwrap(),
         ),
+        Model::Elman(
+            ElmanWeights::new(g(n, n, 27), g(n, d, 28), g(o, n, 29))
+                .unwrap()
+                .with_biases(Some(vec(n, seed + 30, 0.3)), None)
+                .unwrap()
+                .with_activation(Activation::Relu),
+        ),
+        stacks(n, d, o, seed + 31).remove(0),
+        stacks(n, d, o, seed + 32).remove(1),
+        stacks(n, d, o, seed + 33).remove(2),
+        stacks(n, d, o, seed + 34).remove(3),
+    ]
+}
+
+/// An LSTM layer (4N rows) reading `d`, with biases and a projection to `p` when asked.
+fn lstm(n: usize, d: usize, p: Option<usize>, bias: bool, seed: u64) -> LstmWeights {
+    let h = p.unwrap_or(n);
+    let g = |r, c, k| gaussian(r, c, seed + k) * (1.0 / (n as f64).sqrt());
+    let b = |k| bias.then(|| vec(4 * n, seed + k, 0.5));
+    LstmWeights::new(g(4 * n, d, 0), g(4 * n, h, 1), b(2), b(3), p.map(|p| g(p, n, 4))).unwrap()
+}
+
+/// PyTorch modules: a 2-layer GRU, a projected LSTM, a 3-layer bias-free LSTM with a readout,
+/// a 2-layer relu RNN without readout.
+fn stacks(n: usize, d: usize, o: usize, seed: u64) -> Vec<Model> {
+    let g = |r, c, k| gaussian(r, c, seed + k) * (1.0 / (n as f64).sqrt());
+    let gru = |d, k| {
+        Layer::Gru(
+            GruWeights::new(g(3 * n, d, k), g(3 * n, n, k + 1), Some(vec(3 * n, seed + k + 2, 0.3)), None, None)
+                .unwrap(),
+        )
+    };
+    let elman = |d, k| {
+        Layer::Elman(
+            ElmanLayer::new(
+                g(n, d, k),
+                g(n, n, k + 1),
+                Some(vec(n, seed + k + 2, 0.3)),
+                Some(vec(n, seed + k + 3, 0.3)),
+                Activation::Relu,
+            )
+            .unwrap(),
+        )
+    };
+    let p = n.div_ceil(2);
+    vec![
+        Model::Stack(RnnStack::new(vec![gru(d, 0), gru(n, 10)], Some(readout(o, n, seed + 20))).unwrap()),
+        Model::Stack(
+            RnnStack::new(vec![Layer::Lstm(lstm(n, d, Some(p), true, seed + 30))], Some(readout(o, p, seed + 40)))
+                .unwrap(),
+        ),
+        Model::Stack(
+            RnnStack::new(
+                vec![
+                    Layer::Lstm(lstm(n, d, None, false, seed + 50)),
+                    Layer::Lstm(lstm(n, n, None, false, seed + 60)),
+                    Layer::Lstm(lstm(n, n, None, false, seed + 70)),
+                ],
+                Some(readout(o, n, seed + 80)),
+            )
+            .unwrap(),
+        ),
+        Model::Stack(RnnStack::new(vec![elman(d, 90), elman(n, 100)], None).unwrap()),
     ]
 }
 
@@ -120,11 +184,51 @@ fn sig(x: f64) -> f64 {
 /// The equations of DYNAMICS.md §1, written out with whole-matrix products.
 fn reference_next(model: &Model, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Array1<f64> {
     match model {
-        Model::Elman(w) => (w.w_hh().dot(&x) + w.w_ih().dot(&u) + w.b_h().unwrap()).mapv(f64::tanh),
+        Model::Elman(w) => {
+            let act = w.activation();
+            (w.w_hh().dot(&x) + w.w_ih().dot(&u) + w.b_h().unwrap()).mapv(|v| act.apply(v))
+        }
+        Model::Stack(st) => {
+            // PyTorch's layers one after the other, each reading the new output below.
+            let mut input = u.to_owned();
+            let mut out = Vec::new();
+            for (l, layer) in st.layers().iter().enumerate() {
+                let xl = x.slice(s![st.layer_range(l)]);
+                let next = match layer {
+                    Layer::Elman(e) => {
+                        let b = |v: Option<ArrayView1<'_, f64>>| v.map_or(Array1::zeros(xl.len()), |v| v.to_owned());
+                        let act = e.activation();
+                        (e.w_ih().dot(&input) + b(e.b_ih()) + e.w_hh().dot(&xl) + b(e.b_hh())).mapv(|v| act.apply(v))
+                    }
+                    Layer::Gru(w) => reference_next(&Model::Gru(w.clone()), xl, input.view()),
+                    Layer::Lstm(w) => {
+                        let (p, n) = (w.output_dim(), w.hidden_dim());
+                        let (h, c) = (xl.slice(s![..p]), xl.slice(s![p..]));
+                        let zero = Array1::zeros(4 * n);
+                        let a = w.w_ih().dot(&input)
+                            + w.w_hh().dot(&h)
+                            + w.b_ih().map_or(zero.clone(), |b| b.to_owned())
+                            + w.b_hh().map_or(zero, |b| b.to_owned());
+                        let i = a.slice(s![..n]).mapv(sig);
+                        let f = a.slice(s![n..2 * n]).mapv(sig);
+                        let gg = a.slice(s![2 * n..3 * n]).mapv(f64::tanh);
+                        let o = a.slice(s![3 * n..]).mapv(sig);
+                        let c2 = &f * &c + &i * &gg;
+                        let m = &o * &c2.mapv(f64::tanh);
+                        let h2 = w.w_hr().map_or(m.clone(), |r| r.dot(&m));
+                        ndarray::concatenate![ndarray::Axis(0), h2, c2]
+                    }
+                };
+                input = next.slice(s![..layer.output_dim()]).to_owned();
+                out.extend(next.iter().copied());
+            }
+            Array1::from(out)
+        }
         Model::Gru(w) => {
             let n = x.len();
-            let gi = w.w_ih().dot(&u) + w.b_ih().unwrap();
-            let gh = w.w_hh().dot(&x) + w.b_hh().unwrap();
+            let zero = Array1::zeros(3 * n);
+            let gi = w.w_ih().dot(&u) + w.b_ih().map_or(zero.clone(), |b| b.to_owned());
+            let gh = w.w_hh().dot(&x) + w.b_hh().map_or(zero, |b| b.to_owned());
             let r = (&gi.slice(s![..n]) + &gh.slice(s![..n])).mapv(sig);
             let z = (&gi.slice(s![n..2 * n]) + &gh.slice(s![n..2 * n])).mapv(sig);
             let nn = (&gi.slice(s![2 * n..]) + &(&r * &gh.slice(s![2 * n..]))).mapv(f64::tanh);
@@ -251,7 +355,7 @@ fn malformed_files_name_the_tensor() {
             "weight",
         ),
         // An unknown cell.
-        (file_with(&[("weight_hh_l0", gaussian(4, 4, 1))], &[("cell", "lstm")]), "lstm"),
+        (file_with(&[("weight_hh_l0", gaussian(4, 4, 1))], &[("cell", "transformer")]), "transformer"),
         // A missing constant.
         (file_with(&[("weight_hh_l0", gaussian(12, 4, 1))], &[("cell", "ctgru")]), "dt"),
         // A missing tensor.

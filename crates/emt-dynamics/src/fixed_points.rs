@@ -98,6 +98,9 @@ pub struct FixedPointParams {
     pub outlier_distance_scale: f64,
     /// Half-width of the band around the stability boundary reported as marginal.
     pub boundary_tol: f64,
+    /// Threads the seeds are minimised on (>= 1). Each seed's minimisation is independent and
+    /// the results are taken in seed order, so the answer is bit-identical for any count.
+    pub threads: usize,
 }
 
 impl Default for FixedPointParams {
@@ -109,6 +112,7 @@ impl Default for FixedPointParams {
             tol_unique: 1e-3,
             outlier_distance_scale: 10.0,
             boundary_tol: 1e-6,
+            threads: 1,
         }
     }
 }
@@ -131,6 +135,7 @@ impl FixedPointParams {
             }
         }
         check::positive("max_iters", self.max_iters)?;
+        check::positive("threads", self.threads)?;
         Ok(self)
     }
 }
@@ -240,8 +245,9 @@ pub fn find_fixed_points(
     let limit = p.outlier_distance_scale * mean_dist.max(floor);
     let mut candidates = Vec::new();
     let mut outliers = 0;
-    for seed in seeds.rows() {
-        let (x, q, grad) = minimise(system, u, seed.to_owned(), &p)?;
+    let minima = in_order_on_threads(seeds.nrows(), p.threads, |i| minimise(system, u, seeds.row(i).to_owned(), &p));
+    for minimum in minima {
+        let (x, q, grad) = minimum?;
         if !x.iter().all(|v| v.is_finite()) || dist(&x.view(), &centroid.view()) > limit {
             outliers += 1;
             continue;
@@ -276,6 +282,127 @@ pub fn find_fixed_points(
         list.push(classify(system, u, x, q, p.boundary_tol)?);
     }
     Ok(FixedPoints { fixed, slow, outliers, out_of_bounds, saturated, seeds: seeds.nrows() })
+}
+
+/// `f(0), .., f(count - 1)` computed on up to `threads` threads over contiguous blocks, returned
+/// in index order (so the result never depends on the thread count).
+pub(crate) fn in_order_on_threads<T: Send>(count: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = threads.clamp(1, count.max(1));
+    if threads == 1 {
+        return (0..count).map(&f).collect();
+    }
+    let block = count.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..count)
+            .step_by(block)
+            .map(|start| scope.spawn(move || (start..(start + block).min(count)).map(f).collect::<Vec<T>>()))
+            .collect();
+        // A worker only panics if `f` does; pass that panic on rather than hide it.
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
+}
+
+/// Fixed points under several inputs: `inputs` `(K, d_in)` gives seed `k` the input row `k`
+/// (FixedPointFinder's one input per initial state), or `(1, d_in)` one input for all `K`
+/// seeds `(K, n)`. Seeds are grouped by identical input rows (in order of first appearance)
+/// and each group is searched as [`find_fixed_points`] does; every group's points belong to
+/// its input.
+///
+/// ```
+/// use emt_dynamics::{FixedPointParams, System, find_fixed_points_per_input};
+/// // x' = 0.5 x + u: the fixed point is 2u.
+/// struct Driven;
+/// impl emt_core::DiscreteMap for Driven {
+///     fn state_dim(&self) -> usize { 1 }
+///     fn input_dim(&self) -> usize { 1 }
+///     fn step_into(&self, x: ndarray::ArrayView1<'_, f64>, u: ndarray::ArrayView1<'_, f64>, mut o: ndarray::ArrayViewMut1<'_, f64>) -> emt_core::Result<()> { o[0] = 0.5 * x[0] + u[0]; Ok(()) }
+///     fn jacobian_into(&self, _: ndarray::ArrayView1<'_, f64>, _: ndarray::ArrayView1<'_, f64>, mut o: ndarray::ArrayViewMut2<'_, f64>) -> emt_core::Result<()> { o[[0, 0]] = 0.5; Ok(()) }
+///     fn input_jacobian_into(&self, _: ndarray::ArrayView1<'_, f64>, _: ndarray::ArrayView1<'_, f64>, mut o: ndarray::ArrayViewMut2<'_, f64>) -> emt_core::Result<()> { o[[0, 0]] = 1.0; Ok(()) }
+/// }
+/// let seeds = ndarray::array![[1.5], [-1.5], [2.5]];
+/// let inputs = ndarray::array![[1.0], [-1.0], [1.0]];
+/// let groups = find_fixed_points_per_input(System::Map(&Driven), inputs.view(), seeds.view(), &FixedPointParams::default())?;
+/// assert_eq!(groups.len(), 2);
+/// assert!((groups[0].1.fixed[0].state[0] - 2.0).abs() < 1e-12);
+/// assert!((groups[1].1.fixed[0].state[0] + 2.0).abs() < 1e-12);
+/// # Ok::<(), emt_core::Error>(())
+/// ```
+pub fn find_fixed_points_per_input(
+    system: System<'_>,
+    inputs: ArrayView2<'_, f64>,
+    seeds: ArrayView2<'_, f64>,
+    params: &FixedPointParams,
+) -> Result<Vec<(Array1<f64>, FixedPoints)>> {
+    let d = system.input_dim();
+    let k = seeds.nrows();
+    if inputs.ncols() != d || !(inputs.nrows() == 1 || inputs.nrows() == k) {
+        return Err(Error::shape(
+            "inputs",
+            format!("(1, {d}) for every seed or (K, {d}) one per seed, K = {k}"),
+            check::fmt_shape(inputs.shape()),
+        ));
+    }
+    check::finite("inputs", &inputs)?;
+    let mut groups: Vec<(Array1<f64>, Vec<usize>)> = Vec::new();
+    for i in 0..k {
+        let row = inputs.row(if inputs.nrows() == 1 { 0 } else { i });
+        match groups.iter_mut().find(|(u, _)| u.view() == row) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((row.to_owned(), vec![i])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(u, members)| {
+            let group = seeds.select(ndarray::Axis(0), &members);
+            find_fixed_points(system, u.view(), group.view(), params).map(|found| (u, found))
+        })
+        .collect()
+}
+
+/// Initial states sampled as FixedPointFinder's `sample_states`: `count` states drawn
+/// uniformly (with replacement, seeded) from `states` `(K, n)` or from every time step and
+/// sequence of trajectories `(T, B, n)`, each plus Gaussian noise of standard deviation `noise`.
+///
+/// ```
+/// let traj = ndarray::Array3::from_shape_fn((5, 2, 3), |(t, b, i)| (t * 100 + b * 10 + i) as f64);
+/// let s = emt_dynamics::sample_states(traj.view().into_dyn(), 4, 0.0, 7)?;
+/// assert_eq!(s.dim(), (4, 3));
+/// assert!(s.rows().into_iter().all(|r| r[1] == r[0] + 1.0));  // whole states, no mixing
+/// # Ok::<(), emt_core::Error>(())
+/// ```
+pub fn sample_states(states: ndarray::ArrayViewD<'_, f64>, count: usize, noise: f64, seed: u64) -> Result<Array2<f64>> {
+    use rand::Rng;
+    let shape = states.shape().to_vec();
+    let (rows, n) = match shape.as_slice() {
+        [k, n] => (*k, *n),
+        [t, b, n] => (t * b, *n),
+        _ => return Err(Error::shape("states", "(K, n) or (T, B, n)", check::fmt_shape(&shape))),
+    };
+    if rows == 0 || n == 0 {
+        return Err(Error::shape(
+            "states",
+            "(K >= 1, n >= 1) or (T, B, n) with T, B, n >= 1",
+            check::fmt_shape(&shape),
+        ));
+    }
+    check::positive("count", count)?;
+    check::finite("states", &states)?;
+    if !(noise.is_finite() && noise >= 0.0) {
+        return Err(Error::param("noise", noise, "must be finite and >= 0"));
+    }
+    let flat =
+        states.to_shape((rows, n)).map_err(|e| Error::shape("states", format!("({rows}, {n})"), e.to_string()))?;
+    let mut r = emt_core::rng::seeded(seed);
+    let mut out = Array2::zeros((count, n));
+    for mut row in out.rows_mut() {
+        let pick = r.random_range(0..rows);
+        for (o, v) in row.iter_mut().zip(flat.row(pick)) {
+            *o = v + noise * r.sample::<f64, _>(rand_distr::StandardNormal);
+        }
+    }
+    Ok(out)
 }
 
 /// Whether the Newton step `A^+ res` at `x` is longer than `tol`: scale-free, so a root whose

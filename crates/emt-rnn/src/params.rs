@@ -439,6 +439,13 @@ impl<F: Real> Params<F> {
                 w.b().map(|b| b.to_owned()),
                 need_readout(w.readout())?,
             ),
+            Model::Stack(s) => {
+                return Err(Error::param(
+                    "cell",
+                    format!("{} x {} ({})", s.num_layers(), s.kind(), s.activation().name()),
+                    "the engine trains single-layer tanh elman (with a readout), gru, ctrnn and ctgru",
+                ));
+            }
             Model::Gated(_) | Model::Oscillator(_) => {
                 return Err(Error::param("cell", model.kind().name(), "the engine trains elman, gru, ctrnn and ctgru"));
             }

@@ -26,7 +26,6 @@ use emt_basis::{
     Decoding, ExtractOptions, Grounding, Method, VariableBasis, decoding_accuracy, memory_windows, spectral_error,
     stack_states,
 };
-use emt_core::cells::ModelFile;
 use emt_core::io::tensors_to_safetensors;
 use emt_core::{ElmanWeights, Result, Task, metrics, rng};
 use emt_tasks::{LinearVb, Phi};
@@ -44,9 +43,8 @@ enum MethodArg {
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Weights file (safetensors).
-    #[arg(long)]
-    weights: PathBuf,
+    #[command(flatten)]
+    model: crate::common::ModelArgs,
     #[command(flatten)]
     task: ModelTaskArgs,
     /// Extraction method.
@@ -114,8 +112,8 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     if let Some(path) = &args.save {
         ensure_writable(path)?;
     }
-    let file = ModelFile::load(&args.weights)?;
-    let weights = elman_of(&file, &args.weights, "analyze")?;
+    let file = args.model.load()?;
+    let weights = elman_of(&file, &args.model.weights, "analyze")?;
     let (id, s, d) = args.task.resolve(&file.meta)?;
     let task = LinearVb::new(id, s, d)?;
     let phi = Phi::new(&task);
@@ -157,7 +155,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     let spectral = spectral_error(weights.w_hh(), phi.matrix().view(), 0.9)?;
     let eig_whh = emt_linalg::eigenvalues(weights.w_hh())?.iter().filter(|z| z.norm() > 0.8).count();
 
-    println!("{task}, N = {n}, activation {:?}, {}", weights.activation(), args.weights.display());
+    println!("{task}, N = {n}, activation {:?}, {}", weights.activation(), args.model.weights.display());
     println!("  accuracy at H = 200: {accuracy:.5}");
     println!(
         "  spectral error (|λ| > 0.9, arguments): {:.3e} rad = {:.4} deg; {} vs {} eigenvalues ({} unmatched)",

@@ -11,8 +11,6 @@
 //! "floquet":[[re,im],...],"pc_variance":[...]}` plus `trivial_multiplier` (flows; excluded
 //! from `floquet`), `rotation_number` (maps), `lambda_max`, `time_unit`, `cell` and `evidence`.
 
-use std::path::PathBuf;
-
 use emt_core::Result;
 use emt_core::cells::ModelFile;
 use emt_dynamics::{AsSystem, AttractorParams, System, classify_attractor};
@@ -21,9 +19,8 @@ use serde_json::json;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Model file (any cell).
-    #[arg(long)]
-    weights: PathBuf,
+    #[command(flatten)]
+    model: crate::common::ModelArgs,
     /// Steps (maps) or time (flows) examined after the transient.
     #[arg(long)]
     steps: Option<f64>,
@@ -36,7 +33,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<serde_json::Value> {
-    let file = ModelFile::load(&args.weights)?;
+    let file = args.model.load()?;
     let model = &file.model;
     let (_n, d) = (model.state_dim(), model.input_dim());
     let x0 = crate::common::start_state(&file, args.seed);

@@ -29,9 +29,8 @@ use serde_json::json;
 /// The flags shared by `emt fixed-points` and `emt plot fixed-points`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct SearchArgs {
-    /// Model file (any cell).
-    #[arg(long)]
-    pub weights: PathBuf,
+    #[command(flatten)]
+    pub model: crate::common::ModelArgs,
     /// Safetensors file with the constant input `input` (d_in); default zero.
     #[arg(long)]
     pub input: Option<PathBuf>,
@@ -109,7 +108,7 @@ fn point_json(p: &FixedPoint) -> serde_json::Value {
 
 /// Loads the model and input, seeds, and searches.
 pub fn search(args: &SearchArgs) -> Result<Search> {
-    let file = ModelFile::load(&args.weights)?;
+    let file = args.model.load()?;
     let model = &file.model;
     let (n, d) = (model.state_dim(), model.input_dim());
     let u = match &args.input {

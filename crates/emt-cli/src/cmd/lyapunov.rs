@@ -13,8 +13,6 @@
 //! `kaplan_yorke` is null when more exponents are needed to decide it; an exponent of `-inf`
 //! (a direction the map annihilates) prints as null.
 
-use std::path::PathBuf;
-
 use emt_core::cells::ModelFile;
 use emt_core::{Error, Result};
 use emt_dynamics::{LyapunovParams, LyapunovSpectrum, lambda_max_flow, lambda_max_map, lyapunov_flow, lyapunov_map};
@@ -24,9 +22,8 @@ use serde_json::json;
 /// The flags shared by `emt lyapunov` and `emt plot lyapunov`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Model file (any cell).
-    #[arg(long)]
-    pub weights: PathBuf,
+    #[command(flatten)]
+    pub model: crate::common::ModelArgs,
     /// Exponents to compute (default: all).
     #[arg(long)]
     pub k: Option<usize>,
@@ -55,7 +52,7 @@ pub struct Args {
 
 /// The spectrum, the two-trajectory cross-check, and the file it came from.
 pub fn spectrum(args: &RunArgs) -> Result<(ModelFile, LyapunovSpectrum, f64)> {
-    let file = ModelFile::load(&args.weights)?;
+    let file = args.model.load()?;
     let model = &file.model;
     let _n = model.state_dim();
     let x0 = crate::common::start_state(&file, args.seed);

@@ -15,7 +15,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use emt_core::cells::ModelFile;
 use emt_core::io::Tensors;
 use emt_core::{Error, Result};
 use emt_dynamics::{AttractorKind, AttractorParams, PhaseParams, System, classify_attractor, phase_response_map};
@@ -24,9 +23,8 @@ use serde_json::json;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// Model file (any cell).
-    #[arg(long)]
-    weights: PathBuf,
+    #[command(flatten)]
+    model: crate::common::ModelArgs,
     /// Safetensors file with one (d_in) pulse vector per symbol.
     #[arg(long)]
     pulses: PathBuf,
@@ -54,7 +52,7 @@ pub struct Responses {
 
 /// Loads the model and pulses, finds the oscillation and measures every symbol's PRC.
 pub fn responses(args: &Args) -> Result<Responses> {
-    let file = ModelFile::load(&args.weights)?;
+    let file = args.model.load()?;
     let model = &file.model;
     let (_n, d) = (model.state_dim(), model.input_dim());
     let pulses = Tensors::read(&args.pulses)?;
@@ -78,7 +76,7 @@ pub fn responses(args: &Args) -> Result<Responses> {
         _ => {
             return Err(Error::param(
                 "--weights",
-                args.weights.display(),
+                args.model.weights.display(),
                 format!("the zero-input run settles on no oscillation ({}: {})", orbit.kind.name(), orbit.evidence),
             ));
         }

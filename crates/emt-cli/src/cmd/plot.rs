@@ -641,7 +641,8 @@ fn lyapunov(run: &crate::cmd::lyapunov::RunArgs, out: &Path) -> Result<serde_jso
             curves,
         ),
     ];
-    let title = format!("Lyapunov spectrum of the {} cell (per {unit}), {}", file.model.kind(), run.weights.display());
+    let title =
+        format!("Lyapunov spectrum of the {} cell (per {unit}), {}", file.model.kind(), run.model.weights.display());
     render!(out, (1100, 1000), plots::curves, &title, &panels);
     let mut j = summary("lyapunov", out)?;
     j["exponents"] = json!(s.exponents);

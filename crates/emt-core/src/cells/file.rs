@@ -1,26 +1,43 @@
-//! One model-file format for every cell: safetensors (F32 or F64) with a `cell` metadata key
-//! (absent = elman), PyTorch's tensor names for elman and gru, and an optional `h0`.
+//! One model-file format for every cell: safetensors (F32 or F64) with a `cell` metadata key,
+//! PyTorch's tensor names for elman, gru and lstm (any number of layers), and an optional `h0`.
 //!
-//! | cell | tensors (`?` optional) | metadata |
+//! | cell | tensors (`?` optional; `k` = layer 0, 1, ...) | metadata |
 //! |---|---|---|
-//! | elman | `weight_ih_l0` (N,d_in), `weight_hh_l0` (N,N), `bias_ih_l0`? `bias_hh_l0`? (N), `weight` (d_out,N), `bias`? | `activation`? (tanh, identity) |
-//! | gru | `weight_ih_l0` (3N,d_in), `weight_hh_l0` (3N,N), `bias_ih_l0`? `bias_hh_l0`? (3N), `weight`? (d_out,N), `bias`? | |
+//! | elman | `weight_ih_lk` (N,d_k), `weight_hh_lk` (N,N), `bias_ih_lk`? `bias_hh_lk`? (N), `weight`? (d_out,N), `bias`? | `nonlinearity`? (tanh, relu) or `activation`? (tanh, identity, relu); `num_layers`? |
+//! | gru | `weight_ih_lk` (3N,d_k), `weight_hh_lk` (3N,N), `bias_ih_lk`? `bias_hh_lk`? (3N), `weight`? (d_out,N), `bias`? | `num_layers`? |
+//! | lstm | `weight_ih_lk` (4N,d_k), `weight_hh_lk` (4N,P), `bias_ih_lk`? `bias_hh_lk`? (4N), `weight_hr_lk`? (P,N), `weight`? (d_out,P), `bias`? | `num_layers`? |
 //! | ctrnn | `weight_ih_l0` (N,d_in), `weight_hh_l0` (N,N), `bias_hh_l0`? (N), `weight` (d_out,N), `bias`? | `alpha` |
 //! | ctgru | `weight_hh_l0` (3N,N), `weight_ih_l0`? (3N,d_in), `bias_hh_l0`? (3N), `weight`? (d_out,N), `bias`? | `dt` |
 //! | gated | `weight_hh`, `weight_zh`, `weight_rh` (N,N), `bias_h`? `bias_z`? `bias_r`? (N), `weight`? (d_out,N), `bias`? | `alpha_z`, `alpha_r`, `beta_z`, `beta_r`, `tau_z`, `tau_r`, `dt`? (0.1) |
 //! | oscillator | `weight_ih` (1,d_in) = c, `weight`? (d_out,2), `bias`? | `omega`, `kappa` |
 //!
-//! Every cell may carry `h0` (the state size: N, 3N for gated, 2 for the oscillator). A file without `cell`
-//! whose `weight_hh_l0` is `(3N, N)` is read as a PyTorch GRU state dict.
+//! - **State.** Layers stack as PyTorch's `num_layers` (layer k reads layer k-1's output at the
+//!   same step, `d_k` = the output size below); the state is the layers' states, layer 0
+//!   first, an LSTM layer's being `[h; c]` (`P + N`, `P` = `proj_size` or `N`). Every cell may
+//!   carry `h0`: the state `(n)` or `(1, n)`, or PyTorch's `(L, 1, H_out)` with `c0`
+//!   `(L, 1, N)` for an LSTM.
+//! - **Readout.** A `Linear` on the top layer's output (on tanh h for ctrnn and gated).
+//!   Optional except for ctrnn.
+//! - **Cell.** A file without `cell` metadata is read by its shapes: `weight_hh_l0` `(N, N)` is
+//!   elman, `(3N, N)` gru, `(4N, N)` or a `weight_hr_l0` lstm; `weight_zh` + `weight_rh` gated.
+//!   Names are case-insensitive. A file whose shapes fit another cell than its metadata names
+//!   is refused, naming the cell it looks like.
+//! - **Whole-module state dicts.** The recurrent tensors may sit under one module prefix
+//!   (`rnn.weight_ih_l0`) and the readout under another (`fc.weight`): the readout is the one
+//!   `Linear` whose input size is the top layer's output. [`LoadOptions`] names them where that
+//!   is ambiguous, and the error lists the candidates.
+//! - **Strictness.** Every tensor must be used: an extra tensor, a layer with a tensor missing
+//!   (`_l1` deleted), a bidirectional module (`_reverse`) or a metadata constant the cell does
+//!   not have is an error naming it, never ignored.
 
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
-use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayView3, Ix1, Ix2};
+use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayView3, ArrayViewD};
 
 use super::{
-    Cell, CtGruWeights, CtRnnWeights, GatedParams, GatedWeights, GruWeights, OscillatorWeights, Readout, simulate,
+    Cell, CtGruWeights, CtRnnWeights, GatedWeights, GruWeights, Layer, OscillatorWeights, Readout, RnnStack, simulate,
 };
 use crate::io::{Tensors, WeightsMetadata, tensors_to_safetensors};
 use crate::{Activation, DiscreteMap, ElmanWeights, Error, Flow, Result, Trajectory, check};
@@ -28,7 +45,7 @@ use crate::{Activation, DiscreteMap, ElmanWeights, Error, Flow, Result, Trajecto
 /// The cells a model file can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CellKind {
-    /// `torch.nn.RNN` (tanh) + readout.
+    /// `torch.nn.RNN` (tanh or relu) + readout.
     Elman,
     /// `torch.nn.GRU` + optional readout.
     Gru,
@@ -40,12 +57,21 @@ pub enum CellKind {
     Gated,
     /// The planar phase oscillator of DYNAMICS.md §7 (a map).
     Oscillator,
+    /// `torch.nn.LSTM` + optional readout, state `[h; c]` per layer.
+    Lstm,
 }
 
 impl CellKind {
     /// Every cell, in the order of the file-format table.
-    pub const ALL: [CellKind; 6] =
-        [CellKind::Elman, CellKind::Gru, CellKind::CtRnn, CellKind::CtGru, CellKind::Gated, CellKind::Oscillator];
+    pub const ALL: [CellKind; 7] = [
+        CellKind::Elman,
+        CellKind::Gru,
+        CellKind::CtRnn,
+        CellKind::CtGru,
+        CellKind::Gated,
+        CellKind::Oscillator,
+        CellKind::Lstm,
+    ];
 
     /// The name written in the `cell` metadata key.
     pub fn name(self) -> &'static str {
@@ -56,12 +82,27 @@ impl CellKind {
             CellKind::CtGru => "ctgru",
             CellKind::Gated => "gated",
             CellKind::Oscillator => "oscillator",
+            CellKind::Lstm => "lstm",
         }
     }
 
     /// Whether the cell is a flow (analysed in continuous time) rather than a map.
     pub fn is_flow(self) -> bool {
         matches!(self, CellKind::CtGru | CellKind::Gated)
+    }
+
+    /// Whether files of this cell may hold several PyTorch layers (`_l1`, `_l2`, ...).
+    pub fn is_stackable(self) -> bool {
+        matches!(self, CellKind::Elman | CellKind::Gru | CellKind::Lstm)
+    }
+
+    /// Row blocks of `weight_hh_l0` per hidden unit: 1, 3 or 4 for elman, gru, lstm.
+    pub(super) fn gate_rows(self) -> usize {
+        match self {
+            CellKind::Gru | CellKind::CtGru => 3,
+            CellKind::Lstm => 4,
+            _ => 1,
+        }
     }
 }
 
@@ -73,10 +114,13 @@ impl fmt::Display for CellKind {
 
 impl FromStr for CellKind {
     type Err = Error;
+    /// A cell name in any case (`GRU`, `Lstm`, `elman`); `rnn` is PyTorch's name for elman.
     fn from_str(s: &str) -> Result<Self> {
-        CellKind::ALL.into_iter().find(|c| c.name() == s).ok_or_else(|| Error::Parse {
+        let lower = s.trim().to_ascii_lowercase();
+        let lower = if lower == "rnn" { "elman".to_string() } else { lower };
+        CellKind::ALL.into_iter().find(|c| c.name() == lower).ok_or_else(|| Error::Parse {
             input: s.to_string(),
-            reason: "unknown cell (expected elman, gru, ctrnn, ctgru, gated or oscillator)".into(),
+            reason: "unknown cell (expected elman, gru, lstm, ctrnn, ctgru, gated or oscillator)".into(),
         })
     }
 }
@@ -104,9 +148,9 @@ impl Dtype {
 /// A model of any cell, in `f64`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Model {
-    /// Elman.
+    /// Single-layer Elman with a readout (what the engine trains and EMT analyses).
     Elman(ElmanWeights<f64>),
-    /// GRU.
+    /// Single-layer GRU.
     Gru(GruWeights),
     /// Euler CT-RNN.
     CtRnn(CtRnnWeights),
@@ -116,6 +160,8 @@ pub enum Model {
     Gated(GatedWeights),
     /// Phase oscillator.
     Oscillator(OscillatorWeights),
+    /// Any other PyTorch module: LSTM, stacked layers, Elman without a readout.
+    Stack(RnnStack),
 }
 
 impl Model {
@@ -128,6 +174,7 @@ impl Model {
             Model::CtGru(_) => CellKind::CtGru,
             Model::Gated(_) => CellKind::Gated,
             Model::Oscillator(_) => CellKind::Oscillator,
+            Model::Stack(s) => s.kind(),
         }
     }
 
@@ -140,16 +187,18 @@ impl Model {
             Model::CtGru(w) => w,
             Model::Gated(w) => w,
             Model::Oscillator(w) => w,
+            Model::Stack(w) => w,
         }
     }
 
-    /// The discrete map of a map cell (elman, gru, ctrnn, oscillator); `None` for flows.
+    /// The discrete map of a map cell (elman, gru, lstm, ctrnn, oscillator); `None` for flows.
     pub fn as_map(&self) -> Option<&dyn DiscreteMap> {
         match self {
             Model::Elman(w) => Some(w),
             Model::Gru(w) => Some(w),
             Model::CtRnn(w) => Some(w),
             Model::Oscillator(w) => Some(w),
+            Model::Stack(w) => Some(w),
             Model::CtGru(_) | Model::Gated(_) => None,
         }
     }
@@ -163,7 +212,7 @@ impl Model {
         }
     }
 
-    /// State size (N, or 3N for gated).
+    /// State size (N, 3N for gated, the layers' states for a stack).
     pub fn state_dim(&self) -> usize {
         self.cell().map().state_dim()
     }
@@ -178,78 +227,158 @@ impl Model {
         self.cell().output_dim()
     }
 
-    /// The tensors under their file names.
-    fn tensors(&self) -> Vec<(&'static str, ArrayD<f64>)> {
-        let mut out: Vec<(&'static str, ArrayD<f64>)> = Vec::new();
-        let mut put2 = |name, a: ArrayView2<'_, f64>| out.push((name, a.to_owned().into_dyn()));
-        let readout = |r: Option<&Readout>, out: &mut Vec<(&'static str, ArrayD<f64>)>| {
-            if let Some(r) = r {
-                out.push(("weight", r.w().to_owned().into_dyn()));
-                if let Some(b) = r.b() {
-                    out.push(("bias", b.to_owned().into_dyn()));
+    /// Number of PyTorch layers (1 for every cell but a stack).
+    pub fn num_layers(&self) -> usize {
+        match self {
+            Model::Stack(s) => s.num_layers(),
+            _ => 1,
+        }
+    }
+
+    /// The Elman nonlinearity (tanh for every other cell).
+    pub fn activation(&self) -> Activation {
+        match self {
+            Model::Elman(w) => w.activation(),
+            Model::Stack(s) => s.activation(),
+            _ => Activation::Tanh,
+        }
+    }
+
+    /// The state `(n)` from an initial state in any of the shapes a user has: the state itself
+    /// `(n)` or `(1, n)`, or PyTorch's `h0` `(L, 1, H_out)` (with `c0` `(L, 1, N)` for an LSTM,
+    /// whose layer states are `[h; c]`). Errors name the expected shapes.
+    pub fn initial_state(&self, h0: ArrayViewD<'_, f64>, c0: Option<ArrayViewD<'_, f64>>) -> Result<Array1<f64>> {
+        let n = self.state_dim();
+        check::finite("h0", &h0)?;
+        if let Some(c0) = &c0 {
+            check::finite("c0", c0)?;
+        }
+        let shape = h0.shape();
+        let flat = |a: &ArrayViewD<'_, f64>| a.iter().copied().collect::<Array1<f64>>();
+        match (shape, &c0) {
+            ([len], None) | ([1, len], None) if *len == n => return Ok(flat(&h0)),
+            _ => {}
+        }
+        let layers = self.layer_shapes();
+        let l = layers.len();
+        let expected = if self.kind() == CellKind::Lstm {
+            let (p, c) = (layers[0].0, layers[0].1);
+            format!("(n) = ({n}), (1, {n}), or h0 ({l}, 1, {p}) with c0 ({l}, 1, {c})")
+        } else {
+            format!("(n) = ({n}), (1, {n}) or ({l}, 1, {})", layers[0].0)
+        };
+        let bad = |what: &str, got: &[usize]| Error::shape(what, expected.clone(), check::fmt_shape(got));
+        let uniform = layers.iter().all(|s| *s == layers[0]);
+        if shape.len() != 3 || shape[0] != l || shape[1] != 1 || !uniform || shape[2] != layers[0].0 {
+            return Err(bad("h0", shape));
+        }
+        let (p, c) = layers[0];
+        match (&c0, c) {
+            (None, 0) => Ok(flat(&h0)),
+            (Some(c0), c) if c > 0 && c0.shape() == [l, 1, c] => {
+                let mut out = Vec::with_capacity(n);
+                for k in 0..l {
+                    out.extend((0..p).map(|j| h0[[k, 0, j]]));
+                    out.extend((0..c).map(|j| c0[[k, 0, j]]));
                 }
+                Ok(Array1::from(out))
             }
-        };
-        let opt1 = |name, b: Option<ndarray::ArrayView1<'_, f64>>, out: &mut Vec<(&'static str, ArrayD<f64>)>| {
-            if let Some(b) = b {
-                out.push((name, b.to_owned().into_dyn()));
+            (Some(c0), _) => Err(bad("c0", c0.shape())),
+            (None, _) => Err(Error::shape("c0", expected.clone(), "none (an LSTM needs c0 beside h0 (L, 1, P))")),
+        }
+    }
+
+    /// Per layer: the output size and the size of the rest of its state (LSTM: `(P, N)`,
+    /// otherwise `(state, 0)`).
+    fn layer_shapes(&self) -> Vec<(usize, usize)> {
+        match self {
+            Model::Stack(s) => {
+                s.layers().iter().map(|l| (l.output_dim(), l.map().state_dim() - l.output_dim())).collect()
             }
-        };
+            _ => vec![(self.state_dim(), 0)],
+        }
+    }
+
+    /// The tensors under their file names.
+    fn tensors(&self) -> Vec<(String, ArrayD<f64>)> {
+        let mut out = Tensor::default();
         match self {
             Model::Elman(w) => {
-                put2("weight_ih_l0", w.w_ih());
-                put2("weight_hh_l0", w.w_hh());
-                put2("weight", w.w_r());
+                out.put("weight_ih_l0", w.w_ih());
+                out.put("weight_hh_l0", w.w_hh());
+                out.put("weight", w.w_r());
                 if let Some(b) = w.b_h() {
-                    out.push(("bias_ih_l0", b.to_owned().into_dyn()));
-                    out.push(("bias_hh_l0", Array1::<f64>::zeros(b.len()).into_dyn()));
+                    out.opt("bias_ih_l0", Some(b));
+                    out.opt("bias_hh_l0", Some(Array1::<f64>::zeros(b.len()).view()));
                 }
-                opt1("bias", w.b_r(), &mut out);
+                out.opt("bias", w.b_r());
             }
             Model::Gru(w) => {
-                put2("weight_ih_l0", w.w_ih());
-                put2("weight_hh_l0", w.w_hh());
-                opt1("bias_ih_l0", w.b_ih(), &mut out);
-                opt1("bias_hh_l0", w.b_hh(), &mut out);
-                readout(w.readout(), &mut out);
+                gru_layer(&mut out, w, 0);
+                out.readout(w.readout());
             }
             Model::CtRnn(w) => {
-                put2("weight_ih_l0", w.w_ih());
-                put2("weight_hh_l0", w.w_hh());
-                opt1("bias_hh_l0", w.b(), &mut out);
-                readout(Some(w.readout()), &mut out);
+                out.put("weight_ih_l0", w.w_ih());
+                out.put("weight_hh_l0", w.w_hh());
+                out.opt("bias_hh_l0", w.b());
+                out.readout(Some(w.readout()));
             }
             Model::CtGru(w) => {
-                put2("weight_hh_l0", w.u());
+                out.put("weight_hh_l0", w.u());
                 if let Some(wi) = w.w_ih() {
-                    put2("weight_ih_l0", wi);
+                    out.put("weight_ih_l0", wi);
                 }
-                opt1("bias_hh_l0", w.b(), &mut out);
-                readout(w.readout(), &mut out);
+                out.opt("bias_hh_l0", w.b());
+                out.readout(w.readout());
             }
             Model::Gated(w) => {
                 let [jh, jz, jr] = w.couplings();
-                put2("weight_hh", jh);
-                put2("weight_zh", jz);
-                put2("weight_rh", jr);
+                out.put("weight_hh", jh);
+                out.put("weight_zh", jz);
+                out.put("weight_rh", jr);
                 let [bh, bz, br] = w.biases();
-                opt1("bias_h", bh, &mut out);
-                opt1("bias_z", bz, &mut out);
-                opt1("bias_r", br, &mut out);
-                readout(w.readout(), &mut out);
+                out.opt("bias_h", bh);
+                out.opt("bias_z", bz);
+                out.opt("bias_r", br);
+                out.readout(w.readout());
             }
             Model::Oscillator(w) => {
-                put2("weight_ih", w.c());
-                readout(w.readout(), &mut out);
+                out.put("weight_ih", w.c());
+                out.readout(w.readout());
+            }
+            Model::Stack(s) => {
+                for (k, layer) in s.layers().iter().enumerate() {
+                    match layer {
+                        Layer::Elman(l) => {
+                            out.put(&format!("weight_ih_l{k}"), l.w_ih());
+                            out.put(&format!("weight_hh_l{k}"), l.w_hh());
+                            out.opt(&format!("bias_ih_l{k}"), l.b_ih());
+                            out.opt(&format!("bias_hh_l{k}"), l.b_hh());
+                        }
+                        Layer::Gru(l) => gru_layer(&mut out, l, k),
+                        Layer::Lstm(l) => {
+                            out.put(&format!("weight_ih_l{k}"), l.w_ih());
+                            out.put(&format!("weight_hh_l{k}"), l.w_hh());
+                            out.opt(&format!("bias_ih_l{k}"), l.b_ih());
+                            out.opt(&format!("bias_hh_l{k}"), l.b_hh());
+                            if let Some(w) = l.w_hr() {
+                                out.put(&format!("weight_hr_l{k}"), w);
+                            }
+                        }
+                    }
+                }
+                out.readout(s.readout());
             }
         }
-        out
+        out.0
     }
 
-    /// The cell's constants as metadata (`alpha`, `dt`, gate constants).
+    /// The cell's constants as metadata (`alpha`, `dt`, gate constants, `num_layers`).
     fn constants(&self) -> Vec<(&'static str, f64)> {
         match self {
             Model::Elman(_) | Model::Gru(_) => vec![],
+            Model::Stack(s) if s.num_layers() > 1 => vec![("num_layers", s.num_layers() as f64)],
+            Model::Stack(_) => vec![],
             Model::CtRnn(w) => vec![("alpha", w.alpha())],
             Model::CtGru(w) => vec![("dt", w.dt())],
             Model::Oscillator(w) => vec![("omega", w.omega()), ("kappa", w.kappa())],
@@ -267,6 +396,58 @@ impl Model {
             }
         }
     }
+}
+
+/// Named tensors being written.
+#[derive(Default)]
+struct Tensor(Vec<(String, ArrayD<f64>)>);
+
+impl Tensor {
+    fn put<D: ndarray::Dimension>(&mut self, name: &str, a: ndarray::ArrayView<'_, f64, D>) {
+        self.0.push((name.to_string(), a.to_owned().into_dyn()));
+    }
+
+    fn opt(&mut self, name: &str, a: Option<ndarray::ArrayView1<'_, f64>>) {
+        if let Some(a) = a {
+            self.put(name, a);
+        }
+    }
+
+    fn readout(&mut self, r: Option<&Readout>) {
+        if let Some(r) = r {
+            self.put("weight", r.w());
+            self.opt("bias", r.b());
+        }
+    }
+}
+
+fn gru_layer(out: &mut Tensor, w: &GruWeights, k: usize) {
+    out.put(&format!("weight_ih_l{k}"), w.w_ih());
+    out.put(&format!("weight_hh_l{k}"), w.w_hh());
+    out.opt(&format!("bias_ih_l{k}"), w.b_ih());
+    out.opt(&format!("bias_hh_l{k}"), w.b_hh());
+}
+
+/// How to read a file where the file alone leaves a choice open. Each choice, when the file's
+/// metadata also makes it, must agree with it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadOptions {
+    /// The cell of a file without `cell` metadata (else read from the shapes).
+    pub cell: Option<CellKind>,
+    /// The nonlinearity of an Elman file without `nonlinearity` metadata (a state dict does
+    /// not carry it; else tanh).
+    pub nonlinearity: Option<Activation>,
+    /// The module prefix of the recurrent tensors (`rnn` for `rnn.weight_ih_l0`; `""` for
+    /// none), where several modules hold recurrent tensors.
+    pub prefix: Option<String>,
+    /// The module prefix of the readout `Linear` (`fc` for `fc.weight`; `""` for `weight`),
+    /// where several could be it.
+    pub readout: Option<String>,
+}
+
+pub(super) fn module(prefix: &str) -> String {
+    let p = prefix.trim_end_matches('.');
+    if p.is_empty() { String::new() } else { format!("{p}.") }
 }
 
 /// A model file: the model, its optional initial state `h0` `(state)`, what the file says
@@ -338,12 +519,9 @@ impl ModelFile {
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut tensors = self.model.tensors();
         if let Some(h0) = &self.h0 {
-            tensors.push(("h0", h0.clone().into_dyn()));
+            tensors.push(("h0".to_string(), h0.clone().into_dyn()));
         }
-        let activation = match &self.model {
-            Model::Elman(w) => Some(w.activation()),
-            _ => None,
-        };
+        let activation = (self.model.kind() == CellKind::Elman).then(|| self.model.activation());
         let mut meta = self.meta.to_map(activation);
         meta.insert("cell".into(), self.model.kind().name().into());
         for (k, v) in self.model.constants() {
@@ -351,11 +529,12 @@ impl ModelFile {
         }
         match self.dtype {
             Dtype::F64 => {
-                let views: Vec<_> = tensors.iter().map(|(n, a)| (*n, a.view())).collect();
+                let views: Vec<_> = tensors.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
                 tensors_to_safetensors(&views, &meta)
             }
             Dtype::F32 => {
-                let cast: Vec<(&str, ArrayD<f32>)> = tensors.iter().map(|(n, a)| (*n, a.mapv(|v| v as f32))).collect();
+                let cast: Vec<(&str, ArrayD<f32>)> =
+                    tensors.iter().map(|(n, a)| (n.as_str(), a.mapv(|v| v as f32))).collect();
                 let views: Vec<_> = cast.iter().map(|(n, a)| (*n, a.view())).collect();
                 tensors_to_safetensors(&views, &meta)
             }
@@ -370,9 +549,14 @@ impl ModelFile {
 
     /// Reads a model file; errors name the path and the offending tensor.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        ModelFile::load_with(path, &LoadOptions::default())
+    }
+
+    /// Reads a model file, with the choices the file leaves open made by `options`.
+    pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
-        ModelFile::from_bytes(&bytes, &path.display().to_string())
+        ModelFile::from_tensors_with(&Tensors::from_bytes(&bytes, &path.display().to_string())?, options)
     }
 
     /// Parses safetensors bytes (`source` names them in errors).
@@ -380,252 +564,14 @@ impl ModelFile {
         ModelFile::from_tensors(&Tensors::from_bytes(bytes, source)?)
     }
 
-    /// Builds a model from parsed tensors, dispatching on the `cell` metadata key.
+    /// Builds a model from parsed tensors, dispatching on the `cell` metadata key (else the
+    /// shapes); every tensor must be used.
     pub fn from_tensors(t: &Tensors) -> Result<Self> {
-        let kind = match t.metadata.get("cell") {
-            Some(c) => c.parse().map_err(|e: Error| Reader::fail(t, format!("metadata cell: {e}")))?,
-            None => guess_cell(t)?,
-        };
-        let r = Reader { t, kind };
-        let model = r.model()?;
-        let h0 = r.vector("h0", Dim::State(model.state_dim()), false)?;
-        let mut meta_map = t.metadata.clone();
-        meta_map.remove("cell");
-        for (k, _) in model.constants() {
-            meta_map.remove(k);
-        }
-        let (meta, activation) = WeightsMetadata::from_map(meta_map, &t.source)?;
-        let model = match model {
-            Model::Elman(w) => Model::Elman(w.with_activation(activation)),
-            other if activation != Activation::Tanh => {
-                return Err(Reader::fail(
-                    t,
-                    format!("metadata activation = identity is only valid for elman, not {}", other.kind()),
-                ));
-            }
-            other => other,
-        };
-        let dtype = if t.dtypes.values().any(|d| *d == "f32") { Dtype::F32 } else { Dtype::F64 };
-        Ok(ModelFile { model, h0, meta, dtype })
-    }
-}
-
-/// A metadata-less file: a PyTorch GRU state dict has `weight_hh_l0` of shape `(3N, N)`.
-fn guess_cell(t: &Tensors) -> Result<CellKind> {
-    if t.find_optional("weight_zh")?.is_some() && t.find_optional("weight_rh")?.is_some() {
-        return Ok(CellKind::Gated);
-    }
-    match t.find_optional("weight_hh_l0")? {
-        Some((_, a)) if a.ndim() == 2 && a.shape()[0] == a.shape()[1] => Ok(CellKind::Elman),
-        Some((_, a)) if a.ndim() == 2 && a.shape()[0] == 3 * a.shape()[1] => Ok(CellKind::Gru),
-        Some((key, a)) => Err(Reader::fail(
-            t,
-            format!(
-                "shapes fit no cell: tensor {key} has shape {}; elman (no `cell` metadata) needs (N, N), a PyTorch GRU (3N, N)",
-                check::fmt_shape(a.shape())
-            ),
-        )),
-        None => Err(Reader::fail(
-            t,
-            format!(
-                "no `cell` metadata and no tensor weight_hh_l0, so this is no elman or gru file (have: {:?})",
-                t.tensors.keys().collect::<Vec<_>>()
-            ),
-        )),
-    }
-}
-
-/// A dimension in a tensor-shape table.
-#[derive(Debug, Clone, Copy)]
-enum Dim {
-    /// `k * N` for the cell's N.
-    N(usize, usize),
-    /// Free (input or output size), named.
-    Free(&'static str),
-    /// The state size.
-    State(usize),
-}
-
-impl Dim {
-    fn fits(self, v: usize) -> bool {
-        match self {
-            Dim::N(k, n) => v == k * n,
-            Dim::Free(_) => v >= 1,
-            Dim::State(s) => v == s,
-        }
+        ModelFile::from_tensors_with(t, &LoadOptions::default())
     }
 
-    fn describe(self) -> String {
-        match self {
-            Dim::N(1, n) => format!("N = {n}"),
-            Dim::N(k, n) => format!("{k}N = {}", k * n),
-            Dim::Free(name) => format!("{name} >= 1"),
-            Dim::State(s) => format!("state = {s}"),
-        }
-    }
-}
-
-struct Reader<'a> {
-    t: &'a Tensors,
-    kind: CellKind,
-}
-
-impl Reader<'_> {
-    fn fail(t: &Tensors, reason: String) -> Error {
-        Error::Format { path: t.source.clone(), reason }
-    }
-
-    fn err(&self, reason: String) -> Error {
-        Reader::fail(self.t, format!("cell {}: {reason}", self.kind))
-    }
-
-    fn get(&self, name: &str, required: bool) -> Result<Option<(&str, &ArrayD<f64>)>> {
-        match self.t.find_optional(name)? {
-            Some((key, a)) => {
-                check::finite(key, a)?;
-                Ok(Some((key, a)))
-            }
-            None if required => {
-                Err(self
-                    .err(format!("missing tensor {name:?} (have: {:?})", self.t.tensors.keys().collect::<Vec<_>>())))
-            }
-            None => Ok(None),
-        }
-    }
-
-    fn shape_err(&self, key: &str, got: &[usize], dims: &[Dim]) -> Error {
-        let want: Vec<String> = dims.iter().map(|d| d.describe()).collect();
-        self.err(format!("tensor {key} has shape {}, expected ({})", check::fmt_shape(got), want.join(", ")))
-    }
-
-    fn matrix(&self, name: &str, rows: Dim, cols: Dim, required: bool) -> Result<Option<Array2<f64>>> {
-        let Some((key, a)) = self.get(name, required)? else { return Ok(None) };
-        let s = a.shape();
-        if s.len() != 2 || !rows.fits(s[0]) || !cols.fits(s[1]) {
-            return Err(self.shape_err(key, s, &[rows, cols]));
-        }
-        a.clone().into_dimensionality::<Ix2>().map(Some).map_err(|_| self.shape_err(key, s, &[rows, cols]))
-    }
-
-    fn req_matrix(&self, name: &str, rows: Dim, cols: Dim) -> Result<Array2<f64>> {
-        self.matrix(name, rows, cols, true)?.ok_or_else(|| self.err(format!("missing tensor {name:?}")))
-    }
-
-    fn vector(&self, name: &str, len: Dim, required: bool) -> Result<Option<Array1<f64>>> {
-        let Some((key, a)) = self.get(name, required)? else { return Ok(None) };
-        let s = a.shape();
-        if s.len() != 1 || !len.fits(s[0]) {
-            return Err(self.shape_err(key, s, &[len]));
-        }
-        a.clone().into_dimensionality::<Ix1>().map(Some).map_err(|_| self.shape_err(key, s, &[len]))
-    }
-
-    /// N from the recurrent matrix: its rows (elman, ctrnn, gated) or columns (gru, ctgru).
-    fn hidden(&self, name: &str, by_cols: bool) -> Result<usize> {
-        let (key, a) = self.get(name, true)?.ok_or_else(|| self.err(format!("missing tensor {name:?}")))?;
-        let s = a.shape();
-        let n = if s.len() == 2 { if by_cols { s[1] } else { s[0] } } else { 0 };
-        if n == 0 {
-            let rows = if by_cols { Dim::N(3, n.max(1)) } else { Dim::Free("N") };
-            return Err(self.shape_err(key, s, &[rows, Dim::Free("N")]));
-        }
-        Ok(n)
-    }
-
-    fn readout(&self, n: usize, required: bool) -> Result<Option<Readout>> {
-        let Some(w) = self.matrix("weight", Dim::Free("d_out"), Dim::N(1, n), required)? else {
-            if self.t.find_optional("bias")?.is_some() {
-                return Err(self.err("tensor bias without a readout weight".into()));
-            }
-            return Ok(None);
-        };
-        let b = self.vector("bias", Dim::N(1, w.nrows()), false)?;
-        Readout::new(w, b, n).map(Some)
-    }
-
-    fn constant(&self, key: &str, default: Option<f64>) -> Result<f64> {
-        match (self.t.metadata.get(key), default) {
-            (Some(v), _) => {
-                v.trim().parse::<f64>().map_err(|_| self.err(format!("metadata {key} = {v:?} is not a number")))
-            }
-            (None, Some(d)) => Ok(d),
-            (None, None) => Err(self.err(format!("missing metadata {key:?}"))),
-        }
-    }
-
-    fn model(&self) -> Result<Model> {
-        let wrap = |e: Error| match e {
-            Error::Format { .. } => e,
-            other => self.err(other.to_string()),
-        };
-        match self.kind {
-            CellKind::Elman => {
-                let n = self.hidden("weight_hh_l0", false)?;
-                let w_hh = self.req_matrix("weight_hh_l0", Dim::N(1, n), Dim::N(1, n))?;
-                let w_ih = self.req_matrix("weight_ih_l0", Dim::N(1, n), Dim::Free("d_in"))?;
-                let r = self.readout(n, true)?.ok_or_else(|| self.err("missing tensor \"weight\"".into()))?;
-                let b_ih = self.vector("bias_ih_l0", Dim::N(1, n), false)?;
-                let b_hh = self.vector("bias_hh_l0", Dim::N(1, n), false)?;
-                let b_h = match (b_ih, b_hh) {
-                    (Some(a), Some(b)) => Some(a + b),
-                    (a, b) => a.or(b),
-                };
-                let w = ElmanWeights::new(w_hh, w_ih, r.w().to_owned())
-                    .and_then(|w| w.with_biases(b_h, r.b().map(|b| b.to_owned())))
-                    .map_err(wrap)?;
-                Ok(Model::Elman(w))
-            }
-            CellKind::Gru => {
-                let n = self.hidden("weight_hh_l0", true)?;
-                let w_hh = self.req_matrix("weight_hh_l0", Dim::N(3, n), Dim::N(1, n))?;
-                let w_ih = self.req_matrix("weight_ih_l0", Dim::N(3, n), Dim::Free("d_in"))?;
-                let b_ih = self.vector("bias_ih_l0", Dim::N(3, n), false)?;
-                let b_hh = self.vector("bias_hh_l0", Dim::N(3, n), false)?;
-                let r = self.readout(n, false)?;
-                GruWeights::new(w_ih, w_hh, b_ih, b_hh, r).map(Model::Gru).map_err(wrap)
-            }
-            CellKind::CtRnn => {
-                let n = self.hidden("weight_hh_l0", false)?;
-                let w_hh = self.req_matrix("weight_hh_l0", Dim::N(1, n), Dim::N(1, n))?;
-                let w_ih = self.req_matrix("weight_ih_l0", Dim::N(1, n), Dim::Free("d_in"))?;
-                let b = self.vector("bias_hh_l0", Dim::N(1, n), false)?;
-                let r = self.readout(n, true)?.ok_or_else(|| self.err("missing tensor \"weight\"".into()))?;
-                let alpha = self.constant("alpha", None)?;
-                CtRnnWeights::new(w_ih, w_hh, b, alpha, r).map(Model::CtRnn).map_err(wrap)
-            }
-            CellKind::CtGru => {
-                let n = self.hidden("weight_hh_l0", true)?;
-                let u = self.req_matrix("weight_hh_l0", Dim::N(3, n), Dim::N(1, n))?;
-                let w_ih = self.matrix("weight_ih_l0", Dim::N(3, n), Dim::Free("d_in"), false)?;
-                let b = self.vector("bias_hh_l0", Dim::N(3, n), false)?;
-                let r = self.readout(n, false)?;
-                let dt = self.constant("dt", None)?;
-                CtGruWeights::new(u, w_ih, b, dt, r).map(Model::CtGru).map_err(wrap)
-            }
-            CellKind::Gated => {
-                let n = self.hidden("weight_hh", false)?;
-                let j = |name| self.req_matrix(name, Dim::N(1, n), Dim::N(1, n));
-                let (j_h, j_z, j_r) = (j("weight_hh")?, j("weight_zh")?, j("weight_rh")?);
-                let b = |name| self.vector(name, Dim::N(1, n), false);
-                let biases = [b("bias_h")?, b("bias_z")?, b("bias_r")?];
-                let params = GatedParams {
-                    alpha_z: self.constant("alpha_z", None)?,
-                    alpha_r: self.constant("alpha_r", None)?,
-                    beta_z: self.constant("beta_z", None)?,
-                    beta_r: self.constant("beta_r", None)?,
-                    tau_z: self.constant("tau_z", None)?,
-                    tau_r: self.constant("tau_r", None)?,
-                    dt: self.constant("dt", Some(GatedParams::default().dt))?,
-                };
-                let r = self.readout(n, false)?;
-                GatedWeights::new(j_h, j_z, j_r, biases, params, r).map(Model::Gated).map_err(wrap)
-            }
-            CellKind::Oscillator => {
-                let c = self.req_matrix("weight_ih", Dim::N(1, 1), Dim::Free("d_in"))?;
-                let r = self.readout(2, false)?;
-                let (omega, kappa) = (self.constant("omega", None)?, self.constant("kappa", None)?);
-                OscillatorWeights::new(c, omega, kappa, r).map(Model::Oscillator).map_err(wrap)
-            }
-        }
+    /// [`from_tensors`](Self::from_tensors) with the choices `options` makes.
+    pub fn from_tensors_with(t: &Tensors, options: &LoadOptions) -> Result<Self> {
+        super::reader::read(t, options)
     }
 }

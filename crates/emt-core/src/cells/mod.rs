@@ -10,6 +10,12 @@
 //! | `ctgru` | [`CtGruWeights`] | flow (simulated by Euler with step `dt`) | `N` |
 //! | `gated` | [`GatedWeights`] | flow (simulated by Euler with step `dt`) | `3N` = `(h, z, r)` |
 //! | `oscillator` | [`OscillatorWeights`] | map (the Z3 phase oscillator of DYNAMICS.md §7) | `2` |
+//! | `lstm` | [`RnnStack`] of [`LstmWeights`] | map | `[h; c]` per layer, `P + N` |
+//! | any PyTorch stack | [`RnnStack`]: elman (tanh or relu), gru or lstm layers, optional readout | map | the layers' states, layer 0 first |
+//!
+//! A single-layer tanh (or identity) Elman with a readout is [`ElmanWeights`](crate::ElmanWeights)
+//! and a single-layer GRU is [`GruWeights`], the types the engine trains; every other PyTorch
+//! module (relu, more layers, LSTM, no readout) is an [`RnnStack`].
 //!
 //! Why a module of emt-core and not a crate of its own: the cells need nothing emt-core does
 //! not already depend on (ndarray, safetensors), every crate above already depends on emt-core,
@@ -21,14 +27,19 @@ mod ctrnn;
 mod file;
 mod gated;
 mod gru;
+mod lstm;
 mod oscillator;
+mod reader;
+mod stack;
 
 pub use ctgru::CtGruWeights;
 pub use ctrnn::CtRnnWeights;
-pub use file::{CellKind, Dtype, Model, ModelFile};
+pub use file::{CellKind, Dtype, LoadOptions, Model, ModelFile};
 pub use gated::{GatedParams, GatedWeights};
 pub use gru::GruWeights;
+pub use lstm::LstmWeights;
 pub use oscillator::OscillatorWeights;
+pub use stack::{ElmanLayer, Layer, RnnStack};
 
 use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, s};
 
@@ -97,6 +108,12 @@ pub trait Cell {
     /// The default initial state `(state_dim)` (zeros unless the cell says otherwise).
     fn default_h0(&self) -> Array1<f64> {
         Array1::zeros(self.map().state_dim())
+    }
+    /// Where PyTorch's `output` (the top layer's `h`) sits in the state: the whole state for
+    /// every single-layer cell without a separate memory, the top layer's `h` for an
+    /// [`RnnStack`].
+    fn hidden_range(&self) -> std::ops::Range<usize> {
+        0..self.map().state_dim()
     }
 }
 
