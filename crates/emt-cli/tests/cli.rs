@@ -873,3 +873,51 @@ fn reproduce_gru_quick() {
     let fp = ok(&["fixed-points", "--weights", j["most_fixed_points"]["weights"].as_str().unwrap(), "--starts", "200"]);
     assert_eq!(fp["count"], j["most_fixed_points"]["fixed_points"], "{fp}");
 }
+
+/// A whole nn.Module's state dict (2-layer LSTM `rnn` + Linear `fc`), as torch saved it:
+/// `emt simulate` reproduces torch's output from torch's (L, B, H) h0 / c0, and its `state`
+/// seeds `emt fixed-points --init-states`, with one input per seed from `--inputs`.
+#[test]
+fn pytorch_module_dicts_simulate_and_seed_fixed_points() {
+    let d = dir("torch-module");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../emt-core/tests/fixtures/torch_layers");
+    let (model, io) = (format!("{fixtures}/module.safetensors"), format!("{fixtures}/module.io.safetensors"));
+    let out = d.join("states.safetensors");
+    let j = ok(&["simulate", "--weights", &model, "--inputs", &io, "--out", s(&out)]);
+    assert_eq!(
+        (j["cell"].as_str(), j["state_dim"].as_u64(), j["hidden_dim"].as_u64(), j["num_layers"].as_u64()),
+        (Some("lstm"), Some(20), Some(5), Some(2))
+    );
+    let got = Tensors::read(&out).unwrap();
+    let want = Tensors::read(&io).unwrap();
+    let diff = |a: &ArrayD<f64>, b: &ArrayD<f64>| a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    assert_eq!(got.tensors["hidden"].shape(), &[7, 3, 5]);
+    assert_eq!(got.tensors["state"].shape(), &[7, 3, 20]);
+    assert!(diff(&got.tensors["hidden"], &want.tensors["output"]) < 1e-10);
+    assert!(diff(&got.tensors["outputs"], &want.tensors["readout"]) < 1e-10);
+
+    // Seeds sampled from those trajectories; two inputs, alternating over the 16 seeds.
+    let inputs = ArrayD::from_shape_fn(vec![16, 3], |i| if i[0] % 2 == 0 { 0.0 } else { 0.3 });
+    let inputs_file = d.join("inputs.safetensors");
+    std::fs::write(&inputs_file, tensors_to_safetensors(&[("inputs", inputs.view())], &Default::default()).unwrap())
+        .unwrap();
+    let args =
+        ["fixed-points", "--weights", &model, "--init-states", s(&out), "--starts", "16", "--inputs", s(&inputs_file)];
+    let one = ok(&[&args[..], &["--threads", "1"]].concat());
+    let two = ok(&[&args[..], &["--threads", "2"]].concat());
+    assert_eq!(one, two, "the thread count changes nothing");
+    assert_eq!(one["inputs"].as_u64(), Some(2));
+    let points = one["fixed_points"].as_array().unwrap();
+    assert!(points.iter().any(|p| p["input"][0].as_f64() == Some(0.0)));
+    assert!(points.iter().any(|p| p["input"][0].as_f64() == Some(0.3)));
+    assert!(
+        points.iter().all(|p| p["state"].as_array().unwrap().len() == 20 && p["residual"].as_f64().unwrap() < 1e-12)
+    );
+    // One input per seed needs seeds of the same count; a relu file is never read as tanh.
+    let e = fails(&["fixed-points", "--weights", &model, "--inputs", s(&inputs_file)]);
+    assert!(e.contains("--init-states"), "{e}");
+    let e = fails(&["fixed-points", "--weights", &format!("{fixtures}/relu.safetensors"), "--nonlinearity", "tanh"]);
+    assert!(e.contains("nonlinearity = relu"), "{e}");
+    let e = fails(&["simulate", "--weights", &model, "--prefix", "encoder", "--inputs", &io, "--out", s(&out)]);
+    assert!(e.contains("encoder"), "{e}");
+}

@@ -499,6 +499,97 @@ fn classify(system: System<'_>, u: ArrayView1<'_, f64>, x: Array1<f64>, q: f64, 
     Ok(FixedPoint { speed: (2.0 * q).sqrt(), state: x, q, eigenvalues, eigenvectors, unstable_dims, stability })
 }
 
+/// How [`seed_states`] seeds a search: `starts` states uniform in the box that holds every
+/// fixed point, each run `steps` steps (flows: RK4 steps of `dt`) with every `every`-th state
+/// kept plus Gaussian noise of `noise`, all from the seed `seed`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeedParams {
+    /// Box starts (the `start` given to [`seed_states`] comes first, in addition).
+    pub starts: usize,
+    /// Steps run from each start.
+    pub steps: usize,
+    /// Keep every this-many-th state.
+    pub every: usize,
+    /// Step of a flow's RK4 trajectories.
+    pub dt: f64,
+    /// Standard deviation of the noise on trajectory states.
+    pub noise: f64,
+    /// Seed of the box starts (stream 3) and the noise.
+    pub seed: u64,
+}
+
+impl Default for SeedParams {
+    fn default() -> Self {
+        SeedParams { starts: 64, steps: 200, every: 10, dt: 0.05, noise: 0.05, seed: 0 }
+    }
+}
+
+/// Seeds from [`seed_states`]: the starts, all seeds (starts, then trajectory states), and the
+/// box half-width the starts were drawn in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seeds {
+    /// The starting states `(S, n)` (the given start first).
+    pub starts: Array2<f64>,
+    /// Starts followed by their trajectory states `(S', n)`.
+    pub seeds: Array2<f64>,
+    /// Half-width of the box of starts: the largest of the system's fixed-point bounds under
+    /// `u` (DYNAMICS.md §1), at least 1.
+    pub bound: f64,
+}
+
+/// Half-width of a cube `[-b, b]^n` holding every fixed point under `u`: the largest of the
+/// system's fixed-point bounds (DYNAMICS.md §1), at least 1; 1 where the system knows none.
+pub fn box_half_width(system: System<'_>, u: ArrayView1<'_, f64>) -> f64 {
+    let bounds = match system {
+        System::Map(m) => m.fixed_point_bounds(u),
+        System::Flow(f) => f.fixed_point_bounds(u),
+    };
+    bounds.map_or(1.0, |b| b.iter().copied().filter(|v| v.is_finite()).fold(1.0, f64::max))
+}
+
+/// The one seeding recipe of emt's fixed-point searches (the CLI's and the sweeps'): `start`
+/// (e.g. a file's `h0`) and `params.starts` states uniform in `[-b, b]^n`, `b` the largest
+/// fixed-point bound (at least 1; 1 where the system knows none), and their trajectories under
+/// `u` (see [`trajectory_seeds`]). Trajectory seeds promise no completeness.
+///
+/// ```
+/// use emt_dynamics::{SeedParams, System, seed_states};
+/// use emt_testkit::systems::LinearMap;
+/// let map = LinearMap(ndarray::array![[0.5, 0.0], [0.0, 0.5]]);
+/// let p = SeedParams { starts: 4, steps: 20, ..Default::default() };
+/// let s = seed_states(System::Map(&map), ndarray::Array1::zeros(0).view(), None, &p)?;
+/// assert_eq!((s.starts.nrows(), s.seeds.nrows(), s.bound), (4, 4 + 4 * 2, 1.0));
+/// # Ok::<(), emt_core::Error>(())
+/// ```
+pub fn seed_states(
+    system: System<'_>,
+    u: ArrayView1<'_, f64>,
+    start: Option<ArrayView1<'_, f64>>,
+    params: &SeedParams,
+) -> Result<Seeds> {
+    use rand::Rng;
+    let n = system.state_dim();
+    check::shape("input", &u, &[system.input_dim()])?;
+    check::finite("input", &u)?;
+    let bound = box_half_width(system, u);
+    let mut r = emt_core::rng::stream(params.seed, 3);
+    let mut rows: Vec<f64> = Vec::with_capacity((params.starts + 1) * n);
+    if let Some(start) = start {
+        check::shape("start", &start, &[n])?;
+        check::finite("start", &start)?;
+        rows.extend(start.iter().copied());
+    }
+    rows.extend((0..params.starts * n).map(|_| bound * (2.0 * r.random::<f64>() - 1.0)));
+    let count = rows.len() / n.max(1);
+    let starts = Array2::from_shape_vec((count, n), rows)
+        .map_err(|e| Error::shape("starts", format!("({count}, {n})"), e.to_string()))?;
+    let trajectory =
+        trajectory_seeds(system, u, starts.view(), params.steps, params.every, params.dt, params.noise, params.seed)?;
+    let seeds = ndarray::concatenate(ndarray::Axis(0), &[starts.view(), trajectory.view()])
+        .map_err(|e| Error::shape("seeds", format!("(S, {n})"), e.to_string()))?;
+    Ok(Seeds { starts, seeds, bound })
+}
+
 /// Seeds from trajectories: `starts` `(S, n)` run for `steps` (maps: map steps; flows: RK4
 /// steps of `dt`) under the constant input `u`; every `every`-th state is kept, plus Gaussian
 /// noise of standard deviation `noise` (seeded).

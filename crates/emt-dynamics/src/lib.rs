@@ -81,8 +81,8 @@ pub use continuation::{Branch, BranchEnd, BranchPoint, ContinuationParams, conti
 pub use cycles::{AdjointPrc, CycleParams, LimitCycle, adjoint_prc, limit_cycle, shoot};
 pub use dopri::{Dopri5Params, Dopri5Stats, Step, dopri5};
 pub use fixed_points::{
-    FixedPoint, FixedPointParams, FixedPoints, Stability, System, find_fixed_points, find_fixed_points_per_input,
-    sample_states, trajectory_seeds,
+    FixedPoint, FixedPointParams, FixedPoints, SeedParams, Seeds, Stability, System, box_half_width, find_fixed_points,
+    find_fixed_points_per_input, sample_states, seed_states, trajectory_seeds,
 };
 pub use helpers::{CircularLaw, circular_law, participation_ratio, participation_ratio_of_vector};
 pub use integrate::Rk4;

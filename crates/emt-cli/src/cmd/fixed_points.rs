@@ -1,29 +1,36 @@
-//! `emt fixed-points`: fixed and slow points of any model file under a constant input.
+//! `emt fixed-points`: fixed and slow points of any model file under constant inputs.
 //!
 //! ```text
-//! emt fixed-points --weights F [--input V.safetensors] [--seed S]
+//! emt fixed-points --weights F [--input V.safetensors | --inputs U.safetensors]
+//!                  [--init-states S.safetensors] [--starts K] [--noise s] [--threads T] [--seed S]
 //! ```
 //!
-//! Maps (elman, gru, ctrnn): fixed points of the map; stable iff the spectral radius of the
-//! Jacobian is below 1. Flows (ctgru, gated): zeros of the vector field; stable iff max Re < 0.
-//! The input is zero unless `--input` names a safetensors file with a tensor `input` `(d_in)`.
-//! Seeds: `--starts` states drawn uniformly in the box that holds every fixed point
-//! (DYNAMICS.md §1; plus the file's h0), each run for `--steps` steps (flows: RK4 steps of 0.05)
-//! with every 10th state kept and Gaussian noise of `--noise` added. Trajectory seeds promise no
-//! completeness. Last stdout line: `{"count":n,"stable_count":k,"fixed_points":[{"state":[...],
-//! "residual":q,"unstable_dims":u,"stable":b,"leading_eigenvalue":[re,im]},...]}` plus `cell`,
-//! `slow_points` (same fields plus `speed`), `outliers` and `seeds`.
+//! Maps (elman, gru, lstm, ctrnn, stacks): fixed points of the map; stable iff the spectral
+//! radius of the Jacobian is below 1. Flows (ctgru, gated): zeros of the vector field; stable iff
+//! max Re < 0. The input is zero unless `--input` names a file with a tensor `input` `(d_in)`, or
+//! `--inputs` one with `inputs` `(K, d_in)` (one input per seed, FixedPointFinder's way) or
+//! `(1, d_in)` / `(d_in)` (one for all). Seeds: with `--init-states`, the file's `states` (or
+//! `state`, as `emt simulate` writes it): `(K, n)` used as they are, or trajectories `(T, B, n)`
+//! from which `--starts` states are sampled with Gaussian noise `--noise`
+//! (`emt_dynamics::sample_states`). Otherwise emt's recipe (`emt_dynamics::seed_states`):
+//! `--starts` states uniform in the box that holds every fixed point (plus the file's h0), each
+//! run for `--steps` steps (flows: RK4 steps of 0.05) with every 10th state kept and noise of
+//! `--noise` added. Seeds are minimised on `--threads` threads (default: every core); the result
+//! does not depend on the count. Trajectory seeds promise no completeness. Last stdout line:
+//! `{"count":n,"stable_count":k,"fixed_points":[{"state":[...],"input":[...],"residual":q,
+//! "unstable_dims":u,"stable":b,"leading_eigenvalue":[re,im]},...]}` plus `cell`, `slow_points`
+//! (same fields plus `speed`), `outliers`, `seeds` and `inputs` (distinct inputs searched).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use emt_core::cells::{Model, ModelFile};
+use emt_core::cells::ModelFile;
 use emt_core::io::Tensors;
-use emt_core::{Error, Result, rng};
+use emt_core::{Error, Result, check};
 use emt_dynamics::{
-    AsSystem, FixedPoint, FixedPointParams, FixedPoints, Stability, System, find_fixed_points, trajectory_seeds,
+    AsSystem, FixedPoint, FixedPointParams, FixedPoints, SeedParams, Stability, System, box_half_width,
+    find_fixed_points_per_input, sample_states, seed_states,
 };
-use ndarray::{Array1, Array2, Axis, concatenate};
-use rand::Rng;
+use ndarray::{Array1, Array2};
 use serde_json::json;
 
 /// The flags shared by `emt fixed-points` and `emt plot fixed-points`.
@@ -32,20 +39,31 @@ pub struct SearchArgs {
     #[command(flatten)]
     pub model: crate::common::ModelArgs,
     /// Safetensors file with the constant input `input` (d_in); default zero.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "inputs")]
     pub input: Option<PathBuf>,
+    /// Safetensors file with `inputs`: (K, d_in), one per seed (K = the seeds from
+    /// --init-states), or (1, d_in) / (d_in), one for all.
+    #[arg(long)]
+    pub inputs: Option<PathBuf>,
+    /// Safetensors file with the initial states `states` (or `state`): (K, n) as they are, or
+    /// trajectories (T, B, n) to sample --starts states from (with --noise).
+    #[arg(long)]
+    pub init_states: Option<PathBuf>,
     /// Seed of the starting states and the noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Starting states.
+    /// Starting states (box starts, or states sampled from --init-states trajectories).
     #[arg(long, default_value_t = 64)]
     pub starts: usize,
-    /// Steps run from each start.
+    /// Steps run from each box start (not with --init-states).
     #[arg(long, default_value_t = 200)]
     pub steps: usize,
-    /// Standard deviation of the noise added to trajectory states.
+    /// Standard deviation of the noise added to trajectory or sampled states.
     #[arg(long, default_value_t = 0.05)]
     pub noise: f64,
+    /// Threads the seeds are minimised on (default: every core; results do not depend on it).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -57,10 +75,10 @@ pub struct Args {
 /// Everything a search produced, for the command and the plot.
 pub struct Search {
     pub file: ModelFile,
-    pub input: Array1<f64>,
     pub starts: Array2<f64>,
     pub bound: f64,
-    pub found: FixedPoints,
+    /// Per distinct input (first appearance first): the input and what was found under it.
+    pub groups: Vec<(Array1<f64>, FixedPoints)>,
 }
 
 impl Search {
@@ -68,35 +86,105 @@ impl Search {
     pub fn system(&self) -> Result<System<'_>> {
         self.file.model.system()
     }
-}
 
-/// Half-width of a box that holds every fixed point (DYNAMICS.md §1): 1 for tanh-bounded
-/// states (elman, gru, ctgru), row sums of the couplings plus biases and input otherwise.
-pub(crate) fn box_bound(model: &Model, u: &Array1<f64>) -> f64 {
-    let row_bound =
-        |w: ndarray::ArrayView2<'_, f64>, b: Option<ndarray::ArrayView1<'_, f64>>, drive: Option<Array1<f64>>| {
-            (0..w.nrows())
-                .map(|i| {
-                    w.row(i).iter().map(|v| v.abs()).sum::<f64>()
-                        + (b.map_or(0.0, |b| b[i]) + drive.as_ref().map_or(0.0, |d| d[i])).abs()
-                })
-                .fold(1.0f64, f64::max)
-        };
-    match model {
-        Model::CtRnn(w) => row_bound(w.w_hh(), w.b(), Some(w.w_ih().dot(u))),
-        Model::Gated(w) => {
-            let [jh, jz, jr] = w.couplings();
-            let [bh, bz, br] = w.biases();
-            row_bound(jh, bh, Some(u.clone())).max(row_bound(jz, bz, None)).max(row_bound(jr, br, None))
-        }
-        _ => 1.0,
+    /// The first input searched (the only one unless --inputs gives one per seed).
+    pub fn input(&self) -> &Array1<f64> {
+        &self.groups[0].0
+    }
+
+    /// What was found under the first input.
+    pub fn found(&self) -> &FixedPoints {
+        &self.groups[0].1
     }
 }
 
-fn point_json(p: &FixedPoint) -> serde_json::Value {
+fn format_err(path: &Path, reason: String) -> Error {
+    Error::Format { path: path.display().to_string(), reason }
+}
+
+/// The inputs `(1, d)` or `(K, d)` from --input / --inputs (zero by default).
+fn read_inputs(args: &SearchArgs, d: usize) -> Result<Array2<f64>> {
+    let (path, name) = match (&args.input, &args.inputs) {
+        (Some(p), _) => (p, "input"),
+        (None, Some(p)) => (p, "inputs"),
+        (None, None) => return Ok(Array2::zeros((1, d))),
+    };
+    let t = Tensors::read(path)?;
+    let a = t.tensors.get(name).ok_or_else(|| {
+        format_err(path, format!("missing tensor {name:?} (have: {:?})", t.tensors.keys().collect::<Vec<_>>()))
+    })?;
+    let rows = match (name, a.shape()) {
+        (_, [len]) if *len == d => 1,
+        ("inputs", [k, len]) if *len == d && *k >= 1 => *k,
+        _ => {
+            let want = if name == "input" { format!("({d})") } else { format!("(K, {d}), (1, {d}) or ({d})") };
+            return Err(Error::shape(name, want, check::fmt_shape(a.shape())));
+        }
+    };
+    a.to_shape((rows, d)).map(|v| v.to_owned()).map_err(|e| format_err(path, e.to_string()))
+}
+
+/// Seeds from --init-states: `(K, n)` as given, or `--starts` states sampled from `(T, B, n)`.
+fn read_states(args: &SearchArgs, path: &Path, n: usize) -> Result<Array2<f64>> {
+    let t = Tensors::read(path)?;
+    let a = ["states", "state"].iter().find_map(|k| t.tensors.get(*k)).ok_or_else(|| {
+        format_err(path, format!("missing tensor \"states\" (have: {:?})", t.tensors.keys().collect::<Vec<_>>()))
+    })?;
+    match a.shape() {
+        [k, m] if *m == n && *k >= 1 => {
+            check::finite("states", a)?;
+            a.to_shape((*k, n)).map(|v| v.to_owned()).map_err(|e| format_err(path, e.to_string()))
+        }
+        [_, _, m] if *m == n => sample_states(a.view(), args.starts, args.noise, args.seed),
+        s => Err(Error::shape("states", format!("(K, {n}) or (T, B, {n})"), check::fmt_shape(s))),
+    }
+}
+
+/// Loads the model, inputs and seeds, and searches.
+pub fn search(args: &SearchArgs) -> Result<Search> {
+    let file = args.model.load()?;
+    let model = &file.model;
+    let (n, d) = (model.state_dim(), model.input_dim());
+    let inputs = read_inputs(args, d)?;
+    let system = model.system()?;
+    let (starts, seeds, bound) = match &args.init_states {
+        Some(path) => {
+            let states = read_states(args, path, n)?;
+            (states.clone(), states, box_half_width(system, inputs.row(0)))
+        }
+        None if inputs.nrows() > 1 => {
+            return Err(Error::param(
+                "--inputs",
+                format!("{} rows", inputs.nrows()),
+                "one input per seed needs the seeds too: give --init-states (or one input row for all)",
+            ));
+        }
+        None => {
+            let p = SeedParams {
+                starts: args.starts,
+                steps: args.steps,
+                noise: args.noise,
+                seed: args.seed,
+                ..Default::default()
+            };
+            let s = seed_states(system, inputs.row(0), file.h0.as_ref().map(|h| h.view()), &p)?;
+            (s.starts, s.seeds, s.bound)
+        }
+    };
+    let threads = match args.threads {
+        Some(t) => t,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let params = FixedPointParams { threads, ..Default::default() };
+    let groups = find_fixed_points_per_input(system, inputs.view(), seeds.view(), &params)?;
+    Ok(Search { file, starts, bound, groups })
+}
+
+fn point_json(p: &FixedPoint, input: &Array1<f64>) -> serde_json::Value {
     let lead = p.leading_eigenvalue();
     json!({
         "state": p.state.to_vec(),
+        "input": input.to_vec(),
         "residual": p.q,
         "speed": p.speed,
         "unstable_dims": p.unstable_dims,
@@ -106,56 +194,31 @@ fn point_json(p: &FixedPoint) -> serde_json::Value {
     })
 }
 
-/// Loads the model and input, seeds, and searches.
-pub fn search(args: &SearchArgs) -> Result<Search> {
-    let file = args.model.load()?;
-    let model = &file.model;
-    let (n, d) = (model.state_dim(), model.input_dim());
-    let u = match &args.input {
-        None => Array1::zeros(d),
-        Some(path) => {
-            let t = Tensors::read(path)?;
-            let v = t.vector_optional("input")?.ok_or_else(|| Error::Format {
-                path: path.display().to_string(),
-                reason: format!("missing tensor \"input\" ({d}) (have: {:?})", t.tensors.keys().collect::<Vec<_>>()),
-            })?;
-            if v.len() != d {
-                return Err(Error::shape("input", format!("({d})"), format!("({})", v.len())));
-            }
-            v
-        }
-    };
-    let system = model.system()?;
-    let bound = box_bound(model, &u);
-    let mut r = rng::stream(args.seed, 3);
-    let mut starts = Array2::from_shape_simple_fn((args.starts, n), || bound * (2.0 * r.random::<f64>() - 1.0));
-    if let Some(h0) = &file.h0 {
-        starts = concatenate(Axis(0), &[h0.view().insert_axis(Axis(0)), starts.view()])
-            .map_err(|e| Error::shape("starts", format!("(S, {n})"), e.to_string()))?;
-    }
-    let trajectory = trajectory_seeds(system, u.view(), starts.view(), args.steps, 10, 0.05, args.noise, args.seed)?;
-    let seeds = concatenate(Axis(0), &[starts.view(), trajectory.view()])
-        .map_err(|e| Error::shape("seeds", format!("(S, {n})"), e.to_string()))?;
-    let found = find_fixed_points(system, u.view(), seeds.view(), &FixedPointParams::default())?;
-    Ok(Search { file, input: u, starts, bound, found })
-}
-
 pub fn run(args: &Args) -> Result<serde_json::Value> {
-    let Search { file, found, .. } = search(&args.search)?;
+    let Search { file, groups, .. } = search(&args.search)?;
     let model = &file.model;
     let n = model.state_dim();
+    let total = |f: fn(&FixedPoints) -> usize| groups.iter().map(|(_, g)| f(g)).sum::<usize>();
+    let points = |slow: bool| {
+        groups
+            .iter()
+            .flat_map(|(u, g)| (if slow { &g.slow } else { &g.fixed }).iter().map(move |p| point_json(p, u)))
+            .collect::<Vec<_>>()
+    };
     println!(
-        "{} cell (state {n}): {} fixed points ({} stable), {} slow points, {} outliers, {} frozen and {} out-of-box candidates dropped, from {} seeds",
+        "{} cell (state {n}, {} layer(s)): {} fixed points ({} stable), {} slow points, {} outliers, {} frozen and {} out-of-box candidates dropped, from {} seeds under {} input(s)",
         model.kind(),
-        found.fixed.len(),
-        found.stable_count(),
-        found.slow.len(),
-        found.outliers,
-        found.saturated,
-        found.out_of_bounds,
-        found.seeds
+        model.num_layers(),
+        total(|g| g.fixed.len()),
+        total(FixedPoints::stable_count),
+        total(|g| g.slow.len()),
+        total(|g| g.outliers),
+        total(|g| g.saturated),
+        total(|g| g.out_of_bounds),
+        total(|g| g.seeds),
+        groups.len()
     );
-    for p in found.fixed.iter().take(12) {
+    for p in groups.iter().flat_map(|(_, g)| &g.fixed).take(12) {
         let z = p.leading_eigenvalue();
         println!(
             "  {:?}, {} unstable dims, leading eigenvalue {:+.4}{:+.4}i, |res| {:.1e}",
@@ -163,14 +226,15 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         );
     }
     Ok(json!({
-        "count": found.fixed.len(),
-        "stable_count": found.stable_count(),
-        "fixed_points": found.fixed.iter().map(point_json).collect::<Vec<_>>(),
-        "slow_points": found.slow.iter().map(point_json).collect::<Vec<_>>(),
-        "outliers": found.outliers,
-        "saturated": found.saturated,
-        "out_of_bounds": found.out_of_bounds,
-        "seeds": found.seeds,
+        "count": total(|g| g.fixed.len()),
+        "stable_count": total(FixedPoints::stable_count),
+        "fixed_points": points(false),
+        "slow_points": points(true),
+        "outliers": total(|g| g.outliers),
+        "saturated": total(|g| g.saturated),
+        "out_of_bounds": total(|g| g.out_of_bounds),
+        "seeds": total(|g| g.seeds),
+        "inputs": groups.len(),
         "cell": model.kind().name(),
     }))
 }

@@ -704,9 +704,9 @@ fn fixed_points(
     let ends = trials.map(|p| trial_endpoints(&search.file, p)).transpose()?;
     let system = search.system()?;
     let n = search.file.model.state_dim();
-    let u = &search.input;
+    let u = search.input();
     let trajs = trajectories(system, u, &search.starts, args.steps.max(50))?;
-    let found = &search.found;
+    let found = search.found();
     let kind = search.file.model.kind();
     let title = format!("Fixed points of the {kind} cell: {} ({} stable)", found.fixed.len(), found.stable_count());
     let orbit = crate::cmd::cycle::zero_input_orbit(&search.file, args.seed)?;

@@ -30,14 +30,13 @@ use std::path::PathBuf;
 
 use emt_core::cells::{Model, ModelFile};
 use emt_core::io::Tensors;
-use emt_core::{Error, Result, rng};
+use emt_core::{Error, Result};
 use emt_dynamics::{
-    AsSystem, AttractorKind, AttractorParams, Bifurcation, ContinuationParams, Divergence, FixedPointParams, Stability,
-    SweepParams, System, classify_attractor, continue_branch, find_fixed_points, fit_period_divergence, sweep,
-    trajectory_seeds,
+    AsSystem, AttractorKind, AttractorParams, Bifurcation, ContinuationParams, Divergence, FixedPointParams,
+    SeedParams, Stability, SweepParams, System, classify_attractor, continue_branch, find_fixed_points,
+    fit_period_divergence, seed_states, sweep,
 };
-use ndarray::{Array1, Array2, Axis, concatenate};
-use rand::Rng;
+use ndarray::Array1;
 use serde_json::{Value, json};
 
 #[derive(clap::Args, Debug)]
@@ -249,16 +248,8 @@ pub fn run(args: &Args) -> Result<Value> {
     }
     let u = Array1::zeros(d);
     // Seeds at the first value: box starts, the file's h0, and their zero-input trajectories.
-    let bound = super::fixed_points::box_bound(&model0, &u);
-    let mut r = rng::stream(args.seed, 3);
-    let mut starts = Array2::from_shape_simple_fn((args.starts, n), || bound * (2.0 * r.random::<f64>() - 1.0));
-    if let Some(h0) = &file.h0 {
-        starts = concatenate(Axis(0), &[h0.view().insert_axis(Axis(0)), starts.view()])
-            .map_err(|e| Error::shape("starts", format!("(S, {n})"), e.to_string()))?;
-    }
-    let traj = trajectory_seeds(model0.system()?, u.view(), starts.view(), 200, 10, 0.05, 0.02, args.seed)?;
-    let seeds = concatenate(Axis(0), &[starts.view(), traj.view()])
-        .map_err(|e| Error::shape("seeds", format!("(S, {n})"), e.to_string()))?;
+    let p = SeedParams { starts: args.starts, noise: 0.02, seed: args.seed, ..Default::default() };
+    let seeds = seed_states(model0.system()?, u.view(), file.h0.as_ref().map(|h| h.view()), &p)?.seeds;
     let bar = crate::common::progress_bar(args.steps as u64);
     bar.set_message("fixed points");
     let params = SweepParams { from: args.from, to: args.to, values: args.steps, tol: args.tol };

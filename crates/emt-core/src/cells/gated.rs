@@ -218,16 +218,20 @@ impl GatedWeights {
 }
 
 impl Flow for GatedWeights {
-    fn fixed_point_bounds(&self, _u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
-        // h = J^h (s_r * tanh h) + b_h with 0 < s_r < 1; z = J^z tanh h + b_z; r likewise.
-        let bound = |j: &Array2<f64>, b: &Option<Array1<f64>>, i: usize| {
-            j.row(i).iter().map(|w| w.abs()).sum::<f64>() + b.as_ref().map_or(0.0, |b| b[i].abs())
-        };
+    fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
+        // h = J^h (s_r * tanh h) + b_h + u with 0 < s_r < 1; z = J^z tanh h + b_z; r likewise.
+        // The constant input enters as a bias of h, so it belongs in h's bound.
         let n = self.j_h.nrows();
+        if u.len() != n {
+            return None;
+        }
+        let bound = |j: &Array2<f64>, b: &Option<Array1<f64>>, drive: f64, i: usize| {
+            j.row(i).iter().map(|w| w.abs()).sum::<f64>() + (b.as_ref().map_or(0.0, |b| b[i]) + drive).abs()
+        };
         Some(Array1::from_shape_fn(3 * n, |k| match k / n {
-            0 => bound(&self.j_h, &self.b_h, k % n),
-            1 => bound(&self.j_z, &self.b_z, k % n),
-            _ => bound(&self.j_r, &self.b_r, k % n),
+            0 => bound(&self.j_h, &self.b_h, u[k % n], k % n),
+            1 => bound(&self.j_z, &self.b_z, 0.0, k % n),
+            _ => bound(&self.j_r, &self.b_r, 0.0, k % n),
         }))
     }
 
@@ -348,6 +352,27 @@ mod tests {
             None,
         )
         .unwrap()
+    }
+
+    /// One unit driven by u = 3 rests near h = 3 + 0.5 s_r tanh h, far outside the input-free
+    /// box |h| <= 0.5: the bound must count the input, or a search drops this stable root.
+    #[test]
+    fn the_fixed_point_box_counts_the_input() {
+        let one = |v: f64| ndarray::array![[v]];
+        let net =
+            GatedWeights::new(one(0.5), one(0.0), one(0.0), [None, None, None], GatedParams::default(), None).unwrap();
+        let u = ndarray::array![3.0];
+        let mut x = ndarray::array![0.0, 0.0, 0.0];
+        for _ in 0..20_000 {
+            let f = net.field(x.view(), u.view()).unwrap();
+            x = &x + &(f * 0.05);
+        }
+        assert!(net.field(x.view(), u.view()).unwrap().iter().all(|v| v.abs() < 1e-10));
+        assert!(x[0] > 3.0 && x[0] < 3.5, "{x}");
+        let b = net.fixed_point_bounds(u.view()).unwrap();
+        assert!(x.iter().zip(&b).all(|(v, b)| v.abs() <= *b), "{x} outside {b}");
+        let b0 = net.fixed_point_bounds(ndarray::array![0.0].view()).unwrap();
+        assert_eq!(b0[0], 0.5);
     }
 
     proptest::proptest! {
