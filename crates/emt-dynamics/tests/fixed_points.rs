@@ -161,3 +161,69 @@ fn states_outside_the_fixed_point_box_are_dropped() {
     assert!(found.fixed.iter().all(|p| p.state.iter().all(|v| v.abs() < 1.0)));
     assert!(found.out_of_bounds > 0, "seeds with h2 > 3.5 have 1 - z < 1e-17");
 }
+
+/// The map of a stack with its fixed-point box hidden, so a search keeps every root it finds.
+struct Unboxed<'a>(&'a emt_core::cells::RnnStack);
+
+impl emt_core::DiscreteMap for Unboxed<'_> {
+    fn state_dim(&self) -> usize {
+        self.0.state_dim()
+    }
+    fn input_dim(&self) -> usize {
+        self.0.input_dim()
+    }
+    fn step_into(
+        &self,
+        x: ndarray::ArrayView1<'_, f64>,
+        u: ndarray::ArrayView1<'_, f64>,
+        out: ndarray::ArrayViewMut1<'_, f64>,
+    ) -> emt_core::Result<()> {
+        self.0.step_into(x, u, out)
+    }
+    fn jacobian_into(
+        &self,
+        x: ndarray::ArrayView1<'_, f64>,
+        u: ndarray::ArrayView1<'_, f64>,
+        out: ndarray::ArrayViewMut2<'_, f64>,
+    ) -> emt_core::Result<()> {
+        self.0.jacobian_into(x, u, out)
+    }
+    fn input_jacobian_into(
+        &self,
+        x: ndarray::ArrayView1<'_, f64>,
+        u: ndarray::ArrayView1<'_, f64>,
+        out: ndarray::ArrayViewMut2<'_, f64>,
+    ) -> emt_core::Result<()> {
+        self.0.input_jacobian_into(x, u, out)
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(emt_testkit::proptest_config(12))]
+
+    /// Every fixed point of a random 2-layer LSTM (strong weights, so |c| > 1 happens, with and
+    /// without proj_size) lies in the box `fixed_point_bounds` gives: searches that drop
+    /// candidates outside it never drop a root.
+    #[test]
+    fn lstm_fixed_points_lie_in_their_box(seed in 0u64..1000, proj in proptest::bool::ANY, scale in 0.5..3.0f64) {
+        use emt_core::DiscreteMap;
+        use emt_core::cells::{Layer, LstmWeights, RnnStack};
+        let (n, d) = (3, 2);
+        let p = if proj { 2 } else { n };
+        let g = |r, c, k: u64| emt_testkit::gaussian(r, c, seed * 10 + k) * scale;
+        let layer = |d_in, k| {
+            let b = Some(g(4 * n, 1, k + 2).column(0).to_owned());
+            Layer::Lstm(LstmWeights::new(g(4 * n, d_in, k), g(4 * n, p, k + 1), b, None, proj.then(|| g(p, n, k + 3))).unwrap())
+        };
+        let stack = RnnStack::new(vec![layer(d, 0), layer(p, 4)], None).unwrap();
+        let u = g(d, 1, 9).column(0).to_owned();
+        let seeds = emt_testkit::gaussian(24, stack.state_dim(), seed + 1) * (2.0 * scale);
+        let params = FixedPointParams { max_iters: 400, ..Default::default() };
+        let found = find_fixed_points(System::Map(&Unboxed(&stack)), u.view(), seeds.view(), &params).unwrap();
+        proptest::prop_assert!(found.seeds == 24);
+        let bounds = stack.fixed_point_bounds(u.view()).unwrap();
+        for f in &found.fixed {
+            proptest::prop_assert!(f.state.iter().zip(&bounds).all(|(v, b)| v.abs() <= *b), "{} outside {}", f.state, bounds);
+        }
+    }
+}
