@@ -33,10 +33,11 @@ fn flops(n: usize, d: usize, t: usize, b: usize, scored: usize) -> u64 {
 const CELL_CONFIGS: [(usize, usize, usize, usize, usize); 2] = [(128, 6, 35, 64, 7), (100, 100, 50, 128, 45)];
 
 /// (name, cell, noise std, gate blocks) of the cell benches.
-fn cells() -> [(&'static str, emt::rnn::CellSpec, f64, usize); 3] {
+fn cells() -> [(&'static str, emt::rnn::CellSpec, f64, usize); 4] {
     use emt::rnn::CellSpec;
     [
         ("gru", CellSpec::Gru, 0.0, 3),
+        ("lstm", CellSpec::Lstm, 0.0, 4),
         ("ctrnn", CellSpec::CtRnn { alpha: 0.1 }, 0.1, 1),
         ("ctgru", CellSpec::CtGru { dt: 0.1 }, 0.0, 3),
     ]

@@ -1,18 +1,18 @@
-"""One GRU (and Elman) training step in PyTorch and JAX, timed on this machine: the peers of
+"""One GRU, LSTM (and Elman) training step in PyTorch and JAX, timed on this machine: the peers of
 emt's `train_step_cells` and `train_step` benches (benches/train_step.rs).
 
 A step is what emt's bench times: forward over T steps (h0 = 0), readout Linear(N, d_out),
 MSE over the scored steps, backward (BPTT), global-norm clipping at 1.0 and one Adam update.
 GRU shapes (N, d, T, B): (128, 6, 35, 64) scored from t = 7, and (100, 100, 50, 128) scored
-on the last 5 steps (the SET-task shape). Elman (tanh, no biases, as EMT's networks):
+on the last 5 steps (the SET-task shape); LSTM (128, 6, 35, 64) from t = 7 (h0 = c0 = 0). Elman (tanh, no biases, as EMT's networks):
 (128, 6, 35, 64), (64, 6, 35, 64), (256, 6, 35, 64) from t = 7 and (128, 8, 108, 64) from
 t = 8. Inputs are random signs, fixed before timing.
 
-PyTorch: torch.nn.GRU (its fused CPU kernel) + nn.Linear, float32, torch.set_num_threads.
-JAX: the same cell (PyTorch's gate convention) under lax.scan, the whole step jit-compiled
+PyTorch: torch.nn.GRU / nn.LSTM (their fused CPU kernels) + nn.Linear, float32, torch.set_num_threads.
+JAX: the same cells (PyTorch's gate conventions) under lax.scan, the whole step jit-compiled
 with optax (clip_by_global_norm + adam), float32; XLA uses the machine's cores.
 
-Run: python tools/bench_peers.py [--threads 2] [--seconds 5] [--cells gru,elman]
+Run: python tools/bench_peers.py [--threads 2] [--seconds 5] [--cells gru,lstm,elman]
 Prints one JSON line per (framework, shape) with the median step time and steps/s.
 """
 import argparse
@@ -24,6 +24,7 @@ import time
 # N, d, T, B, first, last+1
 SHAPES = {
     "gru": [(128, 6, 35, 64, 7, 35), (100, 100, 50, 128, 45, 50)],
+    "lstm": [(128, 6, 35, 64, 7, 35)],
     "elman": [(128, 6, 35, 64, 7, 35), (64, 6, 35, 64, 7, 35), (256, 6, 35, 64, 7, 35), (128, 8, 108, 64, 8, 108)],
 }
 
@@ -48,6 +49,8 @@ def bench_torch(cell, threads, seconds):
     for n, d, t_len, b, first, last in SHAPES[cell]:
         if cell == "gru":
             rnn, lin = torch.nn.GRU(d, n), torch.nn.Linear(n, d)
+        elif cell == "lstm":
+            rnn, lin = torch.nn.LSTM(d, n), torch.nn.Linear(n, d)
         else:
             rnn, lin = torch.nn.RNN(d, n, bias=False), torch.nn.Linear(n, d, bias=False)
         params = list(rnn.parameters()) + list(lin.parameters())
@@ -55,6 +58,8 @@ def bench_torch(cell, threads, seconds):
         x = torch.sign(torch.randn(t_len, b, d))
         y = torch.sign(torch.randn(t_len, b, d))
         h0 = torch.zeros(1, b, n)
+        if cell == "lstm":
+            h0 = (h0, torch.zeros(1, b, n))
 
         def step():
             opt.zero_grad()
@@ -78,7 +83,7 @@ def bench_jax(cell_name, threads, seconds):
         ks = jax.random.split(key, 8)
         k = 1.0 / n**0.5
         u = lambda kk, shape: jax.random.uniform(kk, shape, jnp.float32, -k, k)
-        g = 3 if cell_name == "gru" else 1
+        g = {"gru": 3, "lstm": 4}.get(cell_name, 1)
         params = {
             "w_ih": u(ks[0], (g * n, d)), "w_hh": u(ks[1], (g * n, n)),
             "b_ih": u(ks[2], (g * n,)), "b_hh": u(ks[3], (g * n,)),
@@ -106,7 +111,20 @@ def bench_jax(cell_name, threads, seconds):
                 h = (1 - z) * c + z * h
                 return h, h
 
-            _, hs = jax.lax.scan(cell if cell_name == "gru" else elman, jnp.zeros((b, n), jnp.float32), xin)
+            def lstm(hc, xi):
+                h, c = hc
+                a = xi + h @ p["w_hh"].T + p["b_hh"]
+                i, f = jax.nn.sigmoid(a[:, :n]), jax.nn.sigmoid(a[:, n:2 * n])
+                gg, o = jnp.tanh(a[:, 2 * n:3 * n]), jax.nn.sigmoid(a[:, 3 * n:])
+                c = f * c + i * gg
+                h = o * jnp.tanh(c)
+                return (h, c), h
+
+            zero = jnp.zeros((b, n), jnp.float32)
+            if cell_name == "lstm":
+                _, hs = jax.lax.scan(lstm, (zero, zero), xin)
+            else:
+                _, hs = jax.lax.scan(cell if cell_name == "gru" else elman, zero, xin)
             o = hs[first:last] @ p["w_r"].T + p["b_r"]
             return jnp.mean((o - y[first:last]) ** 2)
 

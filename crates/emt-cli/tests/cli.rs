@@ -921,3 +921,56 @@ fn pytorch_module_dicts_simulate_and_seed_fixed_points() {
     let e = fails(&["simulate", "--weights", &model, "--prefix", "encoder", "--inputs", &io, "--out", s(&out)]);
     assert!(e.contains("encoder"), "{e}");
 }
+
+/// `emt train --cell lstm --flipflop 3` makes a flip-flop LSTM whose fixed points of [h; c]
+/// are 8 stable ones, each reading out a different word (as the Elman flip-flop test finds).
+#[test]
+fn a_flip_flop_lstm_trained_by_emt_has_eight_stable_fixed_points() {
+    let d = dir("lstm-flipflop");
+    let ff = d.join("ff.safetensors");
+    let j = ok(&[
+        "train",
+        "--cell",
+        "lstm",
+        "--bias",
+        "--flipflop",
+        "3",
+        "--p-flip",
+        "0.05",
+        "--horizon",
+        "100",
+        "--hidden",
+        "16",
+        "--lr",
+        "0.01",
+        "--max-steps",
+        "1500",
+        "--threads",
+        "2",
+        "--seed",
+        "0",
+        "--out",
+        s(&ff),
+    ]);
+    assert_eq!((j["cell"].as_str(), j["task"].as_str()), (Some("lstm"), Some("flipflop")));
+    assert!(j["eval_accuracy"].as_f64().unwrap() > 0.99, "{j}");
+    let file = emt_core::cells::ModelFile::load(&ff).unwrap();
+    assert_eq!((file.model.kind(), file.model.state_dim()), (emt_core::cells::CellKind::Lstm, 32));
+    let fp = ok(&["fixed-points", "--weights", s(&ff), "--threads", "2"]);
+    assert_eq!(fp["stable_count"].as_u64(), Some(8), "{}", fp["count"]);
+    let mut words: Vec<Vec<bool>> = fp["fixed_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["stable"].as_bool() == Some(true))
+        .map(|p| {
+            let x: ndarray::Array1<f64> = p["state"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+            let mut y = ndarray::Array1::zeros(3);
+            file.model.cell().output_into(x.view(), y.view_mut());
+            y.iter().map(|&v| v > 0.0).collect()
+        })
+        .collect();
+    words.sort();
+    words.dedup();
+    assert_eq!(words.len(), 8);
+}

@@ -339,16 +339,26 @@ impl ElmanWeights<f64> {
         h: ArrayView1<'_, f64>,
         u: ArrayView1<'_, f64>,
         m: &Array2<f64>,
-        mut out: ArrayViewMut2<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
     ) -> Result<()> {
         let mut next = Array1::zeros(self.hidden_dim());
         self.step_into(h, u, next.view_mut())?;
-        out.assign(m);
-        let act = self.activation;
-        for (mut row, &y) in out.rows_mut().into_iter().zip(next.iter()) {
-            row *= act.derivative_from_output(y);
-        }
+        derivative_rows_into(self.activation, &next, m, out);
         Ok(())
+    }
+}
+
+/// `D(act'(pre)) m` into `out`, the derivative read off the step's output `next` (an Elman
+/// step's Jacobian with respect to whatever `m` multiplies).
+pub(crate) fn derivative_rows_into(
+    act: Activation,
+    next: &Array1<f64>,
+    m: &Array2<f64>,
+    mut out: ArrayViewMut2<'_, f64>,
+) {
+    out.assign(m);
+    for (mut row, &y) in out.rows_mut().into_iter().zip(next.iter()) {
+        row *= act.derivative_from_output(y);
     }
 }
 

@@ -46,12 +46,16 @@ struct Worker<F: EngineFloat> {
     y: Vec<F>,
     /// States `h_t` `(T*B, N)` (elman: the pre-activations until tanh is applied).
     h: Vec<F>,
-    /// Per-cell `(T*B, N)`: ctrnn `tanh h_t`; gru `m_t = W_hn h_(t-1) + b_hn`; ctgru `r_t * h_(t-1)`.
+    /// Per-cell `(T*B, N)`: ctrnn `tanh h_t`; gru `m_t = W_hn h_(t-1) + b_hn`; ctgru `r_t * h_(t-1)`;
+    /// lstm the cell states `c_t`.
     a: Vec<F>,
-    /// Gates `(T*B, G N)`: input projections, then the gate values (gru `[r, z, n]`, ctgru `[r, z, c]`).
+    /// Gates `(T*B, G N)`: input projections, then the gate values (gru `[r, z, n]`, ctgru
+    /// `[r, z, c]`, lstm `[i, f, g, o]`).
     g: Vec<F>,
-    /// gru: the recurrent product of one step `(B, 3N)`.
+    /// gru, lstm: the recurrent product of one step `(B, G N)`.
     rec: Vec<F>,
+    /// lstm: `tanh(c_t)` `(T*B, N)` (the cell states `c_t` are in `a`).
+    tc: Vec<F>,
     /// ctrnn training noise `(T*B, N)`.
     noise: Vec<F>,
     out: Vec<F>,
@@ -82,6 +86,7 @@ impl<F: EngineFloat> Default for Worker<F> {
             a: Vec::new(),
             g: Vec::new(),
             rec: Vec::new(),
+            tc: Vec::new(),
             noise: Vec::new(),
             out: Vec::new(),
             dpre: Vec::new(),
@@ -360,6 +365,13 @@ impl<F: EngineFloat> Engine<F> {
             self.workers.iter_mut().for_each(|w| w.has_h0 = false);
             return Ok(());
         };
+        if l.cell == CellSpec::Lstm {
+            return Err(Error::param(
+                "h0",
+                "given",
+                "the engine starts an lstm from h = c = 0 (a fixed h0 would need c0 too)",
+            ));
+        }
         if h0.len() != l.hidden {
             return Err(Error::shape("h0", format!("({})", l.hidden), format!("({})", h0.len())));
         }
@@ -551,17 +563,18 @@ fn forward_hidden<F: EngineFloat>(
             w.clock.lap(Phase::Input);
             ctrnn_forward(p, w, alpha, t_len, batch, mode, noise)
         }
-        CellSpec::Gru | CellSpec::CtGru { .. } => {
+        CellSpec::Gru | CellSpec::CtGru { .. } | CellSpec::Lstm => {
             grow(&mut w.a, rows * n);
             grow(&mut w.g, rows * gn);
             let mut gv = view_mut(&mut w.g, rows, gn)?;
             gemm(F::one(), &xv, &p.w_ih().t(), F::zero(), &mut gv);
-            if let Some(b) = if l.cell == CellSpec::Gru { p.b_ih() } else { p.b_hh() } {
+            if let Some(b) = if l.cell.has_bias_ih() { p.b_ih() } else { p.b_hh() } {
                 gv += &b;
             }
             w.clock.lap(Phase::Input);
             match l.cell {
                 CellSpec::CtGru { dt } => ctgru_forward(p, w, dt, t_len, batch, mode),
+                CellSpec::Lstm => lstm_forward(p, w, t_len, batch, mode),
                 _ => gru_forward(p, w, t_len, batch, mode),
             }
         }
@@ -711,6 +724,72 @@ fn gru_forward<F: EngineFloat>(
                     }
                 }
             }
+        }
+    }
+    w.clock.lap(Phase::ForwardPointwise);
+    Ok(())
+}
+
+/// LSTM: `g` holds `W_ih x + b_ih`; per step `g_t += h_(t-1) W_hh^T + b_hh`, `[i, f, o] = s(.)`,
+/// `g = tanh(.)`, `c_t = f c_(t-1) + i g`, `h_t = o tanh(c_t)`. Leaves `g_t = [i, f, g, o]`,
+/// `a_t = c_t`, `tc_t = tanh(c_t)` (from `h = c = 0`).
+fn lstm_forward<F: EngineFloat>(
+    p: &Params<F>,
+    w: &mut Worker<F>,
+    t_len: usize,
+    batch: usize,
+    mode: TanhMode,
+) -> Result<()> {
+    let n = p.layout().hidden;
+    let (step, gstep) = (batch * n, batch * 4 * n);
+    let w_hh_t = transposed(p.w_hh());
+    let w_hh_t = w_hh_t.view();
+    grow(&mut w.rec, gstep);
+    grow(&mut w.tc, t_len * step);
+    for t in 0..t_len {
+        w.clock.lap(Phase::ForwardPointwise);
+        {
+            let mut rv = view_mut(&mut w.rec, batch, 4 * n)?;
+            match p.b_hh() {
+                Some(b) => rv.rows_mut().into_iter().for_each(|mut r| r.assign(&b)),
+                None => rv.fill(F::zero()),
+            }
+            if t > 0 {
+                let prev = view(&w.h[(t - 1) * step..t * step], batch, n)?;
+                gemm(F::one(), &prev, &w_hh_t, F::one(), &mut rv);
+            }
+        }
+        w.clock.lap(Phase::RecurrentForward);
+        let (c_done, c_rest) = w.a.split_at_mut(t * step);
+        let c_prev: Option<&[F]> = (t > 0).then(|| &c_done[(t - 1) * step..]);
+        let c_cur = &mut c_rest[..step];
+        let g = &mut w.g[t * gstep..(t + 1) * gstep];
+        let h = &mut w.h[t * step..(t + 1) * step];
+        let tc = &mut w.tc[t * step..(t + 1) * step];
+        for b in 0..batch {
+            let gr = &mut g[b * 4 * n..(b + 1) * 4 * n];
+            gr.iter_mut().zip(&w.rec[b * 4 * n..(b + 1) * 4 * n]).for_each(|(x, &y)| *x += y);
+            let (ifg, o) = gr.split_at_mut(3 * n);
+            let (i_f, gg) = ifg.split_at_mut(2 * n);
+            F::sigmoid_in_place(i_f, mode);
+            F::tanh_in_place(gg, mode);
+            F::sigmoid_in_place(o, mode);
+            let (i, f) = i_f.split_at(n);
+            let cb = &mut c_cur[b * n..(b + 1) * n];
+            match c_prev {
+                Some(cp) => {
+                    let cp = &cp[b * n..(b + 1) * n];
+                    for ((((c, &i), &f), &g), &cp) in cb.iter_mut().zip(i).zip(f).zip(gg.iter()).zip(cp) {
+                        *c = f * cp + i * g;
+                    }
+                }
+                None => cb.iter_mut().zip(i).zip(gg.iter()).for_each(|((c, &i), &g)| *c = i * g),
+            }
+            let tcb = &mut tc[b * n..(b + 1) * n];
+            tcb.copy_from_slice(cb);
+            F::tanh_in_place(tcb, mode);
+            let hb = &mut h[b * n..(b + 1) * n];
+            hb.iter_mut().zip(o.iter()).zip(tcb.iter()).for_each(|((h, &o), &tc)| *h = o * tc);
         }
     }
     w.clock.lap(Phase::ForwardPointwise);
@@ -965,7 +1044,83 @@ fn backward_into<F: EngineFloat, S: Real>(
         }
         CellSpec::Gru => gru_backward(p, g, w, (t_len, bc), gn),
         CellSpec::CtGru { dt } => ctgru_backward(p, g, w, dt, (t_len, bc), gn),
+        CellSpec::Lstm => lstm_backward(p, g, w, (t_len, bc), gn),
     }
+}
+
+/// LSTM sweep. With `dh` the total gradient at `h_t` and `dc` the one carried to `c_t`:
+/// `dc += dh o (1 - tanh^2 c_t)`, `dao = dh tanh(c_t) o(1-o)`, `dai = dc g i(1-i)`,
+/// `daf = dc c_(t-1) f(1-f)`, `dag = dc i (1-g^2)`; the carried `dc_(t-1) = dc f` and
+/// `dh_(t-1) = [dai, daf, dag, dao] W_hh`. Both biases get the same gate gradients.
+fn lstm_backward<F: EngineFloat>(
+    p: &Params<F>,
+    g: &mut Params<F>,
+    w: &mut Worker<F>,
+    (t_len, bc): (usize, usize),
+    gn: usize,
+) -> Result<()> {
+    let n = gn / 4;
+    let rows = t_len * bc;
+    let (step, gstep) = (bc * n, bc * gn);
+    grow(&mut w.dg, rows * gn);
+    grow(&mut w.tmp, step);
+    w.tmp[..step].iter_mut().for_each(|v| *v = F::zero());
+    let w_hh = p.w_hh();
+    let one = F::one();
+    for t in (0..t_len).rev() {
+        for b in 0..bc {
+            let (k0, gk) = (t * step + b * n, t * gstep + b * gn);
+            let dpre = &w.dpre[k0..k0 + n];
+            let next = (t + 1 < t_len).then(|| &w.dh[b * n..(b + 1) * n]);
+            let gates = &w.g[gk..gk + gn];
+            let (gi, gf, gg, go) = (&gates[..n], &gates[n..2 * n], &gates[2 * n..3 * n], &gates[3 * n..]);
+            let tc = &w.tc[k0..k0 + n];
+            let c_prev: Option<&[F]> = (t > 0).then(|| &w.a[k0 - step..k0 - step + n]);
+            let dc_carry = &mut w.tmp[b * n..(b + 1) * n];
+            let dg = &mut w.dg[gk..gk + gn];
+            let (dg_i, rest) = dg.split_at_mut(n);
+            let (dg_f, rest) = rest.split_at_mut(n);
+            let (dg_g, dg_o) = rest.split_at_mut(n);
+            for k in 0..n {
+                let mut dh = dpre[k];
+                if let Some(next) = next {
+                    dh += next[k];
+                }
+                let (i, f, gv, o, tck) = (gi[k], gf[k], gg[k], go[k], tc[k]);
+                let dc = dc_carry[k] + dh * o * (one - tck * tck);
+                dg_o[k] = dh * tck * o * (one - o);
+                dg_i[k] = dc * gv * i * (one - i);
+                dg_f[k] = c_prev.map_or(F::zero(), |c| dc * c[k] * f * (one - f));
+                dg_g[k] = dc * i * (one - gv * gv);
+                dc_carry[k] = dc * f;
+            }
+        }
+        w.clock.lap(Phase::BackwardPointwise);
+        if t > 0 {
+            let dgv = view(&w.dg[t * gstep..], bc, gn)?;
+            let mut dhv = view_mut(&mut w.dh, bc, n)?;
+            gemm(F::one(), &dgv, &w_hh, F::zero(), &mut dhv);
+            w.clock.lap(Phase::RecurrentBackward);
+        }
+    }
+    let xv = view(&w.x, rows, g.layout().input)?;
+    let dgv = view(&w.dg, rows, gn)?;
+    gemm(F::one(), &dgv.t(), &xv, F::zero(), &mut g.w_ih_mut());
+    if t_len > 1 {
+        let hv = view(&w.h, rows, n)?;
+        let late = dgv.slice_axis(Axis(0), (bc..rows).into());
+        gemm(F::one(), &late.t(), &hv.slice_axis(Axis(0), (0..rows - bc).into()), F::zero(), &mut g.w_hh_mut());
+    } else {
+        g.w_hh_mut().fill(F::zero());
+    }
+    let db = dgv.sum_axis(Axis(0));
+    if let Some(mut v) = g.b_ih_mut() {
+        v.assign(&db);
+    }
+    if let Some(mut v) = g.b_hh_mut() {
+        v.assign(&db);
+    }
+    Ok(())
 }
 
 /// Elman and CT-RNN weight gradients from `dPre` `(T*B, N)`: `dW_ih = dPre^T X`,

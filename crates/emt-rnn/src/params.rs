@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use emt_core::cells::{CellKind, CtGruWeights, CtRnnWeights, GruWeights, Model, Readout};
+use emt_core::cells::{CellKind, CtGruWeights, CtRnnWeights, GruWeights, Layer, LstmWeights, Model, Readout, RnnStack};
 use emt_core::{ElmanWeights, Error, Real, Result, check};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 use rand::{Rng, RngCore};
@@ -39,6 +39,8 @@ pub enum CellSpec {
         /// Euler step in units of the cell's time constant.
         dt: f64,
     },
+    /// `torch.nn.LSTM` (one layer, no `proj_size`): gates i, f, g, o; the readout reads `h`.
+    Lstm,
 }
 
 impl CellSpec {
@@ -47,6 +49,7 @@ impl CellSpec {
         match self {
             CellSpec::Elman | CellSpec::CtRnn { .. } => 1,
             CellSpec::Gru | CellSpec::CtGru { .. } => 3,
+            CellSpec::Lstm => 4,
         }
     }
 
@@ -57,6 +60,7 @@ impl CellSpec {
             CellSpec::Gru => CellKind::Gru,
             CellSpec::CtRnn { .. } => CellKind::CtRnn,
             CellSpec::CtGru { .. } => CellKind::CtGru,
+            CellSpec::Lstm => CellKind::Lstm,
         }
     }
 
@@ -65,10 +69,10 @@ impl CellSpec {
         self.kind().name()
     }
 
-    /// Whether the cell has PyTorch's separate input bias `bias_ih_l0` (elman, gru). The CT
-    /// cells carry one bias, `bias_hh_l0`, as their model files do.
+    /// Whether the cell has PyTorch's separate input bias `bias_ih_l0` (elman, gru, lstm). The
+    /// CT cells carry one bias, `bias_hh_l0`, as their model files do.
     pub fn has_bias_ih(self) -> bool {
-        matches!(self, CellSpec::Elman | CellSpec::Gru)
+        matches!(self, CellSpec::Elman | CellSpec::Gru | CellSpec::Lstm)
     }
 
     /// Whether the readout (and the rate penalty) sees `tanh(h)` instead of `h`.
@@ -401,6 +405,10 @@ impl<F: Real> Params<F> {
                 dt,
                 Some(readout()?),
             )?),
+            CellSpec::Lstm => {
+                let layer = LstmWeights::new(f(self.w_ih()), f(self.w_hh()), g(self.b_ih()), g(self.b_hh()), None)?;
+                Model::Stack(RnnStack::new(vec![Layer::Lstm(layer)], Some(readout()?))?)
+            }
         })
     }
 
@@ -439,13 +447,23 @@ impl<F: Real> Params<F> {
                 w.b().map(|b| b.to_owned()),
                 need_readout(w.readout())?,
             ),
-            Model::Stack(s) => {
-                return Err(Error::param(
-                    "cell",
-                    format!("{} x {} ({})", s.num_layers(), s.kind(), s.activation().name()),
-                    "the engine trains single-layer tanh elman (with a readout), gru, ctrnn and ctgru",
-                ));
-            }
+            Model::Stack(s) => match s.layers() {
+                [Layer::Lstm(l)] if l.w_hr().is_none() => (
+                    CellSpec::Lstm,
+                    l.w_ih().to_owned(),
+                    l.w_hh().to_owned(),
+                    l.b_ih().map(|b| b.to_owned()),
+                    l.b_hh().map(|b| b.to_owned()),
+                    need_readout(s.readout())?,
+                ),
+                _ => {
+                    return Err(Error::param(
+                        "cell",
+                        format!("{} x {} ({})", s.num_layers(), s.kind(), s.activation().name()),
+                        "the engine trains one layer: tanh elman (with a readout), gru, lstm without proj_size, ctrnn, ctgru",
+                    ));
+                }
+            },
             Model::Gated(_) | Model::Oscillator(_) => {
                 return Err(Error::param("cell", model.kind().name(), "the engine trains elman, gru, ctrnn and ctgru"));
             }

@@ -122,11 +122,20 @@ fn adamw_first_step_matches_torch() {
 /// every gradient, the clip norm and two AdamW steps on clipped gradients, to 1e-10.
 #[test]
 fn gru_matches_pytorch_forward_gradients_and_two_adamw_steps() {
-    use emt_rnn::{CellSpec, Layout, Params};
-    let t = Tensors::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/torch_gru.safetensors"))
-        .expect("fixture loads");
+    gated_cell_parity(emt_rnn::CellSpec::Gru, "torch_gru.safetensors");
+}
+
+/// The LSTM cell against `torch.nn.LSTM` + `nn.Linear` (f64, from h = c = 0), the same way.
+#[test]
+fn lstm_matches_pytorch_forward_gradients_and_two_adamw_steps() {
+    gated_cell_parity(emt_rnn::CellSpec::Lstm, "torch_lstm.safetensors");
+}
+
+fn gated_cell_parity(cell: emt_rnn::CellSpec, fixture: &str) {
+    use emt_rnn::{Layout, Params};
+    let t = Tensors::read(format!("{}/tests/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"))).expect("fixture loads");
     for (case, bias) in [("nobias", false), ("bias", true)] {
-        let layout = Layout::for_cell(CellSpec::Gru, 5, 3, 3, bias).unwrap();
+        let layout = Layout::for_cell(cell, 5, 3, 3, bias).unwrap();
         let flat = |prefix: &str| -> Params<f64> {
             let data: Vec<f64> = layout
                 .tensors()
@@ -142,14 +151,16 @@ fn gru_matches_pytorch_forward_gradients_and_two_adamw_steps() {
         let (outputs, hidden) = engine.forward(&p, inputs.view()).unwrap();
         let d_out = max_diff(outputs.as_slice().unwrap(), get(&t, &format!("{case}.outputs")).as_slice().unwrap());
         let d_hid = max_diff(hidden.as_slice().unwrap(), get(&t, &format!("{case}.hidden")).as_slice().unwrap());
-        assert!(d_out < TOL && d_hid < TOL, "{case}: outputs {d_out:e}, hidden {d_hid:e}");
+        assert!(d_out < TOL && d_hid < TOL, "{cell:?} {case}: outputs {d_out:e}, hidden {d_hid:e}");
+        println!("{cell:?} {case}: outputs {d_out:.1e}, hidden {d_hid:.1e}");
 
         let mut grad = Params::zeros(layout);
         let stats = engine.loss_and_grad_arrays(&p, inputs.view(), targets.view(), 2, &mut grad).unwrap();
         let loss = get(&t, &format!("{case}.loss"))[[0]];
         assert!((stats.loss - loss).abs() < TOL, "{case}: loss {} vs {loss}", stats.loss);
         let d_grad = max_diff(grad.as_slice(), flat("grad.").as_slice());
-        assert!(d_grad < TOL, "{case}: gradients differ by {d_grad:e}");
+        assert!(d_grad < TOL, "{cell:?} {case}: gradients differ by {d_grad:e}");
+        println!("{cell:?} {case}: loss {:.1e}, gradients {d_grad:.1e}", (stats.loss - loss).abs());
 
         let mut adamw = Adam::new(layout.len(), AdamConfig::adamw(0.01, 0.1)).unwrap();
         for step in 1..=2 {
@@ -161,7 +172,8 @@ fn gru_matches_pytorch_forward_gradients_and_two_adamw_steps() {
             }
             adamw.step(p.as_mut_slice(), grad.as_slice()).unwrap();
             let d = max_diff(p.as_slice(), flat(&format!("adamw{step}.")).as_slice());
-            assert!(d < TOL, "{case}: parameters after AdamW step {step} differ by {d:e}");
+            assert!(d < TOL, "{cell:?} {case}: parameters after AdamW step {step} differ by {d:e}");
+            println!("{cell:?} {case}: AdamW step {step} {d:.1e}");
         }
     }
 }

@@ -108,6 +108,7 @@ enum Cell {
     Gru,
     Ctrnn,
     Ctgru,
+    Lstm,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +129,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         Cell::Gru => CellSpec::Gru,
         Cell::Ctrnn => CellSpec::CtRnn { alpha: args.alpha },
         Cell::Ctgru => CellSpec::CtGru { dt: args.dt },
+        Cell::Lstm => CellSpec::Lstm,
     };
     let params = TrainerParams::paper()
         .cell(cell)

@@ -93,14 +93,11 @@ impl ElmanLayer {
         h: ArrayView1<'_, f64>,
         u: ArrayView1<'_, f64>,
         m: &Array2<f64>,
-        mut out: ArrayViewMut2<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
     ) -> Result<()> {
         let mut next = Array1::zeros(self.hidden_dim());
         self.step_into(h, u, next.view_mut())?;
-        out.assign(m);
-        for (mut row, &y) in out.rows_mut().into_iter().zip(next.iter()) {
-            row *= self.activation.derivative_from_output(y);
-        }
+        crate::weights::derivative_rows_into(self.activation, &next, m, out);
         Ok(())
     }
 }
