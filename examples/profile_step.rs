@@ -19,12 +19,13 @@ use ndarray::Array3;
 use rand::Rng;
 
 /// (label, cell, N, d, T, B, first scored step).
-const ROWS: [(&str, CellSpec, usize, usize, usize, usize, usize); 7] = [
+const ROWS: [(&str, CellSpec, usize, usize, usize, usize, usize); 8] = [
     ("elman", CellSpec::Elman, 128, 6, 35, 64, 7),
     ("elman", CellSpec::Elman, 64, 6, 35, 64, 7),
     ("elman", CellSpec::Elman, 256, 6, 35, 64, 7),
     ("elman", CellSpec::Elman, 128, 8, 108, 64, 8),
     ("gru", CellSpec::Gru, 128, 6, 35, 64, 7),
+    ("lstm", CellSpec::Lstm, 128, 6, 35, 64, 7),
     ("ctrnn", CellSpec::CtRnn { alpha: 0.1 }, 128, 6, 35, 64, 7),
     ("ctgru", CellSpec::CtGru { dt: 0.1 }, 128, 6, 35, 64, 7),
 ];
@@ -42,9 +43,9 @@ fn episode(cell: CellSpec, d: usize, t: usize, b: usize, first: usize) -> emt::c
 }
 
 /// Multiply-adds x 2 of the three GEMM groups: (recurrent forward, recurrent backward, weight
-/// gradients), G gate blocks (1, or 3 for gru / ctgru).
+/// gradients), G gate blocks (1, or 3 for gru / ctgru, 4 for lstm).
 fn gemm_flops(cell: CellSpec, n: usize, d: usize, t: usize, b: usize) -> [f64; 3] {
-    let g = if matches!(cell, CellSpec::Gru | CellSpec::CtGru { .. }) { 3.0 } else { 1.0 };
+    let g = cell.gates() as f64;
     let (n, d, t, b) = (n as f64, d as f64, t as f64, b as f64);
     let rec = 2.0 * (t - 1.0) * b * g * n * n;
     [rec, rec, rec + 2.0 * t * b * g * n * d]
