@@ -974,3 +974,38 @@ fn a_flip_flop_lstm_trained_by_emt_has_eight_stable_fixed_points() {
     words.dedup();
     assert_eq!(words.len(), 8);
 }
+
+/// `emt train --nonlinearity relu` trains a relu Elman and its file says so: reading it back
+/// (or through `--nonlinearity tanh`, refused) can never turn it into tanh.
+#[test]
+fn a_relu_elman_trains_and_stays_relu() {
+    let d = dir("relu");
+    let out = d.join("relu.safetensors");
+    let j = ok(&[
+        "train",
+        "--nonlinearity",
+        "relu",
+        "--bias",
+        "--flipflop",
+        "2",
+        "--horizon",
+        "40",
+        "--hidden",
+        "16",
+        "--lr",
+        "0.005",
+        "--max-steps",
+        "300",
+        "--threads",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!((j["cell"].as_str(), j["nonlinearity"].as_str()), (Some("elman"), Some("relu")));
+    let file = emt_core::cells::ModelFile::load(&out).unwrap();
+    assert_eq!(file.model.activation(), emt_core::Activation::Relu);
+    let e = fails(&["cycle", "--weights", s(&out), "--nonlinearity", "tanh"]);
+    assert!(e.contains("nonlinearity = relu"), "{e}");
+    let e = fails(&["train", "--cell", "gru", "--nonlinearity", "relu", "--out", s(&d.join("x.safetensors"))]);
+    assert!(e.contains("--nonlinearity"), "{e}");
+}

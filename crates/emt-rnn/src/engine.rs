@@ -24,7 +24,7 @@ use ndarray::{Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, s};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use crate::kernels::{EngineFloat, TanhMode, gemm, tanh_backward};
+use crate::kernels::{EngineFloat, TanhMode, gemm, relu_backward, tanh_backward};
 use crate::profile::{Clock, Phase, PhaseTimes};
 use crate::{CellSpec, Layout, Params};
 
@@ -542,7 +542,7 @@ fn forward_hidden<F: EngineFloat>(
     grow(&mut w.h, rows * n);
     let xv = view(&w.x, rows, l.input)?;
     match l.cell {
-        CellSpec::Elman => {
+        CellSpec::Elman | CellSpec::ElmanRelu => {
             let mut hv = view_mut(&mut w.h, rows, n)?;
             gemm(F::one(), &xv, &p.w_ih().t(), F::zero(), &mut hv);
             if let (Some(a), Some(b)) = (p.b_ih(), p.b_hh()) {
@@ -551,7 +551,7 @@ fn forward_hidden<F: EngineFloat>(
             }
             w.clock.lap(Phase::Input);
             let h0 = w.has_h0.then(|| &w.h0[..batch * n]);
-            elman_forward(p, &mut w.h[..rows * n], h0, t_len, batch, mode, &mut w.clock)
+            elman_forward(p, &mut w.h[..rows * n], h0, (t_len, batch), mode, &mut w.clock)
         }
         CellSpec::CtRnn { alpha } => {
             grow(&mut w.a, rows * n);
@@ -588,17 +588,17 @@ fn transposed<F: EngineFloat>(w: ArrayView2<'_, F>) -> ndarray::Array2<F> {
     w.t().as_standard_layout().into_owned()
 }
 
-/// Elman: `h` holds the input projections; per step add `h_(t-1) W_hh^T`, then tanh.
+/// Elman: `h` holds the input projections; per step add `h_(t-1) W_hh^T`, then tanh (or relu).
 fn elman_forward<F: EngineFloat>(
     p: &Params<F>,
     h: &mut [F],
     h0: Option<&[F]>,
-    t_len: usize,
-    batch: usize,
+    (t_len, batch): (usize, usize),
     mode: TanhMode,
     clock: &mut Clock,
 ) -> Result<()> {
     let n = p.layout().hidden;
+    let relu = p.layout().cell == CellSpec::ElmanRelu;
     let step = batch * n;
     let w_hh_t = transposed(p.w_hh());
     let w_hh_t = w_hh_t.view();
@@ -612,7 +612,11 @@ fn elman_forward<F: EngineFloat>(
             gemm(F::one(), &prev, &w_hh_t, F::one(), &mut cv);
             clock.lap(Phase::RecurrentForward);
         }
-        F::tanh_in_place(cur, mode);
+        if relu {
+            cur.iter_mut().for_each(|v| *v = v.max(F::zero()));
+        } else {
+            F::tanh_in_place(cur, mode);
+        }
         clock.lap(Phase::ForwardPointwise);
     }
     Ok(())
@@ -992,13 +996,18 @@ fn backward_into<F: EngineFloat, S: Real>(
     let xv = view(&w.x, rows, l.input)?;
     let step = bc * n;
     match l.cell {
-        CellSpec::Elman => {
-            // The sweep: dPre_t = (dH_t + dh_next) (1 - h_t^2); dh_next = dPre_t W_hh.
+        CellSpec::Elman | CellSpec::ElmanRelu => {
+            // The sweep: dPre_t = (dH_t + dh_next) act'(h_t); dh_next = dPre_t W_hh.
             let w_hh = p.w_hh();
+            let relu = l.cell == CellSpec::ElmanRelu;
             for t in (0..t_len).rev() {
                 let dp = &mut w.dpre[t * step..(t + 1) * step];
                 let next = (t + 1 < t_len).then_some(&w.dh[..step]);
-                tanh_backward(dp, next, &w.h[t * step..(t + 1) * step]);
+                if relu {
+                    relu_backward(dp, next, &w.h[t * step..(t + 1) * step]);
+                } else {
+                    tanh_backward(dp, next, &w.h[t * step..(t + 1) * step]);
+                }
                 w.clock.lap(Phase::BackwardPointwise);
                 if t > 0 {
                     let dpv = view(dp, bc, n)?;

@@ -172,6 +172,20 @@ pub fn tanh_backward<F: Real>(dpre: &mut [F], dh_next: Option<&[F]>, h: &[F]) {
     }
 }
 
+/// `dpre = (dpre + dh_next) * [h > 0]`: relu's derivative read off its output, 0 at the kink
+/// (PyTorch's `grad * (x > 0)`).
+pub fn relu_backward<F: Real>(dpre: &mut [F], dh_next: Option<&[F]>, h: &[F]) {
+    let gate = |y: F| if y > F::zero() { F::one() } else { F::zero() };
+    match dh_next {
+        Some(dn) => {
+            for ((g, &n), &y) in dpre.iter_mut().zip(dn).zip(h) {
+                *g = (*g + n) * gate(y);
+            }
+        }
+        None => dpre.iter_mut().zip(h).for_each(|(g, &y)| *g *= gate(y)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

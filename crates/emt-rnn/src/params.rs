@@ -41,13 +41,16 @@ pub enum CellSpec {
     },
     /// `torch.nn.LSTM` (one layer, no `proj_size`): gates i, f, g, o; the readout reads `h`.
     Lstm,
+    /// `torch.nn.RNN(nonlinearity="relu")`: `h' = max(0, W_ih x + b_ih + W_hh h + b_hh)`, the
+    /// derivative 0 at the kink (PyTorch's backward).
+    ElmanRelu,
 }
 
 impl CellSpec {
     /// Row blocks of `W_ih` and `W_hh` (`G` in `(G N, .)`).
     pub fn gates(self) -> usize {
         match self {
-            CellSpec::Elman | CellSpec::CtRnn { .. } => 1,
+            CellSpec::Elman | CellSpec::ElmanRelu | CellSpec::CtRnn { .. } => 1,
             CellSpec::Gru | CellSpec::CtGru { .. } => 3,
             CellSpec::Lstm => 4,
         }
@@ -56,7 +59,7 @@ impl CellSpec {
     /// The file-format cell.
     pub fn kind(self) -> CellKind {
         match self {
-            CellSpec::Elman => CellKind::Elman,
+            CellSpec::Elman | CellSpec::ElmanRelu => CellKind::Elman,
             CellSpec::Gru => CellKind::Gru,
             CellSpec::CtRnn { .. } => CellKind::CtRnn,
             CellSpec::CtGru { .. } => CellKind::CtGru,
@@ -72,7 +75,7 @@ impl CellSpec {
     /// Whether the cell has PyTorch's separate input bias `bias_ih_l0` (elman, gru, lstm). The
     /// CT cells carry one bias, `bias_hh_l0`, as their model files do.
     pub fn has_bias_ih(self) -> bool {
-        matches!(self, CellSpec::Elman | CellSpec::Gru | CellSpec::Lstm)
+        matches!(self, CellSpec::Elman | CellSpec::ElmanRelu | CellSpec::Gru | CellSpec::Lstm)
     }
 
     /// Whether the readout (and the rate penalty) sees `tanh(h)` instead of `h`.
@@ -323,14 +326,18 @@ impl<F: Real> Params<F> {
         Ok(Params { layout, data })
     }
 
-    /// From checked weights: `b_h` goes to `bias_ih_l0`, `bias_hh_l0 = 0`. The engine is
-    /// tanh-only, so an identity-activation network is an error.
+    /// From checked weights: `b_h` goes to `bias_ih_l0`, `bias_hh_l0 = 0`. The engine trains
+    /// tanh and relu networks, so an identity-activation network is an error.
     pub fn from_weights(w: &ElmanWeights<F>) -> Result<Self> {
-        if w.activation() != emt_core::Activation::Tanh {
-            return Err(Error::param("activation", format!("{:?}", w.activation()), "emt-rnn trains tanh networks"));
-        }
+        let cell = match w.activation() {
+            emt_core::Activation::Tanh => CellSpec::Elman,
+            emt_core::Activation::Relu => CellSpec::ElmanRelu,
+            other => {
+                return Err(Error::param("activation", other.name(), "emt-rnn trains tanh and relu networks"));
+            }
+        };
         let bias = w.b_h().is_some() || w.b_r().is_some();
-        let layout = Layout::new(w.hidden_dim(), w.input_dim(), w.output_dim(), bias)?;
+        let layout = Layout::for_cell(cell, w.hidden_dim(), w.input_dim(), w.output_dim(), bias)?;
         let mut p = Params::zeros(layout);
         p.w_ih_mut().assign(&w.w_ih());
         p.w_hh_mut().assign(&w.w_hh());
@@ -366,13 +373,18 @@ impl<F: Real> Params<F> {
         Ok(p)
     }
 
-    /// Checked weights for analysis or saving (`b_h = bias_ih + bias_hh`). Errors if any
-    /// value is non-finite.
+    /// Checked weights for analysis or saving (`b_h = bias_ih + bias_hh`; relu for
+    /// [`CellSpec::ElmanRelu`]). Errors if any value is non-finite.
     pub fn to_weights(&self) -> Result<ElmanWeights<F>> {
-        if self.layout.cell != CellSpec::Elman {
-            return Err(Error::param("cell", self.layout.cell.name(), "to_weights is Elman-only; use to_model"));
-        }
-        let w = ElmanWeights::new(self.w_hh().to_owned(), self.w_ih().to_owned(), self.w_r().to_owned())?;
+        let activation = match self.layout.cell {
+            CellSpec::Elman => emt_core::Activation::Tanh,
+            CellSpec::ElmanRelu => emt_core::Activation::Relu,
+            other => {
+                return Err(Error::param("cell", other.name(), "to_weights is Elman-only; use to_model"));
+            }
+        };
+        let w = ElmanWeights::new(self.w_hh().to_owned(), self.w_ih().to_owned(), self.w_r().to_owned())?
+            .with_activation(activation);
         match (self.b_ih(), self.b_hh(), self.b_r()) {
             (Some(a), Some(b), b_r) => w.with_biases(Some(&a + &b), b_r.map(|v| v.to_owned())),
             _ => Ok(w),
@@ -387,7 +399,7 @@ impl<F: Real> Params<F> {
         let g = |v: Option<ArrayView1<'_, F>>| v.map(|v| v.mapv(|x| x.f64()));
         let readout = || Readout::new(f(self.w_r()), g(self.b_r()), l.hidden);
         Ok(match l.cell {
-            CellSpec::Elman => Model::Elman(self.cast::<f64>().to_weights()?),
+            CellSpec::Elman | CellSpec::ElmanRelu => Model::Elman(self.cast::<f64>().to_weights()?),
             CellSpec::Gru => Model::Gru(GruWeights::new(
                 f(self.w_ih()),
                 f(self.w_hh()),

@@ -7,7 +7,7 @@
 //! flip-flop task instead, on sequences of `--horizon` steps (no curriculum). The last stdout
 //! line is one JSON object with keys `task`, `s`, `d`, `hidden`, `seed`, `steps`,
 //! `train_seconds`, `steps_per_second`, `eval_horizon`, `eval_accuracy`, `final_loss`,
-//! `weights`, `threads`, `optimizer`, `lr`, `weight_decay`, `cell`, `alpha` / `dt` (ctrnn /
+//! `weights`, `threads`, `optimizer`, `lr`, `weight_decay`, `cell`, `nonlinearity`, `alpha` / `dt` (ctrnn /
 //! ctgru), `noise`, `rate_penalty`, `bias`, `init`, `h0` (and `log` when `--log` is given; `bits`, `p_flip`
 //! for the flip-flop, whose `s` is null and `d` its bit count).
 
@@ -63,6 +63,9 @@ pub struct Args {
     /// The cell.
     #[arg(long, value_enum, default_value_t = Cell::Elman)]
     cell: Cell,
+    /// Elman nonlinearity: tanh or relu (PyTorch's `nonlinearity`; written to the model file).
+    #[arg(long, default_value = "tanh")]
+    nonlinearity: emt_core::Activation,
     /// ctrnn: alpha = dt / tau in (0, 1].
     #[arg(long, default_value_t = 0.1)]
     alpha: f64,
@@ -124,12 +127,22 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         Optimizer::Adam => AdamConfig { lr: args.lr, weight_decay: args.weight_decay, ..Default::default() },
         Optimizer::Adamw => AdamConfig::adamw(args.lr, args.weight_decay),
     };
-    let cell = match args.cell {
-        Cell::Elman => CellSpec::Elman,
-        Cell::Gru => CellSpec::Gru,
-        Cell::Ctrnn => CellSpec::CtRnn { alpha: args.alpha },
-        Cell::Ctgru => CellSpec::CtGru { dt: args.dt },
-        Cell::Lstm => CellSpec::Lstm,
+    let cell = match (args.cell, args.nonlinearity) {
+        (Cell::Elman, emt_core::Activation::Relu) => CellSpec::ElmanRelu,
+        (_, emt_core::Activation::Tanh) => match args.cell {
+            Cell::Elman => CellSpec::Elman,
+            Cell::Gru => CellSpec::Gru,
+            Cell::Ctrnn => CellSpec::CtRnn { alpha: args.alpha },
+            Cell::Ctgru => CellSpec::CtGru { dt: args.dt },
+            Cell::Lstm => CellSpec::Lstm,
+        },
+        (cell, other) => {
+            return Err(emt_core::Error::param(
+                "--nonlinearity",
+                other.name(),
+                format!("the engine trains tanh, and relu for elman only (not {cell:?})"),
+            ));
+        }
     };
     let params = TrainerParams::paper()
         .cell(cell)
@@ -232,6 +245,7 @@ fn train<T: Task>(args: &Args, task: T, params: TrainerParams, meta: WeightsMeta
         "lr": args.lr,
         "weight_decay": args.weight_decay,
         "cell": cell.name(),
+        "nonlinearity": args.nonlinearity.name(),
         "noise": args.noise,
         "rate_penalty": args.rate_penalty,
         "bias": args.bias,
