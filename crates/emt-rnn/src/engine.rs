@@ -571,6 +571,10 @@ fn forward_hidden<F: EngineFloat>(
             if let Some(b) = if l.cell.has_bias_ih() { p.b_ih() } else { p.b_hh() } {
                 gv += &b;
             }
+            if let (CellSpec::Lstm, Some(b)) = (l.cell, p.b_hh()) {
+                // The LSTM's recurrent bias is outside any gate product: add it once here.
+                gv += &b;
+            }
             w.clock.lap(Phase::Input);
             match l.cell {
                 CellSpec::CtGru { dt } => ctgru_forward(p, w, dt, t_len, batch, mode),
@@ -734,7 +738,7 @@ fn gru_forward<F: EngineFloat>(
     Ok(())
 }
 
-/// LSTM: `g` holds `W_ih x + b_ih`; per step `g_t += h_(t-1) W_hh^T + b_hh`, `[i, f, o] = s(.)`,
+/// LSTM: `g` holds `W_ih x + b_ih + b_hh`; per step `g_t += h_(t-1) W_hh^T`, `[i, f, o] = s(.)`,
 /// `g = tanh(.)`, `c_t = f c_(t-1) + i g`, `h_t = o tanh(c_t)`. Leaves `g_t = [i, f, g, o]`,
 /// `a_t = c_t`, `tc_t = tanh(c_t)` (from `h = c = 0`).
 fn lstm_forward<F: EngineFloat>(
@@ -748,20 +752,15 @@ fn lstm_forward<F: EngineFloat>(
     let (step, gstep) = (batch * n, batch * 4 * n);
     let w_hh_t = transposed(p.w_hh());
     let w_hh_t = w_hh_t.view();
-    grow(&mut w.rec, gstep);
     grow(&mut w.tc, t_len * step);
     for t in 0..t_len {
         w.clock.lap(Phase::ForwardPointwise);
-        {
-            let mut rv = view_mut(&mut w.rec, batch, 4 * n)?;
-            match p.b_hh() {
-                Some(b) => rv.rows_mut().into_iter().for_each(|mut r| r.assign(&b)),
-                None => rv.fill(F::zero()),
-            }
-            if t > 0 {
-                let prev = view(&w.h[(t - 1) * step..t * step], batch, n)?;
-                gemm(F::one(), &prev, &w_hh_t, F::one(), &mut rv);
-            }
+        if t > 0 {
+            // The recurrent product goes straight onto the input projections (both biases are
+            // already there): no per-step buffer to fill and add.
+            let prev = view(&w.h[(t - 1) * step..t * step], batch, n)?;
+            let mut gv = view_mut(&mut w.g[t * gstep..(t + 1) * gstep], batch, 4 * n)?;
+            gemm(F::one(), &prev, &w_hh_t, F::one(), &mut gv);
         }
         w.clock.lap(Phase::RecurrentForward);
         let (c_done, c_rest) = w.a.split_at_mut(t * step);
@@ -772,7 +771,6 @@ fn lstm_forward<F: EngineFloat>(
         let tc = &mut w.tc[t * step..(t + 1) * step];
         for b in 0..batch {
             let gr = &mut g[b * 4 * n..(b + 1) * 4 * n];
-            gr.iter_mut().zip(&w.rec[b * 4 * n..(b + 1) * 4 * n]).for_each(|(x, &y)| *x += y);
             let (ifg, o) = gr.split_at_mut(3 * n);
             let (i_f, gg) = ifg.split_at_mut(2 * n);
             F::sigmoid_in_place(i_f, mode);
