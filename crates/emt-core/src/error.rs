@@ -56,6 +56,17 @@ pub enum Error {
         /// Rank or conditioning details.
         reason: String,
     },
+    /// An iterative method (an eigensolver, Newton, an integrator) stopped before meeting its
+    /// tolerance; what it reached is given where known.
+    #[error("{what} did not converge{}", not_converged_detail(*.iterations, *.residual))]
+    NotConverged {
+        /// What was being computed, e.g. `"eigendecomposition of W_hh (4, 4)"`.
+        what: String,
+        /// Iterations spent, where the method counts them.
+        iterations: Option<usize>,
+        /// The residual reached, where the method measures one.
+        residual: Option<f64>,
+    },
     /// Text that could not be parsed.
     #[error("cannot parse {input:?}: {reason}")]
     Parse {
@@ -91,6 +102,15 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
+}
+
+fn not_converged_detail(iterations: Option<usize>, residual: Option<f64>) -> String {
+    match (iterations, residual) {
+        (Some(i), Some(r)) => format!(" after {i} iterations (residual {r:.3e})"),
+        (Some(i), None) => format!(" after {i} iterations"),
+        (None, Some(r)) => format!(" (residual {r:.3e})"),
+        (None, None) => String::new(),
+    }
 }
 
 impl Error {

@@ -28,12 +28,12 @@
 //! # Ok::<(), emt_core::Error>(())
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use ndarray::{Array1, Array2, ArrayD, ArrayViewD, IxDyn};
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
+use crate::container::{self, Elem};
 use crate::{Activation, ElmanWeights, Error, Real, Result, check};
 
 /// Tensors read from a safetensors file, converted to `f64`, with the file's metadata.
@@ -54,31 +54,27 @@ fn format_err(source: &str, reason: impl Into<String>) -> Error {
 
 impl Tensors {
     /// Parses safetensors bytes; `source` names them in errors (a path, or "memory").
-    /// Errors on a truncated or corrupt header, offsets outside the buffer, or a dtype other
-    /// than F32/F64.
+    /// Errors on a truncated or corrupt header, offsets outside the buffer or overlapping, a
+    /// tensor or metadata key given twice, metadata values that are not strings, or a dtype
+    /// other than F32/F64.
     pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Self> {
-        let st = SafeTensors::deserialize(bytes)
-            .map_err(|e| format_err(source, format!("not a valid safetensors file: {e}")))?;
-        let (_, header) =
-            SafeTensors::read_metadata(bytes).map_err(|e| format_err(source, format!("invalid header: {e}")))?;
-        let metadata: BTreeMap<String, String> = header.metadata().clone().unwrap_or_default().into_iter().collect();
+        let (header, data) = container::parse(bytes, source)?;
         let mut tensors = BTreeMap::new();
         let mut dtypes = BTreeMap::new();
-        for (name, view) in st.tensors() {
-            let (values, dtype) =
-                decode(&view).map_err(|reason| format_err(source, format!("tensor {name}: {reason}")))?;
-            let array = ArrayD::from_shape_vec(IxDyn(view.shape()), values)
-                .map_err(|e| format_err(source, format!("tensor {name}: {e}")))?;
-            dtypes.insert(name.clone(), dtype);
-            tensors.insert(name, array);
+        for entry in &header.entries {
+            let array = ArrayD::from_shape_vec(IxDyn(&entry.shape), container::decode(entry, data))
+                .map_err(|e| format_err(source, format!("tensor {}: {e}", entry.name)))?;
+            dtypes.insert(entry.name.clone(), entry.elem.name());
+            tensors.insert(entry.name.clone(), array);
         }
-        Ok(Tensors { tensors, dtypes, metadata, source: source.to_string() })
+        Ok(Tensors { tensors, dtypes, metadata: header.metadata, source: source.to_string() })
     }
 
-    /// Reads a safetensors file.
+    /// Reads a safetensors file; its header is checked before the data is read, so a file
+    /// that is not one is refused after its first bytes, whatever its size.
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+        let bytes = container::read_file(path)?;
         Tensors::from_bytes(&bytes, &path.display().to_string())
     }
 
@@ -130,26 +126,12 @@ impl Tensors {
     }
 }
 
-fn decode(view: &TensorView<'_>) -> std::result::Result<(Vec<f64>, &'static str), String> {
-    let data = view.data();
-    match view.dtype() {
-        Dtype::F64 => {
-            Ok((data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect(), "f64"))
-        }
-        Dtype::F32 => Ok((
-            data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4])) as f64).collect(),
-            "f32",
-        )),
-        other => Err(format!("unsupported dtype {other:?} (emt reads F32 and F64)")),
-    }
-}
-
 /// Little-endian bytes of `array` in logical row-major order.
-fn encode<F: Real>(array: &ArrayViewD<'_, F>) -> (Dtype, Vec<u8>) {
+fn encode<F: Real>(array: &ArrayViewD<'_, F>) -> (Elem, Vec<u8>) {
     if F::NAME == "f32" {
-        (Dtype::F32, array.iter().flat_map(|x| (x.f64() as f32).to_le_bytes()).collect())
+        (Elem::F32, array.iter().flat_map(|x| (x.f64() as f32).to_le_bytes()).collect())
     } else {
-        (Dtype::F64, array.iter().flat_map(|x| x.f64().to_le_bytes()).collect())
+        (Elem::F64, array.iter().flat_map(|x| x.f64().to_le_bytes()).collect())
     }
 }
 
@@ -168,22 +150,14 @@ pub fn tensors_to_safetensors<F: Real>(
     tensors: &[(&str, ArrayViewD<'_, F>)],
     metadata: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>> {
-    let encoded: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
+    let encoded = tensors
         .iter()
         .map(|(name, a)| {
-            let (dtype, bytes) = encode(a);
-            (name.to_string(), dtype, a.shape().to_vec(), bytes)
+            let (elem, bytes) = encode(a);
+            (name.to_string(), elem, a.shape().to_vec(), bytes)
         })
         .collect();
-    let mut views = Vec::with_capacity(encoded.len());
-    for (name, dtype, shape, bytes) in &encoded {
-        let view = TensorView::new(*dtype, shape.clone(), bytes)
-            .map_err(|e| format_err(name, format!("cannot encode: {e}")))?;
-        views.push((name.clone(), view));
-    }
-    let meta: HashMap<String, String> = metadata.clone().into_iter().collect();
-    safetensors::serialize(views, if meta.is_empty() { None } else { Some(meta) })
-        .map_err(|e| format_err("output", format!("cannot serialise: {e}")))
+    container::encode(encoded, metadata)
 }
 
 /// What a weights file says about how it was made. Unknown keys are kept in `other`.
@@ -199,13 +173,42 @@ pub struct WeightsMetadata {
     pub seed: Option<u64>,
     /// Training step.
     pub step: Option<u64>,
-    /// Any other metadata.
+    /// Free notes: keys under `note.` (`note.epoch`, `note.git`), `planted_basis` (written by
+    /// `emt plant`) and `format` (the `"pt"` tag Hugging Face's writers add). Nothing reads
+    /// them. Any other key is refused when a file is read or written: a key emt skipped could
+    /// change what the file means (a misspelt `activation` would run a relu net as tanh).
     pub other: BTreeMap<String, String>,
+}
+
+/// Metadata keys that carry no meaning for the model (see [`WeightsMetadata::other`]).
+const FREE_KEYS: [&str; 2] = ["planted_basis", "format"];
+/// The prefix of free-note metadata keys.
+pub const NOTE_PREFIX: &str = "note.";
+
+fn is_free_key(key: &str) -> bool {
+    FREE_KEYS.contains(&key) || (key.starts_with(NOTE_PREFIX) && key.len() > NOTE_PREFIX.len())
+}
+
+/// Refuses keys nothing reads, naming them and what is read.
+fn refuse_unknown_keys<'a>(keys: impl Iterator<Item = &'a String>, source: &str) -> Result<()> {
+    let unknown: Vec<&String> = keys.filter(|k| !is_free_key(k)).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(format_err(
+        source,
+        format!(
+            "metadata key(s) {unknown:?} are not read by emt, so the file may not mean what its producer meant \
+             (emt reads cell, activation, nonlinearity, num_layers, task, s, d, seed, step and each cell's \
+             constants; free notes go under \"{NOTE_PREFIX}\", e.g. {NOTE_PREFIX}epoch)"
+        ),
+    ))
 }
 
 impl WeightsMetadata {
     /// The metadata as written (`activation` only for Elman weights).
-    pub(crate) fn to_map(&self, activation: Option<Activation>) -> BTreeMap<String, String> {
+    pub(crate) fn to_map(&self, activation: Option<Activation>) -> Result<BTreeMap<String, String>> {
+        refuse_unknown_keys(self.other.keys(), "output")?;
         let mut m = self.other.clone();
         let mut put = |k: &str, v: Option<String>| {
             if let Some(v) = v {
@@ -227,7 +230,7 @@ impl WeightsMetadata {
             }
             None => {}
         }
-        m
+        Ok(m)
     }
 
     /// Parses metadata, taking out the known keys and `activation`.
@@ -249,6 +252,7 @@ impl WeightsMetadata {
             step: num(&mut m, "step", source)?,
             other: m,
         };
+        refuse_unknown_keys(meta.other.keys(), source)?;
         Ok((meta, activation))
     }
 }
@@ -293,12 +297,16 @@ pub fn weights_to_safetensors<F: Real>(w: &ElmanWeights<F>, meta: &WeightsMetada
     if let Some(b) = w.b_r() {
         list.push(("bias", b.into_dyn()));
     }
-    let mut map = meta.to_map(Some(w.activation()));
+    let mut map = meta.to_map(Some(w.activation()))?;
     map.insert("cell".into(), "elman".into());
     tensors_to_safetensors(&list, &map)
 }
 
 /// Reads Elman weights (F32 or F64) saved by emt or by PyTorch; analysis runs in `f64`.
+///
+/// The file must be exactly one Elman layer with a readout: it is read by the same strict
+/// reader as [`ModelFile`](crate::cells::ModelFile) (every tensor and metadata key used), so a
+/// stacked, LSTM or readout-less file is an error naming what it is, never a partial read.
 pub fn weights_from_safetensors(bytes: &[u8], source: &str) -> Result<(ElmanWeights<f64>, WeightsMetadata)> {
     let t = Tensors::from_bytes(bytes, source)?;
     match t.metadata.get("cell").map(String::as_str) {
@@ -310,23 +318,25 @@ pub fn weights_from_safetensors(bytes: &[u8], source: &str) -> Result<(ElmanWeig
             ));
         }
     }
-    let b_ih = t.vector_optional("bias_ih_l0")?;
-    let b_hh = t.vector_optional("bias_hh_l0")?;
-    let b_h = match (b_ih, b_hh) {
-        (Some(a), Some(b)) if a.len() == b.len() => Some(a + b),
-        (Some(a), Some(b)) => {
-            return Err(Error::shape("bias_hh_l0", check::fmt_shape(&[a.len()]), check::fmt_shape(&[b.len()])));
-        }
-        (Some(a), None) | (None, Some(a)) => Some(a),
-        (None, None) => None,
-    };
-    let mut map = t.metadata.clone();
-    map.remove("cell");
-    let (meta, activation) = WeightsMetadata::from_map(map, source)?;
-    let w = ElmanWeights::new(t.matrix("weight_hh_l0")?, t.matrix("weight_ih_l0")?, t.matrix("weight")?)?
-        .with_biases(b_h, t.vector_optional("bias")?)?
-        .with_activation(activation);
-    Ok((w, meta))
+    let file = crate::cells::ModelFile::from_tensors(&t)?;
+    if file.h0.is_some() {
+        return Err(format_err(
+            source,
+            "has an h0, which Elman weights cannot hold (load it with emt_core::cells::ModelFile)",
+        ));
+    }
+    match file.model {
+        crate::cells::Model::Elman(w) => Ok((w, file.meta)),
+        other => Err(format_err(
+            source,
+            format!(
+                "holds a {} model of {} layer(s){}, not one Elman layer with a readout (load it with emt_core::cells::ModelFile)",
+                other.kind(),
+                other.num_layers(),
+                if other.output_dim() == 0 { " without a readout" } else { "" },
+            ),
+        )),
+    }
 }
 
 /// Writes Elman weights to a safetensors file.
@@ -338,7 +348,7 @@ pub fn save_weights<F: Real>(path: impl AsRef<Path>, w: &ElmanWeights<F>, meta: 
 /// Reads Elman weights from a safetensors file.
 pub fn load_weights(path: impl AsRef<Path>) -> Result<(ElmanWeights<f64>, WeightsMetadata)> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+    let bytes = container::read_file(path)?;
     weights_from_safetensors(&bytes, &path.display().to_string())
 }
 
@@ -366,7 +376,7 @@ mod tests {
             step: Some(99),
             ..Default::default()
         };
-        meta.other.insert("note".into(), "planted".into());
+        meta.other.insert("note.origin".into(), "planted".into());
         let (back, m) = weights_from_safetensors(&weights_to_safetensors(&w, &meta).unwrap(), "mem").unwrap();
         assert_eq!(back, w);
         assert_eq!(m, meta);
@@ -417,7 +427,7 @@ mod tests {
         assert!(e.to_string().contains("missing tensor \"weight_ih_l0\""), "{e}");
 
         let raw = vec![0u8; 8];
-        let view = TensorView::new(Dtype::I32, vec![2], &raw).unwrap();
+        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::I32, vec![2], &raw).unwrap();
         let ints = safetensors::serialize([("weight_hh_l0", view)], None).unwrap();
         let e = Tensors::from_bytes(&ints, "ints").unwrap_err();
         assert!(e.to_string().contains("unsupported dtype"), "{e}");
@@ -455,5 +465,48 @@ mod tests {
         let mut m = BTreeMap::new();
         m.insert("step".to_string(), "many".to_string());
         assert!(WeightsMetadata::from_map(m, "x").is_err());
+    }
+
+    #[test]
+    fn unknown_metadata_keys_are_refused_reading_and_writing() {
+        // One flipped byte turned `activation` into `activatiom`: the net must not run as tanh.
+        let mut m = BTreeMap::new();
+        m.insert("activatiom".to_string(), "relu".to_string());
+        let e = WeightsMetadata::from_map(m, "flipped").unwrap_err().to_string();
+        assert!(e.contains("\"activatiom\"") && e.contains("note."), "{e}");
+        let mut meta = WeightsMetadata::default();
+        meta.other.insert("epoch".into(), "3".into());
+        let e = weights_to_safetensors(&sample(), &meta).unwrap_err().to_string();
+        assert!(e.contains("\"epoch\""), "{e}");
+        for free in ["note.epoch", "planted_basis", "format"] {
+            let mut m = BTreeMap::new();
+            m.insert(free.to_string(), "x".to_string());
+            assert_eq!(WeightsMetadata::from_map(m, "free").unwrap().0.other.len(), 1, "{free}");
+        }
+        let mut m = BTreeMap::new();
+        m.insert("note.".to_string(), "x".to_string());
+        assert!(WeightsMetadata::from_map(m, "empty note").is_err());
+    }
+
+    #[test]
+    fn the_elman_loader_refuses_what_it_would_only_half_read() {
+        let w = sample();
+        let extra = Array2::<f64>::eye(4);
+        let list = [
+            ("weight_ih_l0", w.w_ih().into_dyn()),
+            ("weight_hh_l0", w.w_hh().into_dyn()),
+            ("weight_ih_l1", extra.view().into_dyn()),
+            ("weight_hh_l1", extra.view().into_dyn()),
+            ("weight", w.w_r().into_dyn()),
+        ];
+        let e = weights_from_safetensors(&tensors_to_safetensors(&list, &BTreeMap::new()).unwrap(), "two")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2 layer"), "{e}");
+        let no_readout = [("weight_ih_l0", w.w_ih().into_dyn()), ("weight_hh_l0", w.w_hh().into_dyn())];
+        let e = weights_from_safetensors(&tensors_to_safetensors(&no_readout, &BTreeMap::new()).unwrap(), "bare")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("without a readout"), "{e}");
     }
 }

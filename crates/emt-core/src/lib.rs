@@ -31,6 +31,7 @@
 
 pub mod cells;
 pub mod check;
+mod container;
 mod episode;
 mod error;
 pub mod io;

@@ -137,8 +137,15 @@ pub fn classify_attractor(
     params: &AttractorParams,
 ) -> Result<Attractor> {
     let p = *params;
-    if !(p.transient >= 0.0 && p.length > 0.0 && p.tol > 0.0) {
-        return Err(Error::param("attractor params", format!("{p:?}"), "need transient >= 0, length > 0, tol > 0"));
+    // One named parameter per error (a CLI user sees `--steps 0`, not a struct dump).
+    if !(p.transient.is_finite() && p.transient >= 0.0) {
+        return Err(Error::param("transient", p.transient, "must be finite and >= 0"));
+    }
+    if !(p.length.is_finite() && p.length > 0.0) {
+        return Err(Error::param("length (steps)", p.length, "must be finite and > 0"));
+    }
+    if !(p.tol.is_finite() && p.tol > 0.0) {
+        return Err(Error::param("tol", p.tol, "must be finite and > 0"));
     }
     match system {
         System::Map(m) => classify_map(m, x0, u, &p),

@@ -424,8 +424,26 @@ pub fn lambda_max_flow(
 fn renormalize_pair(x: &Array1<f64>, y: &mut Array1<f64>, d0: f64, measure: bool, t: usize) -> Result<f64> {
     let diff = &*y - x;
     let dist = diff.dot(&diff).sqrt();
-    if !(dist.is_finite() && dist > 0.0) {
-        return Err(Error::Diverged { step: t, reason: format!("the two trajectories are {dist} apart") });
+    if dist == 0.0 {
+        // Not a divergence: the perturbed copy fell exactly onto the reference (a locally
+        // constant map, or contraction past the smallest f64 within one interval).
+        return Err(Error::param(
+            "perturbation",
+            d0,
+            format!(
+                "the perturbed trajectory fell exactly onto the reference one by step {t}: the largest exponent is \
+                 too negative for the two-trajectory estimate (the map is locally constant or contracts below f64 \
+                 resolution); use the Jacobian (QR) spectrum instead"
+            ),
+        ));
+    }
+    if !dist.is_finite() {
+        return Err(Error::Diverged {
+            step: t,
+            reason: format!(
+                "the distance between the reference and the perturbed trajectory became {dist} (the state overflowed)"
+            ),
+        });
     }
     *y = x + &(diff * (d0 / dist));
     Ok(if measure { (dist / d0).ln() } else { 0.0 })

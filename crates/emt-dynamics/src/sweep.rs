@@ -246,8 +246,13 @@ pub fn sweep<S: AsSystem>(
     if params.values < 2 {
         return Err(Error::param("values", params.values, "must be at least 2"));
     }
-    if !(params.from.is_finite() && params.to.is_finite() && params.tol > 0.0) {
-        return Err(Error::param("sweep", format!("{params:?}"), "needs finite ends and tol > 0"));
+    for (name, v) in [("from", params.from), ("to", params.to)] {
+        if !v.is_finite() {
+            return Err(Error::param(name, v, "must be finite"));
+        }
+    }
+    if !(params.tol.is_finite() && params.tol > 0.0) {
+        return Err(Error::param("tol", params.tol, "must be finite and > 0"));
     }
     check::finite("seeds", &seeds)?;
     let step = (params.to - params.from) / (params.values - 1) as f64;

@@ -49,6 +49,15 @@ pub struct Eigen {
     pub vectors: Array2<Complex64>,
 }
 
+/// faer's iteration ran out: say which decomposition, of what size, and faer's reason.
+fn not_converged(what: &str, a: &ArrayView2<'_, f64>, err: impl std::fmt::Debug) -> Error {
+    Error::NotConverged {
+        what: format!("{what} of a {} matrix ({err:?})", check::fmt_shape(a.shape())),
+        iterations: None,
+        residual: None,
+    }
+}
+
 /// Complex eigendecomposition of a real, not necessarily symmetric, matrix `(n, n)`.
 ///
 /// ```
@@ -61,9 +70,8 @@ pub struct Eigen {
 /// ```
 pub fn eig(a: ArrayView2<'_, f64>) -> Result<Eigen> {
     square("matrix", &a)?;
-    let e = to_faer(&a)
-        .eigen()
-        .map_err(|err| Error::singular("matrix", format!("eigendecomposition did not converge: {err:?}")))?;
+    check::finite("matrix", &a)?;
+    let e = to_faer(&a).eigen().map_err(|err| not_converged("eigendecomposition", &a, err))?;
     let n = a.nrows();
     let s = e.S().column_vector();
     let u = e.U();
@@ -81,9 +89,8 @@ pub fn eig(a: ArrayView2<'_, f64>) -> Result<Eigen> {
 /// Eigenvalues only (cheaper than [`eig`]).
 pub fn eigenvalues(a: ArrayView2<'_, f64>) -> Result<Vec<Complex64>> {
     square("matrix", &a)?;
-    let vals = to_faer(&a)
-        .eigenvalues()
-        .map_err(|err| Error::singular("matrix", format!("eigenvalues did not converge: {err:?}")))?;
+    check::finite("matrix", &a)?;
+    let vals = to_faer(&a).eigenvalues().map_err(|err| not_converged("eigenvalues", &a, err))?;
     Ok(vals.iter().map(|z| Complex64::new(z.re, z.im)).collect())
 }
 
@@ -105,8 +112,7 @@ pub fn svd(a: ArrayView2<'_, f64>) -> Result<Svd> {
     if m == 0 || n == 0 {
         return Err(Error::shape("matrix", "(m, n) with m, n >= 1", check::fmt_shape(a.shape())));
     }
-    let d =
-        to_faer(&a).thin_svd().map_err(|err| Error::singular("matrix", format!("SVD did not converge: {err:?}")))?;
+    let d = to_faer(&a).thin_svd().map_err(|err| not_converged("SVD", &a, err))?;
     let k = m.min(n);
     let (u, s, v) = (d.U(), d.S().column_vector(), d.V());
     Ok(Svd {

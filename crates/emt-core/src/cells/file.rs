@@ -522,7 +522,7 @@ impl ModelFile {
             tensors.push(("h0".to_string(), h0.clone().into_dyn()));
         }
         let activation = (self.model.kind() == CellKind::Elman).then(|| self.model.activation());
-        let mut meta = self.meta.to_map(activation);
+        let mut meta = self.meta.to_map(activation)?;
         meta.insert("cell".into(), self.model.kind().name().into());
         for (k, v) in self.model.constants() {
             meta.insert(k.into(), format!("{v}"));
@@ -555,8 +555,7 @@ impl ModelFile {
     /// Reads a model file, with the choices the file leaves open made by `options`.
     pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
-        ModelFile::from_tensors_with(&Tensors::from_bytes(&bytes, &path.display().to_string())?, options)
+        ModelFile::from_tensors_with(&Tensors::read(path)?, options)
     }
 
     /// Parses safetensors bytes (`source` names them in errors).
