@@ -28,14 +28,72 @@ impl TaskArgs {
 }
 
 /// Errors now, before any work, if `path` cannot be written: its directory is missing or
-/// read-only, or the path is a directory. Leaves no file behind.
-pub fn ensure_writable(path: &Path) -> Result<()> {
-    if path.is_dir() {
-        return Err(Error::param("output path", path.display(), "is a directory"));
+/// read-only, it is a directory, a device, a FIFO or a socket, a dangling symlink, or it is
+/// the same file as one of `inputs` (writing would destroy what is being read). Leaves no file
+/// behind.
+pub fn ensure_writable(path: &Path, inputs: &[&Path]) -> Result<()> {
+    let target = output_target(path)?;
+    for input in inputs {
+        if same_file(&target, input) {
+            return Err(Error::param(
+                "output path",
+                path.display(),
+                format!("is the input {} itself: writing it would destroy what is read", input.display()),
+            ));
+        }
     }
-    let probe = temp_sibling(path);
+    let probe = temp_sibling(&target);
     std::fs::write(&probe, b"").map_err(|e| Error::file(path, e))?;
     std::fs::remove_file(&probe).map_err(|e| Error::file(&probe, e))
+}
+
+/// Where writing `path` really goes: `path` itself, or for a symlink the file it points to (so
+/// the link survives and its target is replaced). Only regular files are ever replaced: emt
+/// turned `/dev/full` into a regular file when run as root, and would have replaced a FIFO a
+/// pipeline was reading.
+pub fn output_target(path: &Path) -> Result<PathBuf> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(path.to_path_buf()),
+        Err(e) => return Err(Error::file(path, e)),
+        Ok(m) => m,
+    };
+    if meta.file_type().is_symlink() {
+        let target = std::fs::canonicalize(path).map_err(|e| {
+            Error::param("output path", path.display(), format!("is a symlink whose target cannot be resolved ({e})"))
+        })?;
+        return regular(path, &target, std::fs::metadata(&target).map_err(|e| Error::file(&target, e))?);
+    }
+    regular(path, path, meta)
+}
+
+fn regular(path: &Path, target: &Path, meta: std::fs::Metadata) -> Result<PathBuf> {
+    let what = if meta.is_file() {
+        return Ok(target.to_path_buf());
+    } else if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a device, FIFO or socket); emt replaces only regular files"
+    };
+    let shown = if path == target {
+        format!("{}", path.display())
+    } else {
+        format!("{} -> {}", path.display(), target.display())
+    };
+    Err(Error::param("output path", shown, format!("is {what}")))
+}
+
+/// Whether `a` and `b` name one existing file (through links, `..` or hard links).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        #[cfg(unix)]
+        (Ok(x), Ok(y)) => {
+            use std::os::unix::fs::MetadataExt;
+            x.dev() == y.dev() && x.ino() == y.ino()
+        }
+        #[cfg(not(unix))]
+        (Ok(_), Ok(_)) => std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok(),
+        _ => false,
+    }
 }
 
 fn temp_sibling(path: &Path) -> PathBuf {
@@ -43,26 +101,65 @@ fn temp_sibling(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
-/// Writes `bytes` to a temporary file beside `path` and renames it over `path`, so a reader
-/// (or a killed run) never sees a half-written file.
+/// Writes `bytes` to a temporary file beside the target and renames it over the target, so a
+/// reader (or a killed run) never sees a half-written file. The target is `path`, or the file
+/// a symlink at `path` points to; anything but a regular file is refused
+/// ([`output_target`]). A failed write removes its temporary file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_sibling(path);
-    std::fs::write(&tmp, bytes).map_err(|e| Error::file(path, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::file(path, e))
+    let target = output_target(path)?;
+    let tmp = temp_sibling(&target);
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &target));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::file(path, e)
+    })
 }
 
 /// Prints the summary as the last stdout line, or the error on stderr with a failing code.
 pub fn finish(result: Result<serde_json::Value>) -> std::process::ExitCode {
     match result {
         Ok(summary) => {
-            println!("{summary}");
+            outln!("{summary}");
+            if let Err(e) = std::io::Write::flush(&mut std::io::stdout()) {
+                stream_failed("stdout", &e);
+            }
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The exit status of a tool whose reader went away: what a shell reports for one ended by
+/// SIGPIPE (128 + 13), as `yes | head -1` gives under `set -o pipefail`.
+pub const EXIT_BROKEN_PIPE: i32 = 141;
+
+/// Writes to stdout (the `out!` / `outln!` macros). `println!` panics when stdout is a closed
+/// pipe or a full device (`emt ... | head -1` exited 101 with a panic message); here a reader
+/// that went away ends the run quietly with [`EXIT_BROKEN_PIPE`], and any other failure (a full
+/// disk, `/dev/full`) with one line on stderr and status 1.
+pub fn write_stdout(args: std::fmt::Arguments) {
+    if let Err(e) = std::io::Write::write_fmt(&mut std::io::stdout().lock(), args) {
+        stream_failed("stdout", &e);
+    }
+}
+
+/// Writes to stderr (the `errln!` macro), ending the run as [`write_stdout`] does if it fails.
+pub fn write_stderr(args: std::fmt::Arguments) {
+    if let Err(e) = std::io::Write::write_fmt(&mut std::io::stderr().lock(), args) {
+        stream_failed("stderr", &e);
+    }
+}
+
+fn stream_failed(which: &str, e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(EXIT_BROKEN_PIPE);
+    }
+    // stderr may be the broken stream itself; then there is nobody left to tell.
+    let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("error: writing {which}: {e}\n"));
+    std::process::exit(1)
 }
 
 /// A progress bar on stderr in the house style (hidden when stderr is not a terminal).

@@ -4,6 +4,22 @@
 //! its stdout with one JSON object on one line (scripts parse that line). Errors go to stderr
 //! with a failing exit code and name the offending value or path.
 
+/// `print!` for results: see [`common::write_stdout`] (a closed pipe ends the run quietly).
+macro_rules! out {
+    ($($t:tt)*) => { $crate::common::write_stdout(format_args!($($t)*)) };
+}
+
+/// `println!` for results: see [`common::write_stdout`].
+macro_rules! outln {
+    () => { $crate::common::write_stdout(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::common::write_stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+/// `eprintln!` for notes and errors: see [`common::write_stderr`].
+macro_rules! errln {
+    ($($t:tt)*) => { $crate::common::write_stderr(format_args!("{}\n", format_args!($($t)*))) };
+}
+
 mod cmd;
 mod common;
 mod observers;

@@ -459,10 +459,11 @@ pub fn curves<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, pa
     Ok(())
 }
 
-/// Writes nothing and returns an error naming `path` when it cannot be written.
-pub fn check_out(path: &Path) -> Result<Format> {
+/// Writes nothing and returns an error naming `path` when it cannot be written (or is one of
+/// `inputs`).
+pub fn check_out(path: &Path, inputs: &[&Path]) -> Result<Format> {
     let f = format_of(path)?;
-    crate::common::ensure_writable(path)?;
+    crate::common::ensure_writable(path, inputs)?;
     Ok(f)
 }
 

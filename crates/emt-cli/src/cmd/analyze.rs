@@ -110,7 +110,7 @@ pub fn compare(
 
 pub fn run(args: &Args) -> Result<serde_json::Value> {
     if let Some(path) = &args.save {
-        ensure_writable(path)?;
+        ensure_writable(path, &[&args.model.weights])?;
     }
     let file = args.model.load()?;
     let weights = elman_of(&file, &args.model.weights, "analyze")?;
@@ -155,9 +155,9 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     let spectral = spectral_error(weights.w_hh(), phi.matrix().view(), 0.9)?;
     let eig_whh = emt_linalg::eigenvalues(weights.w_hh())?.iter().filter(|z| z.norm() > 0.8).count();
 
-    println!("{task}, N = {n}, activation {:?}, {}", weights.activation(), args.model.weights.display());
-    println!("  accuracy at H = 200: {accuracy:.5}");
-    println!(
+    outln!("{task}, N = {n}, activation {:?}, {}", weights.activation(), args.model.weights.display());
+    outln!("  accuracy at H = 200: {accuracy:.5}");
+    outln!(
         "  spectral error (|λ| > 0.9, arguments): {:.3e} rad = {:.4} deg; {} vs {} eigenvalues ({} unmatched)",
         spectral.radians,
         spectral.degrees(),
@@ -165,8 +165,8 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         spectral.count_b,
         spectral.unmatched
     );
-    println!("  #|λ| > 0.8: W_hh {eig_whh}, Phi {}", phi.eig_count_above(0.8));
-    println!(
+    outln!("  #|λ| > 0.8: W_hh {eig_whh}, Phi {}", phi.eig_count_above(0.8));
+    outln!(
         "  {:?}: {} coordinates, gain {:.6}, max |Phi_emp - Phi| {:.3e}, max closure residual {:.3e}",
         method,
         basis.coordinates().len(),
@@ -175,21 +175,21 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         basis.max_closure_residual()
     );
     let slots: Vec<String> = decoding.by_slot.iter().map(|x| x.map_or("-".into(), |v| format!("{v:.3}"))).collect();
-    println!("  decoding accuracy {:.4}; by slot (oldest first): {}", decoding.mean, slots.join(" "));
+    outln!("  decoding accuracy {:.4}; by slot (oldest first): {}", decoding.mean, slots.join(" "));
     for (name, m) in &methods {
         match m.get("decoding_accuracy") {
-            Some(acc) => println!(
+            Some(acc) => outln!(
                 "    {name:>13}: decoding {:.4}, phi_error {:.3e}, max closure residual {:.3e}",
                 acc.as_f64().unwrap_or(f64::NAN),
                 m["phi_error"].as_f64().unwrap_or(f64::NAN),
                 m["max_closure_residual"].as_f64().unwrap_or(f64::NAN)
             ),
-            None => println!("    {name:>13}: {}", m["error"]),
+            None => outln!("    {name:>13}: {}", m["error"]),
         }
     }
     if let Some(pca) = basis.complement() {
         let shown: Vec<String> = pca.explained.iter().take(5).map(|x| format!("{x:.3}")).collect();
-        println!("  unexplained history: top PCA components explain {}", shown.join(", "));
+        outln!("  unexplained history: top PCA components explain {}", shown.join(", "));
     }
     if let Some(path) = &args.save {
         let one = traj.hidden.index_axis(Axis(1), 0).to_owned();
@@ -207,7 +207,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         let mut m = BTreeMap::new();
         m.insert("task".to_string(), id.to_string());
         write_atomic(path, &tensors_to_safetensors(&list, &m)?)?;
-        println!("  basis saved to {}", path.display());
+        outln!("  basis saved to {}", path.display());
     }
     Ok(json!({
         "method": match args.method { MethodArg::Dual => "dual", MethodArg::Paper => "paper", MethodArg::LeastSquares => "least_squares" },

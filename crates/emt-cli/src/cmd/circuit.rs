@@ -64,17 +64,17 @@ fn run_one(args: &Args, id: TaskId, s: usize, d: usize) -> Result<serde_json::Va
     let tanh = TanhCircuit::new(args.gain, args.write)?.build(&task, &tanh_basis)?;
     let (tanh_acc, tanh_err) = score(&tanh, &ep, Some(100))?;
 
-    println!("{task}");
+    outln!("{task}");
     for (j, src) in task.sources().iter().enumerate() {
-        print!("  y{j} = {}y(t-{})_{}", if src.sign < 0 { "-" } else { "" }, src.lag, src.dim);
+        out!("  y{j} = {}y(t-{})_{}", if src.sign < 0 { "-" } else { "" }, src.lag, src.dim);
     }
-    println!();
+    outln!();
     let cycles = phi.cycle_structure();
     let lengths: Vec<String> = cycles.iter().map(|(l, p)| format!("{l}{}", if *p < 0 { "-" } else { "+" })).collect();
-    println!("  Phi cycles: {} | #|eig| > 0.8: {}", lengths.join(" "), phi.eig_count_above(0.8));
-    println!("  linear circuit (N = {hidden}): {}", linear.realizability());
-    println!("    accuracy {lin_acc:.4}, max |o - y| {lin_err:.3e} over H = {}", args.horizon);
-    println!(
+    outln!("  Phi cycles: {} | #|eig| > 0.8: {}", lengths.join(" "), phi.eig_count_above(0.8));
+    outln!("  linear circuit (N = {hidden}): {}", linear.realizability());
+    outln!("    accuracy {lin_acc:.4}, max |o - y| {lin_err:.3e} over H = {}", args.horizon);
+    outln!(
         "  tanh circuit (g = {}, a = {}, m* = {:.6}): accuracy {tanh_acc:.4}, max |o - y| over the last 100 steps {tanh_err:.3e}",
         args.gain,
         args.write,

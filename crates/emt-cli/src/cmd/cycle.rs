@@ -51,7 +51,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     };
     let u = Array1::zeros(d);
     let a = classify_attractor(system, x0.view(), u.view(), &params)?;
-    println!(
+    outln!(
         "{} cell: {}{}{} ({})",
         model.kind(),
         a.kind.name(),
@@ -61,7 +61,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     );
     if !a.floquet.is_empty() {
         let shown: Vec<String> = a.floquet.iter().take(4).map(|z| format!("{:.4}{:+.4}i", z.re, z.im)).collect();
-        println!("  multipliers (largest first): {}", shown.join(", "));
+        outln!("  multipliers (largest first): {}", shown.join(", "));
     }
     Ok(json!({
         "kind": a.kind.name(),

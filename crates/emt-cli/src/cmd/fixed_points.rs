@@ -140,6 +140,16 @@ fn read_states(args: &SearchArgs, path: &Path, n: usize) -> Result<Array2<f64>> 
     }
 }
 
+impl SearchArgs {
+    /// The files this search reads, and `extra` (an output must be none of them).
+    pub fn input_paths<'a>(&'a self, extra: Option<&'a Path>) -> Vec<&'a Path> {
+        let mut v: Vec<&Path> = vec![&self.model.weights];
+        v.extend([&self.input, &self.inputs, &self.init_states].into_iter().flatten().map(PathBuf::as_path));
+        v.extend(extra);
+        v
+    }
+}
+
 /// Loads the model, inputs and seeds, and searches.
 pub fn search(args: &SearchArgs) -> Result<Search> {
     let file = args.model.load()?;
@@ -205,7 +215,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
             .flat_map(|(u, g)| (if slow { &g.slow } else { &g.fixed }).iter().map(move |p| point_json(p, u)))
             .collect::<Vec<_>>()
     };
-    println!(
+    outln!(
         "{} cell (state {n}, {} layer(s)): {} fixed points ({} stable), {} slow points, {} outliers, {} frozen and {} out-of-box candidates dropped, from {} seeds under {} input(s)",
         model.kind(),
         model.num_layers(),
@@ -220,9 +230,13 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     );
     for p in groups.iter().flat_map(|(_, g)| &g.fixed).take(12) {
         let z = p.leading_eigenvalue();
-        println!(
+        outln!(
             "  {:?}, {} unstable dims, leading eigenvalue {:+.4}{:+.4}i, |res| {:.1e}",
-            p.stability, p.unstable_dims, z.re, z.im, p.speed
+            p.stability,
+            p.unstable_dims,
+            z.re,
+            z.im,
+            p.speed
         );
     }
     Ok(json!({

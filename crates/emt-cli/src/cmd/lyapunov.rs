@@ -82,7 +82,7 @@ pub fn spectrum(args: &RunArgs) -> Result<(ModelFile, LyapunovSpectrum, f64)> {
 pub fn run(args: &Args) -> Result<serde_json::Value> {
     let (file, s, l1) = spectrum(&args.run)?;
     let shown: Vec<String> = s.exponents.iter().take(6).map(|l| format!("{l:+.4}")).collect();
-    println!(
+    outln!(
         "{} cell, {} of {} exponents per {}: {}{}",
         file.model.kind(),
         s.exponents.len(),
@@ -91,7 +91,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         shown.join(", "),
         if s.exponents.len() > 6 { ", ..." } else { "" }
     );
-    println!(
+    outln!(
         "  lambda_max {:+.5} (two trajectories: {l1:+.5}); Kaplan-Yorke {}; sum {:+.5}{}",
         s.exponents[0],
         s.kaplan_yorke.value().map_or("undetermined (more exponents needed)".into(), |d| format!("{d:.4}")),

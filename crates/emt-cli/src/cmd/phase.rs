@@ -50,6 +50,13 @@ pub struct Responses {
     pub curves: Vec<(String, emt_dynamics::PhaseResponse)>,
 }
 
+impl Args {
+    /// The files this command reads (an output must be none of them).
+    pub fn input_paths(&self) -> Vec<&std::path::Path> {
+        vec![&self.model.weights, &self.pulses]
+    }
+}
+
 /// Loads the model and pulses, finds the oscillation and measures every symbol's PRC.
 pub fn responses(args: &Args) -> Result<Responses> {
     let file = args.model.load()?;
@@ -93,9 +100,9 @@ pub fn responses(args: &Args) -> Result<Responses> {
 pub fn run(args: &Args) -> Result<serde_json::Value> {
     let Responses { cell, kind, period, curves } = responses(args)?;
     let (mut shifts, mut spread, mut resultant) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-    println!("{cell} cell: {} with period {period:.4} steps", kind.name());
+    outln!("{cell} cell: {} with period {period:.4} steps", kind.name());
     for (name, prc) in &curves {
-        println!(
+        outln!(
             "  {name}: shift {:+.6} rad ({:+.2} deg), circular spread {:.2e}",
             prc.mean,
             prc.mean.to_degrees(),

@@ -57,7 +57,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<serde_json::Value> {
-    ensure_writable(&args.out)?;
+    ensure_writable(&args.out, &[])?;
     let id = args.task.id_or_repeat_copy();
     let task = LinearVb::new(id, args.task.s, args.task.d)?;
     let kind = match args.basis {
@@ -78,8 +78,9 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         Dtype::F64 => emt_core::cells::Dtype::F64,
         Dtype::F32 => emt_core::cells::Dtype::F32,
     };
-    ModelFile::new(Model::Elman(p.weights)).with_meta(meta).with_dtype(dtype).save(&args.out)?;
-    println!(
+    let file = ModelFile::new(Model::Elman(p.weights)).with_meta(meta).with_dtype(dtype);
+    crate::common::write_atomic(&args.out, &file.to_bytes()?)?;
+    outln!(
         "planted {task} in N = {} ({:?} basis, {:?}) -> {}",
         args.hidden,
         args.basis,

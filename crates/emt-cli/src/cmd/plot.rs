@@ -177,7 +177,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
 }
 
 fn decoding(weights: &Path, flags: &ModelTaskArgs, seed: u64, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out)?;
+    plots::check_out(out, &[weights])?;
     let file = ModelFile::load(weights)?;
     let w = crate::common::elman_of(&file, weights, "plot decoding")?;
     let task = task_of(&file, flags)?;
@@ -213,7 +213,7 @@ fn decoding(weights: &Path, flags: &ModelTaskArgs, seed: u64, out: &Path) -> Res
 }
 
 fn prc(args: &crate::cmd::phase::Args, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out)?;
+    plots::check_out(out, &args.input_paths())?;
     let r = crate::cmd::phase::responses(args)?;
     let curves: Vec<(String, Vec<(f64, f64)>)> = r
         .curves
@@ -235,7 +235,7 @@ fn prc(args: &crate::cmd::phase::Args, out: &Path) -> Result<serde_json::Value> 
 }
 
 fn bifurcation(sweep: &Path, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out)?;
+    plots::check_out(out, &[sweep])?;
     let text = std::fs::read_to_string(sweep).map_err(|e| Error::file(sweep, e))?;
     let bad = |line: usize, why: String| Error::Format {
         path: sweep.display().to_string(),
@@ -303,7 +303,7 @@ fn bifurcation(sweep: &Path, out: &Path) -> Result<serde_json::Value> {
 }
 
 fn fsa(path: &Path, alpha: f64, seed: u64, key: &str, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out)?;
+    plots::check_out(out, &[path])?;
     let text = std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?;
     let bad = |why: String| Error::Format { path: path.display().to_string(), reason: why };
     let mut found = None;
@@ -429,12 +429,12 @@ fn summary(kind: &str, out: &Path) -> Result<serde_json::Value> {
         plots::Format::Svg => "svg",
     };
     let bytes = std::fs::metadata(out).map_err(|e| Error::file(out, e))?.len();
-    println!("{kind} plot -> {} ({bytes} bytes)", out.display());
+    outln!("{kind} plot -> {} ({bytes} bytes)", out.display());
     Ok(json!({ "plot": kind, "out": out.display().to_string(), "format": format, "bytes": bytes }))
 }
 
 fn spectrum(weights: &Path, flags: &ModelTaskArgs, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out)?;
+    plots::check_out(out, &[weights])?;
     let file = ModelFile::load(weights)?;
     let kind = file.model.kind();
     let (values, phi_values, title, flow) = match &file.model {
@@ -491,7 +491,7 @@ fn basis_of(
 }
 
 fn phi(weights: &Path, flags: &ModelTaskArgs, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out)?;
+    plots::check_out(out, &[weights])?;
     let (_, task, basis) = basis_of(weights, flags, "plot phi")?;
     let m = basis.coordinates().len();
     let title = format!(
@@ -518,7 +518,7 @@ fn phi(weights: &Path, flags: &ModelTaskArgs, out: &Path) -> Result<serde_json::
 }
 
 fn memory(weights: &Path, flags: &ModelTaskArgs, horizon: usize, seed: u64, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out)?;
+    plots::check_out(out, &[weights])?;
     let (w, task, basis) = basis_of(weights, flags, "plot memory")?;
     let ep = task.sample(horizon, 1, &mut rng::seeded(seed))?;
     let traj = w.simulate(ep.inputs().mapv(f64::from).view())?;
@@ -545,15 +545,31 @@ fn memory(weights: &Path, flags: &ModelTaskArgs, horizon: usize, seed: u64, out:
 }
 
 fn training(log: &Path, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out)?;
+    plots::check_out(out, &[log])?;
     let text = std::fs::read_to_string(log).map_err(|e| Error::file(log, e))?;
     let (mut loss, mut acc, mut horizon, mut eval) = (vec![], vec![], vec![], vec![]);
-    for (k, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    // A run killed mid-write leaves its last line without its newline: that one line is
+    // skipped (and said); a bad line anywhere else is an error.
+    let lines: Vec<&str> = text.lines().collect();
+    let mut cut_last_line = false;
+    for (k, line) in lines.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let bad = |reason: String| Error::Format {
             path: log.display().to_string(),
             reason: format!("line {}: {reason}", k + 1),
         };
-        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(_) if k + 1 == lines.len() && !text.ends_with('\n') => {
+                errln!(
+                    "{}: line {} is cut short (the run was stopped mid-write); plotting the lines before it",
+                    log.display(),
+                    k + 1
+                );
+                cut_last_line = true;
+                continue;
+            }
+            Err(e) => return Err(bad(e.to_string())),
+        };
         let num =
             |key: &str| v.get(key).and_then(serde_json::Value::as_f64).ok_or_else(|| bad(format!("no number {key:?}")));
         match v.get("event").and_then(serde_json::Value::as_str) {
@@ -603,12 +619,13 @@ fn training(log: &Path, out: &Path) -> Result<serde_json::Value> {
     let mut j = summary("training", out)?;
     j["steps"] = json!(loss.last().map_or(0.0, |p| p.0));
     j["evaluations"] = json!(eval.len());
+    j["cut_last_line"] = json!(cut_last_line);
     j["final_eval_accuracy"] = json!(eval.last().map(|p| p.1));
     Ok(j)
 }
 
 fn lyapunov(run: &crate::cmd::lyapunov::RunArgs, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out)?;
+    plots::check_out(out, &[&run.model.weights])?;
     let (file, s, _) = crate::cmd::lyapunov::spectrum(run)?;
     let unit = s.time_unit.name();
     let spectrum: Vec<(f64, f64)> = s.exponents.iter().enumerate().map(|(i, &l)| ((i + 1) as f64, l)).collect();
@@ -699,7 +716,7 @@ fn fixed_points(
     trials: Option<&Path>,
     out: &Path,
 ) -> Result<serde_json::Value> {
-    plots::check_out(out)?;
+    plots::check_out(out, &args.input_paths(trials))?;
     let search = crate::cmd::fixed_points::search(args)?;
     let ends = trials.map(|p| trial_endpoints(&search.file, p)).transpose()?;
     let system = search.system()?;

@@ -93,7 +93,7 @@ fn initial_states(
 }
 
 pub fn run(args: &Args) -> Result<serde_json::Value> {
-    ensure_writable(&args.out)?;
+    ensure_writable(&args.out, &[&args.model.weights, &args.inputs])?;
     let model = args.model.load()?;
     let t = Tensors::read(&args.inputs)?;
     let inputs: Array3<f64> = tensor(&t, "inputs", &args.inputs, "(T, B, d_in)")?.ok_or_else(|| Error::Format {
@@ -121,7 +121,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         }
     };
     write_atomic(&args.out, &bytes)?;
-    println!(
+    outln!(
         "{} model ({} dims of state, {} in, {} out, {}): {steps} steps x {batch} sequences -> {}",
         model.model.kind(),
         n,

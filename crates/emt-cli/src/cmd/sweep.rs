@@ -328,7 +328,7 @@ pub fn run(args: &Args) -> Result<Value> {
     let mine: Vec<&RunSpec> = all.iter().filter(|r| r.index % n == i).collect();
     let todo: Vec<&RunSpec> = mine.iter().copied().filter(|r| !done.contains(&r.key())).collect();
     let skipped = mine.len() - todo.len();
-    eprintln!(
+    errln!(
         "{} runs in the grid, {} in this shard, {skipped} already done, {} to run",
         all.len(),
         mine.len(),
@@ -387,6 +387,14 @@ fn merge(args: &Args) -> Result<Value> {
     create_dirs(&args.out)?;
     let mut all = finished(&args.out)?;
     for dir in &args.from {
+        // A missing directory would otherwise merge nothing from it and still exit 0.
+        if !dir.is_dir() {
+            return Err(Error::param(
+                "--from",
+                dir.display(),
+                "is not a sweep directory (it does not exist or is a file)",
+            ));
+        }
         for v in finished(dir)? {
             let key = v["key"].as_str().unwrap_or_default().to_string();
             if all.iter().any(|w| w["key"] == v["key"]) {
@@ -398,7 +406,7 @@ fn merge(args: &Args) -> Result<Value> {
     }
     let n = all.len();
     let path = write_results(&args.out, all)?;
-    eprintln!("{n} finished runs -> {}", path.display());
+    errln!("{n} finished runs -> {}", path.display());
     Ok(json!({"done": n, "results": path.display().to_string(), "out": args.out.display().to_string()}))
 }
 
@@ -464,7 +472,7 @@ fn emit_slurm(args: &Args, spec: &Path, dir: &Path, all: &[RunSpec]) -> Result<V
     for (name, text) in &paths {
         write_atomic(&dir.join(name), text.as_bytes())?;
     }
-    eprintln!("{} runs in {n} shards: sbatch scripts in {} (run submit.sh)", all.len(), dir.display());
+    errln!("{} runs in {n} shards: sbatch scripts in {} (run submit.sh)", all.len(), dir.display());
     Ok(json!({
         "runs": all.len(),
         "shards": n,

@@ -294,8 +294,8 @@ pub fn run(args: &Args) -> Result<Value> {
             "period": period,
             "range": range,
         });
-        println!("{line}");
-        eprintln!(
+        outln!("{line}");
+        errln!(
             "{} = {:+.6}: {} fixed points ({} stable), {}{}",
             args.param,
             pt.parameter,
@@ -306,11 +306,11 @@ pub fn run(args: &Args) -> Result<Value> {
         );
     }
     for b in &swept.bifurcations {
-        eprintln!("{} at {} = {:.8}", b.name(), args.param, b.parameter());
+        errln!("{} at {} = {:.8}", b.name(), args.param, b.parameter());
     }
     let divergence = period_divergence(&rows);
     if let Some(dv) = &divergence {
-        eprintln!("period divergence: {} at {}", dv["kind"], dv["critical"]);
+        errln!("period divergence: {} at {}", dv["kind"], dv["critical"]);
     }
     let mut summary = json!({
         "param": args.param,

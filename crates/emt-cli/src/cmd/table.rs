@@ -262,10 +262,10 @@ pub fn run(args: &Args) -> Result<Value> {
     }
     let mut rows = rows(&results)?;
     let md = markdown(&rows);
-    print!("{md}");
+    out!("{md}");
     let dec_md = if args.decoding { Some(add_decoding(&results, &mut rows)?) } else { None };
     if let Some(block) = &dec_md {
-        print!("{block}");
+        out!("{block}");
     }
     if let Some(path) = &args.markdown {
         let old = if path.exists() {

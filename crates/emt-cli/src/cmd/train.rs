@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 
 use emt_core::io::WeightsMetadata;
-use emt_core::{Result, Task};
+use emt_core::{Error, Result, Task};
 use emt_rnn::{AdamConfig, CellSpec, Curriculum, Observer, TrainReport, Trainer, TrainerParams};
 use emt_tasks::{FlipFlop, LinearVb};
 use serde_json::json;
@@ -122,7 +122,13 @@ enum Optimizer {
 
 pub fn run(args: &Args) -> Result<serde_json::Value> {
     // Fail on a bad path now, not after minutes of training.
-    ensure_writable(&args.out)?;
+    ensure_writable(&args.out, &[])?;
+    if let Some(log) = &args.log {
+        ensure_writable(log, &[])?;
+        if crate::common::output_target(log)? == crate::common::output_target(&args.out)? {
+            return Err(Error::param("--log", log.display(), "is the same file as --out"));
+        }
+    }
     let adam = match args.optimizer {
         Optimizer::Adam => AdamConfig { lr: args.lr, weight_decay: args.weight_decay, ..Default::default() },
         Optimizer::Adamw => AdamConfig::adamw(args.lr, args.weight_decay),
@@ -193,7 +199,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         CellSpec::CtGru { dt } => summary["dt"] = json!(dt),
         _ => {}
     }
-    println!(
+    outln!(
         "{name} ({}): {} steps in {:.1} s of training ({:.0} steps/s), eval accuracy {:.5} at H = {}, weights -> {}",
         cell.name(),
         summary["steps"],

@@ -145,7 +145,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
     }
     // Figures are checked before the long runs, so a bad path fails in a second, not at the end.
     for path in [&a.figure, &a.phase_diagram].into_iter().flatten() {
-        crate::plots::check_out(path)?;
+        crate::plots::check_out(path, &[])?;
     }
     if let (true, Some(path)) = (a.input_only, &a.phase_diagram) {
         return Err(emt_core::Error::param(
@@ -188,7 +188,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
             checks.push(json!({"g_h": g_h, "max_re": lead, "stable": lead < 0.0, "formula_error": err}));
         }
         zero_state.push(json!({"beta_r": beta_r, "g_star": g_star, "predicted_large_n": predicted, "checks": checks}));
-        eprintln!("zero state, beta_r {beta_r}: boundary g* = {g_star:.4} (large N: {predicted:.4})");
+        errln!("zero state, beta_r {beta_r}: boundary g* = {g_star:.4} (large N: {predicted:.4})");
     }
 
     // (a) Timescales: from a random state, run to t = T; at the final state the Jacobian's
@@ -221,7 +221,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
             ..Default::default()
         };
         let lmax = emt_dynamics::lambda_max_flow(&w, last.view(), Array2::zeros((1, n)).view(), &lp)?;
-        eprintln!(
+        errln!(
             "alpha_z {alpha_z}: {:.1}% of eigenvalues within 0.05 of 0, autocorrelation time {tau:.2}, lambda_max {lmax:+.4}",
             100.0 * near_zero
         );
@@ -249,7 +249,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
                 let (states, lmax) = settle_and_lambda(&w, n, steps, seed)?;
                 let pr = emt_dynamics::participation_ratio(states.mapv(f64::tanh).view()).unwrap_or(f64::NAN);
                 chaos.push(json!({"bias": bias, "g_h": g_h, "alpha_r": alpha_r, "lambda_max": lmax, "participation_ratio": pr}));
-                eprintln!("b_h {bias}, g_h {g_h}, alpha_r {alpha_r}: lambda_max {lmax:+.4}, PR {pr:.2}");
+                errln!("b_h {bias}, g_h {g_h}, alpha_r {alpha_r}: lambda_max {lmax:+.4}, PR {pr:.2}");
             }
         }
     }
@@ -265,7 +265,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
             gated(j, [2.5, 1.0, 1.0], [None, None, None], params)
         })?;
         let mut entry = summarise_scan(&fine, &curves, "alpha_r");
-        eprintln!(
+        errln!(
             "N = {size}, g_h = 2.5, {} draws of {t_steps} steps along alpha_r: {}",
             curves.len(),
             entry["summary"].as_str().unwrap_or("")
@@ -298,7 +298,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
             boundaries.push(if p < 1.0 { Some((p / (1.0 - p)).ln() / ar_in) } else { None });
         }
         let mut entry = summarise_scan(&inputs, &curves, "b_r");
-        eprintln!(
+        errln!(
             "N = {size}, g_h = {g_in}, alpha_r = {ar_in}, {} draws along the r-gate input b_r: {}; zero state unstable from b_r = {:?}",
             curves.len(),
             entry["summary"].as_str().unwrap_or(""),
@@ -328,7 +328,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         let counts: Vec<FixedPointCount> = on_two_threads(&inputs, |&b| count(b))?;
         let found: Vec<usize> = counts.iter().map(|c| c.found).collect();
         let stable: Vec<usize> = counts.iter().map(|c| c.stable).collect();
-        eprintln!("N = {size}, g_h = {g_in}, alpha_r = {ar_in}: fixed points {found:?} ({stable:?} stable) along b_r");
+        errln!("N = {size}, g_h = {g_in}, alpha_r = {ar_in}: fixed points {found:?} ({stable:?} stable) along b_r");
         input_fixed_points.push(json!({
             "n": size, "b_r": inputs, "seeds": fp_seeds, "fixed_points": found, "stable": stable,
             "converged": counts.iter().map(|c| c.converged).collect::<Vec<_>>(),

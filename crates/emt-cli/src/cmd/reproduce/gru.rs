@@ -130,7 +130,7 @@ pub(super) fn gru(a: &GruArgs) -> Result<Value> {
         Array1::zeros(0).view(),
         &Default::default(),
     )?;
-    eprintln!(
+    errln!(
         "{samples} random 2-D ctgrus: fixed-point counts {histogram:?} ({undecided} undecided); most: {best_json}; limit cycle period {:.4}",
         cyc.period
     );
@@ -141,7 +141,7 @@ pub(super) fn gru(a: &GruArgs) -> Result<Value> {
     ModelFile::new(emt_core::cells::Model::CtGru(pseudo_net)).save(&pseudo_path)?;
     pseudo["weights"] = json!(pseudo_path.display().to_string());
     let span: Vec<f64> = serde_json::from_value(pseudo["slow_span"].clone()).unwrap_or_default();
-    eprintln!(
+    errln!(
         "pseudo-line attractor (eps 0.01, c 2): {} fixed point(s); nullclines within 0.05 over h1 in {span:.2?}, max speed there {:.2e}",
         pseudo["fixed_points"],
         pseudo["max_speed_in_span"].as_f64().unwrap_or(f64::NAN)
@@ -198,7 +198,7 @@ fn snic_gallery(quick: bool) -> Result<Value> {
         ts.push(cyc.period);
     }
     let (fit, residual) = fit_period_divergence(&ps, &ts, emt_dynamics::Divergence::SaddleNodeOnCycle)?;
-    eprintln!("SNIC: saddle-node at b_h[0] = {p_c:.8}; periods {ts:.2?} just below it fit p_c = {fit:.6}");
+    errln!("SNIC: saddle-node at b_h[0] = {p_c:.8}; periods {ts:.2?} just below it fit p_c = {fit:.6}");
     Ok(json!({
         "found": true, "saddle_node": p_c, "state": sn.state().to_vec(), "parameters": ps, "periods": ts,
         "fitted_critical": fit, "fit_residual": residual,
@@ -381,7 +381,7 @@ fn trained_lines(seeds: u64, steps: u64, dt: f64, out: &Path) -> Result<Value> {
             })
             .count();
         let mse = report.eval.stats.loss;
-        eprintln!(
+        errln!(
             "analog memory, 2-D ctgru seed {seed}: MSE {mse:.4} (baseline 0.333), RMS error after 1/10/100 horizons {rms:.3?}, {} distinct end states ({ends_at_stable}/41 runs on a stable point), {} fixed points",
             ends.len(),
             manifold["fixed_points"]

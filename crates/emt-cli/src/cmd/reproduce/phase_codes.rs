@@ -219,8 +219,8 @@ pub(super) fn phase_codes(a: &PhaseArgs) -> Result<Value> {
                     entry["lattice_fsa"] = lattice;
                 }
             }
-            println!("{entry}");
-            eprintln!(
+            outln!("{entry}");
+            errln!(
                 "alpha {alpha} seed {seed}: {} steps, test accuracy {accuracy:.3}, {} ({} fixed points, {stable} stable)",
                 report.steps,
                 att.kind.name(),

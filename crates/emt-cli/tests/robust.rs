@@ -1,0 +1,185 @@
+//! The `emt` binary under abuse (issue 23): closed and full stdout, outputs that are devices,
+//! FIFOs, symlinks or the input itself, byte-identical files from identical runs, a log cut by
+//! kill -9, and messages that name what went wrong.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn emt() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_emt"))
+}
+
+fn run(args: &[&str]) -> Output {
+    emt().args(args).output().expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("emt-robust-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+fn plant(out: &Path) -> Output {
+    run(&["plant", "--s", "2", "--d", "2", "--hidden", "8", "--out", s(out)])
+}
+
+#[test]
+fn a_closed_pipe_on_stdout_ends_the_run_quietly() {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader); // the reader went away before a byte was written: `emt ... | head -0`
+    let o = emt().args(["circuit"]).stdout(writer).stderr(Stdio::piped()).output().expect("runs");
+    assert_eq!(o.status.code(), Some(141), "{o:?}");
+    assert!(o.stderr.is_empty(), "no panic, no message: {}", stderr(&o));
+}
+
+#[test]
+fn a_full_stdout_is_an_error_not_a_panic() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // not Linux
+    };
+    let o = emt().args(["circuit"]).stdout(full).stderr(Stdio::piped()).output().expect("runs");
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let e = stderr(&o);
+    assert!(e.contains("error: writing stdout") && !e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn outputs_must_be_regular_files_and_never_an_input() {
+    let d = dir("outputs");
+    let model = d.join("m.safetensors");
+    assert!(plant(&model).status.success());
+    let original = std::fs::read(&model).unwrap();
+
+    // A device: as root, emt once turned /dev/full into a regular file.
+    let o = plant(Path::new("/dev/full"));
+    assert!(!o.status.success() && stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    // A FIFO a pipeline might be reading.
+    let fifo = d.join("fifo");
+    if Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success()) {
+        let o = plant(&fifo);
+        assert!(!o.status.success() && stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    }
+    // A directory.
+    let o = plant(&d);
+    assert!(!o.status.success() && stderr(&o).contains("a directory"), "{}", stderr(&o));
+
+    // The input itself, by the same path and through a symlink.
+    let link = d.join("link.safetensors");
+    std::os::unix::fs::symlink(&model, &link).unwrap();
+    let inputs = d.join("x.safetensors");
+    let x = ndarray::Array3::<f64>::zeros((3, 1, 2));
+    let bytes = emt_core::io::tensors_to_safetensors(&[("inputs", x.view().into_dyn())], &Default::default()).unwrap();
+    std::fs::write(&inputs, bytes).unwrap();
+    for out in [&model, &link, &inputs] {
+        let o = run(&["simulate", "--weights", s(&model), "--inputs", s(&inputs), "--out", s(out)]);
+        assert!(!o.status.success() && stderr(&o).contains("is the input"), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(&model).unwrap(), original, "the model is untouched");
+
+    // Writing through a symlink replaces its target and keeps the link.
+    let target = d.join("target.safetensors");
+    std::fs::write(&target, b"old").unwrap();
+    let out_link = d.join("out-link.safetensors");
+    std::os::unix::fs::symlink(&target, &out_link).unwrap();
+    assert!(plant(&out_link).status.success());
+    assert!(std::fs::symlink_metadata(&out_link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read(&target).unwrap(), original, "the target holds the new model");
+    let leftovers: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn identical_runs_write_identical_bytes() {
+    let d = dir("bytes");
+    let (a, b) = (d.join("a.safetensors"), d.join("b.safetensors"));
+    assert!(plant(&a).status.success() && plant(&b).status.success());
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "plant");
+    let train = |out: &Path| {
+        let o = run(&[
+            "train",
+            "--s",
+            "2",
+            "--d",
+            "2",
+            "--hidden",
+            "8",
+            "--max-steps",
+            "5",
+            "--threads",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+            s(out),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    train(&a);
+    train(&b);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "train, same seed and threads");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_log_cut_by_kill_is_plotted_up_to_its_last_whole_line() {
+    let d = dir("log");
+    let log = d.join("run.jsonl");
+    let line = |step: u32| {
+        format!(r#"{{"event":"step","step":{step},"horizon":2,"loss":0.5,"accuracy":0.75,"grad_norm":1.0}}"#)
+    };
+    std::fs::write(&log, format!("{}\n{}\n{{\"event\":\"st", line(1), line(5))).unwrap();
+    let out = d.join("training.svg");
+    let o = run(&["plot", "training", "--log", s(&log), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let last = String::from_utf8_lossy(&o.stdout).lines().last().unwrap_or_default().to_string();
+    let j: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!((j["cut_last_line"].as_bool(), j["steps"].as_f64()), (Some(true), Some(5.0)));
+    assert!(stderr(&o).contains("line 3 is cut short"), "{}", stderr(&o));
+    // A bad line that is not the last (or a last line that ends in a newline) is still an error.
+    std::fs::write(&log, format!("{}\n{{\"event\":\"st\n{}\n", line(1), line(5))).unwrap();
+    let o = run(&["plot", "training", "--log", s(&log), "--out", s(&out)]);
+    assert!(!o.status.success() && stderr(&o).contains("line 2"), "{}", stderr(&o));
+    // The same file as --log and --out is refused.
+    let o = run(&["plot", "training", "--log", s(&log), "--out", s(&log)]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn messages_name_the_flag_or_key_at_fault() {
+    let d = dir("messages");
+    let model = d.join("m.safetensors");
+    assert!(plant(&model).status.success());
+    let o = run(&["cycle", "--weights", s(&model), "--steps", "0"]);
+    let e = stderr(&o);
+    assert!(!o.status.success() && e.contains("length (steps) = 0") && !e.contains("AttractorParams"), "{e}");
+
+    let o = run(&["sweep", "--merge", "--out", s(&d.join("sweep")), "--from", s(&d.join("missing"))]);
+    assert!(!o.status.success() && stderr(&o).contains("--from"), "{}", stderr(&o));
+
+    // A metadata key emt does not read (here one byte off `activation`) is refused, by name.
+    let t = emt_core::io::Tensors::read(&model).unwrap();
+    let mut meta = t.metadata.clone();
+    let act = meta.remove("activation").unwrap();
+    meta.insert("activatiom".into(), act);
+    let list: Vec<(&str, ndarray::ArrayViewD<'_, f64>)> =
+        t.tensors.iter().map(|(k, v)| (k.as_str(), v.view())).collect();
+    let odd = d.join("odd.safetensors");
+    std::fs::write(&odd, emt_core::io::tensors_to_safetensors(&list, &meta).unwrap()).unwrap();
+    let o = run(&["cycle", "--weights", s(&odd)]);
+    assert!(!o.status.success() && stderr(&o).contains("\"activatiom\""), "{}", stderr(&o));
+    std::fs::remove_dir_all(&d).unwrap();
+}
