@@ -252,7 +252,12 @@ fn classify_flow(
     u: ArrayView1<'_, f64>,
     p: &AttractorParams,
 ) -> Result<Attractor> {
-    let tight = Dopri5Params { rtol: 1e-10, atol: 1e-12, ..Default::default() };
+    let tight = Dopri5Params {
+        rtol: 1e-10,
+        atol: 1e-12,
+        max_steps: Dopri5Params::budget_for(p.transient.max(p.length)),
+        ..Default::default()
+    };
     let (after, _) = dopri5(flow, x0, u, p.transient, &tight, |_| {})?;
     let mut samples = Vec::new();
     let every = p.length / 2000.0;

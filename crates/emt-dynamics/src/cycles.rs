@@ -64,7 +64,12 @@ pub struct LimitCycle {
 }
 
 fn period_from_section(flow: &dyn Flow, x: &mut Array1<f64>, u: ArrayView1<'_, f64>, p: &CycleParams) -> Result<f64> {
-    let tight = Dopri5Params { rtol: 1e-11, atol: 1e-13, ..Default::default() };
+    let tight = Dopri5Params {
+        rtol: 1e-11,
+        atol: 1e-13,
+        max_steps: Dopri5Params::budget_for(p.transient.max(p.search)),
+        ..Default::default()
+    };
     let (after, _) = dopri5(flow, x.view(), u, p.transient, &tight, |_| {})?;
     *x = after;
     let normal = flow.field(x.view(), u)?;

@@ -18,8 +18,20 @@ pub struct Dopri5Params {
     pub h_min: f64,
     /// Largest step.
     pub h_max: f64,
-    /// Accepted plus rejected steps at most.
+    /// Accepted plus rejected steps at most. A stiff problem (the step held down by stability,
+    /// not accuracy: `h |lambda| > 3.25` for 15 accepted steps in a row, Hairer's test) whose
+    /// remaining time would need more than what is left of this is refused at once, not after
+    /// running into the cap.
     pub max_steps: usize,
+}
+
+impl Dopri5Params {
+    /// A step budget that grows with the time asked: `max(10^5, 10^4 t)` steps (a mean step of
+    /// 10^-4 time units over long runs). The analyses integrate with it, so their work is
+    /// bounded by their arguments.
+    pub fn budget_for(t: f64) -> usize {
+        (1e4 * t.max(0.0)).ceil().clamp(1e5, 1e12) as usize
+    }
 }
 
 impl Default for Dopri5Params {
@@ -137,6 +149,9 @@ pub fn dopri5(
     let (mut stage, mut x_new, mut err) = (Array1::zeros(n), Array1::zeros(n), Array1::zeros(n));
     flow.field_into(x.view(), u, k[0].view_mut())?;
     let mut stats = Dopri5Stats { accepted: 0, rejected: 0, evaluations: 1 };
+    // Stiffness test (Hairer & Wanner's DOPRI5): the 6th stage point and a run count.
+    let mut y6 = Array1::zeros(n);
+    let (mut stiff_run, mut calm_run) = (0usize, 0usize);
     let (mut t, mut h) = (0.0, p.h0.min(p.h_max));
     while t < t_end {
         if stats.accepted + stats.rejected >= p.max_steps {
@@ -154,6 +169,9 @@ pub fn dopri5(
                 }
             }
             flow.field_into(stage.view(), u, k[s].view_mut())?;
+            if s == 5 {
+                y6.assign(&stage);
+            }
         }
         stats.evaluations += 6;
         // The seventh stage is x_new itself (first same as last).
@@ -186,6 +204,36 @@ pub fn dopri5(
             let k6 = std::mem::take(&mut k[6]);
             k[6] = std::mem::replace(&mut k[0], k6);
             stats.accepted += 1;
+            // h |lambda| estimated from the last two stages (after the swap, k[0] = f(x_new),
+            // and x = x_new): large for 15 steps in a row means stability, not accuracy, holds
+            // the step down.
+            let den: f64 = x.iter().zip(&y6).map(|(a, b)| (a - b).powi(2)).sum();
+            let num: f64 = k[0].iter().zip(&k[5]).map(|(a, b)| (a - b).powi(2)).sum();
+            if den > 0.0 && h * (num / den).sqrt() > 3.25 {
+                calm_run = 0;
+                stiff_run += 1;
+                let used = stats.accepted + stats.rejected;
+                let projected = (t_end - t) / h;
+                if stiff_run >= 15 && projected > p.max_steps.saturating_sub(used) as f64 {
+                    return Err(Error::NotConverged {
+                        what: format!(
+                            "explicit Dormand-Prince integration to t = {t_end}: the step collapsed at t = {t:.6} \
+                             (h = {h:.3e} with h |lambda| > 3.25 for 15 steps: the problem is stiff, or blowing up \
+                             at |x|max = {:.3e}); the remaining time needs about {projected:.3e} steps, over the \
+                             budget of {} steps",
+                            x.iter().fold(0.0f64, |m, v| m.max(v.abs())),
+                            p.max_steps
+                        ),
+                        iterations: Some(used),
+                        residual: None,
+                    });
+                }
+            } else {
+                calm_run += 1;
+                if calm_run >= 6 {
+                    stiff_run = 0;
+                }
+            }
             h = (h * factor).min(p.h_max);
         } else {
             stats.rejected += 1;

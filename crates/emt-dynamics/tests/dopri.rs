@@ -87,9 +87,30 @@ fn a_blow_up_is_an_error_not_a_number() {
         |_| {},
     )
     .unwrap_err();
-    assert!(matches!(e, Error::InvalidParameter { .. } | Error::Diverged { .. }), "{e}");
+    assert!(matches!(e, Error::InvalidParameter { .. } | Error::Diverged { .. } | Error::NotConverged { .. }), "{e}");
     let bad = Dopri5Params { rtol: 0.0, ..Default::default() };
     assert!(
         dopri5(&Riccati { a: 0.0, b: 1.0 }, array![1.0].view(), Array1::zeros(0).view(), 1.0, &bad, |_| {}).is_err()
     );
+}
+
+/// A stiff problem whose stability-limited step would need more steps than the budget is
+/// refused within a few dozen steps (the fuzzer's CT-GRU with weights x 1e6 ran 29 s into
+/// the 10^7-step cap before).
+#[test]
+fn a_stiff_problem_over_budget_is_refused_early_and_named() {
+    let flow = emt_testkit::systems::LinearFlow(ndarray::array![[-1e7, 0.0], [0.0, -1.0]]);
+    let params = Dopri5Params { max_steps: 100_000, ..Default::default() };
+    let x0 = ndarray::array![1.0, 1.0];
+    let e = dopri5(&flow, x0.view(), ndarray::Array1::zeros(0).view(), 100.0, &params, |_| {}).unwrap_err();
+    match &e {
+        emt_core::Error::NotConverged { what, iterations: Some(used), .. } => {
+            assert!(what.contains("stiff") && what.contains("collapsed at t = 0.0"), "{e}");
+            assert!(*used < 1_000, "gave up after {used} steps");
+        }
+        other => panic!("{other}"),
+    }
+    // The same system over a time the budget covers is integrated (stiffness alone is no error).
+    let (x, stats) = dopri5(&flow, x0.view(), ndarray::Array1::zeros(0).view(), 0.01, &params, |_| {}).unwrap();
+    assert!((x[1] - (-0.01f64).exp()).abs() < 1e-8 && stats.accepted < 100_000, "{x} {stats:?}");
 }

@@ -7,6 +7,7 @@
 //! - [`jacobian_fd`], [`max_abs_diff`]: central finite differences and comparison.
 //! - [`systems`]: dynamical systems with known answers (Hénon, logistic, linear maps and flows,
 //!   Lorenz, Rössler, the random rate network), as `emt_core` maps and flows.
+//! - [`fuzz`]: a seeded structure-aware mutator of safetensors files (loader fuzzing).
 //!
 //! ```
 //! let j = emt_testkit::jacobian_fd(|x| ndarray::array![x[0] * x[1], x[0].sin()], ndarray::array![1.0, 2.0].view(), 1e-6);
@@ -15,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod fuzz;
 pub mod systems;
 
 use ndarray::{Array1, Array2, ArrayView1};
