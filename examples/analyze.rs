@@ -1,4 +1,4 @@
-//! Reads a trained network in its variable-memory basis (EMT.md §4) with the library API.
+//! Reads a trained network in its variable-memory basis (docs/EMT.md §4) with the library API.
 //!
 //! ```text
 //! cargo run --release --example repeat_copy          # writes repeat_copy.safetensors

@@ -1,6 +1,6 @@
 //! Writes the small models behind the dynamics figures of the README (docs/):
 //!
-//! - `z3.safetensors`: the handcrafted Z3 phase oscillator of DYNAMICS.md §7 (colour vectors
+//! - `z3.safetensors`: the handcrafted Z3 phase oscillator of docs/DYNAMICS.md §7 (colour vectors
 //!   N(0, I_100) from seed 7, 2-step pulses, period 25 steps, kappa = 0.5), and
 //!   `colours.safetensors`, its three colour vectors G, P, R as pulses for `emt phase`;
 //! - `ctgru_rotation.safetensors`: the 2-D continuous-time GRU with U_h = 4 R(pi/4) (a stable

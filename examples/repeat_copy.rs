@@ -1,4 +1,4 @@
-//! Trains an Elman RNN on repeat copy in the paper's setting (EMT.md §5) with the library API:
+//! Trains an Elman RNN on repeat copy in the paper's setting (docs/EMT.md §5) with the library API:
 //! a `Trainer`, one observer that prints progress, and a model file at the end.
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! Basis extraction on planted networks and circuits (EMT.md §4), across crates.
+//! Basis extraction on planted networks and circuits (docs/EMT.md §4), across crates.
 
 use emt::basis::{ExtractOptions, Grounding, Method, VariableBasis, spectral_error};
 use emt::circuit::{MemoryBasis, PlantedBasis, TanhCircuit, planted};
@@ -74,7 +74,7 @@ fn reference_ids_use_64_36_36_36_coordinates_and_paper_method_agrees() {
     assert_eq!(counts, vec![64, 36, 36, 36]);
 }
 
-/// The paper's method is not exact on every id even with an orthonormal basis (EMT.md §4:
+/// The paper's method is not exact on every id even with an orthonormal basis (docs/EMT.md §4:
 /// the column normalisation mixes coordinates that Phi maps onto one slot; error sqrt(2)-1).
 /// Kept so the comparison stays honest.
 #[test]
@@ -116,7 +116,7 @@ fn tanh_circuit_comes_out_as_phi_times_its_gain() {
 fn spectral_error_matches_emt_figures() {
     let phi = Phi::new(&reference()[0]).matrix();
     assert_eq!(spectral_error(phi.view(), phi.view(), 0.9).unwrap().radians, 0.0);
-    // EMT.md §5: 6.3e-5, 0.0072, 0.068, 0.73 degrees for eps = 1e-6, 1e-4, 1e-3, 1e-2.
+    // docs/EMT.md §5: 6.3e-5, 0.0072, 0.068, 0.73 degrees for eps = 1e-6, 1e-4, 1e-3, 1e-2.
     let mut r = rng::seeded(11);
     for (eps, deg) in [(1e-6, 6.3e-5), (1e-4, 0.0072), (1e-3, 0.068), (1e-2, 0.73)] {
         let noise: Array2<f64> = Array2::from_shape_fn(phi.dim(), |_| StandardNormal.sample(&mut r));

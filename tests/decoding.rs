@@ -34,7 +34,7 @@ fn planted_and_tanh_circuit_networks_decode_exactly_shuffled_ones_do_not() {
     for &(a, b, c) in emt_testkit::REFERENCE_IDS.iter() {
         let task = LinearVb::new(TaskId::new(a, b, c), 8, 8).unwrap();
         // A planted (linear) network holds the window exactly iff the linear circuit is exact
-        // (EMT.md §3): repeat copy yes; the composition ids keep junk from the input phase, and
+        // (docs/EMT.md §3): repeat copy yes; the composition ids keep junk from the input phase, and
         // the decoding sees it.
         let p = planted(&task, 80, PlantedBasis::Random, 0.3, &mut rng::seeded(3)).unwrap();
         let (dual, ls, slots) = decode(&p.weights, &task, 1);

@@ -1,5 +1,5 @@
 //! The classic FixedPointFinder example end to end: train an Elman RNN on the 3-bit flip-flop,
-//! then find its fixed points under zero input: 8 stable ones, one per stored word (DYNAMICS.md
+//! then find its fixed points under zero input: 8 stable ones, one per stored word (docs/DYNAMICS.md
 //! §9), plus saddles between them.
 
 use emt::core::{Task, rng};

@@ -1,4 +1,4 @@
-//! Issue 12: the handcrafted Z3 oscillator (DYNAMICS.md §7) classifies all 27 SET sequences, at
+//! Issue 12: the handcrafted Z3 oscillator (docs/DYNAMICS.md §7) classifies all 27 SET sequences, at
 //! any timing, by its phase offset from the zero-input run.
 
 use emt::core::cells::OscillatorWeights;

@@ -5,7 +5,7 @@
 //! slot `k`, bit `i` holds `z(t - s + 1 + k)_i` (slot `s - 1` is the current output, the one the
 //! readout reads). The decoding accuracy of a basis is, for every coordinate it defines, the
 //! fraction of states whose coordinate `Psi*[k d + i] . h(t)` has the sign of that bit, over
-//! fresh episodes (EMT.md §4).
+//! fresh episodes (docs/EMT.md §4).
 
 use emt_core::{Error, Result, check};
 use ndarray::{Array2, ArrayView2, ArrayView3};

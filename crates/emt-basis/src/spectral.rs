@@ -1,4 +1,4 @@
-//! Spectral error between a trained `W_hh` and the theory's `Phi` (EMT.md §4).
+//! Spectral error between a trained `W_hh` and the theory's `Phi` (docs/EMT.md §4).
 
 use emt_core::{Error, Result};
 use ndarray::ArrayView2;

@@ -1,4 +1,4 @@
-//! The variable-memory (privileged) basis of a trained network (EMT.md §4).
+//! The variable-memory (privileged) basis of a trained network (docs/EMT.md §4).
 
 use std::collections::VecDeque;
 
@@ -348,7 +348,7 @@ impl Dual {
     }
 }
 
-/// EMT.md §4, "Exact dual recursion": `Psi*[pi(r)] = sign(r) Psi*[r] W_hh / gain`, starting
+/// docs/EMT.md §4, "Exact dual recursion": `Psi*[pi(r)] = sign(r) Psi*[r] W_hh / gain`, starting
 /// from the readout (block s-1 of `Psi*`), breadth first.
 fn dual_recursion(weights: &ElmanWeights<f64>, phi: &Phi) -> Dual {
     let (s, d, n) = (phi.s(), phi.d(), phi.n());

@@ -1,4 +1,4 @@
-//! The closed-form binding circuits of EMT.md §3.
+//! The closed-form binding circuits of docs/EMT.md §3.
 
 use std::fmt;
 
@@ -34,7 +34,7 @@ impl Realizability {
         matches!(self, Realizability::Exact)
     }
 
-    /// The exact criterion of EMT.md §3 for the task's `Phi`.
+    /// The exact criterion of docs/EMT.md §3 for the task's `Phi`.
     ///
     /// `M` is the memory after the input phase for unit inputs (column `k*d + i` is
     /// `Phi^(s-1-k) e_((s-1)d + i)`); `R` is the set of coordinates reachable from the readout
@@ -178,7 +178,7 @@ impl LinearCircuit {
     }
 }
 
-/// The neuron-aligned tanh circuit (ours; EMT.md §3): `W_hh = g Psi Phi Psi^T`,
+/// The neuron-aligned tanh circuit (ours; docs/EMT.md §3): `W_hh = g Psi Phi Psi^T`,
 /// `W_ih = a Psi[:, block s-1]`, `W_r = Psi[:, block s-1]^T / m*` with `m* = tanh(g m*)`.
 /// It solves every task of the family: each neuron copies one signed neuron, so signs
 /// propagate exactly and magnitudes settle at `m*`, and during the input phase the write

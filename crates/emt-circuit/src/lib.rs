@@ -9,7 +9,7 @@
 //! - [`MemoryBasis`]: random orthonormal, neuron-aligned signed permutation, or your own.
 //! - [`LinearCircuit`]: `W_hh = Psi Phi Psi+`, identity activation. Exact at every horizon iff
 //!   [`Realizability::of`] says so (ours: the exact criterion). Few random ids pass: 16 of 48
-//!   at s = d = 2, 14-20% at the next sizes, 2.2% of random ids with s, d in 2..8 (EMT.md's
+//!   at s = d = 2, 14-20% at the next sizes, 2.2% of random ids with s, d in 2..8 (docs/EMT.md's
 //!   "about 29%" holds only at the smallest sizes; our tests count them exhaustively). Repeat
 //!   copy and its signed permutations always pass.
 //! - [`TanhCircuit`]: a neuron-aligned tanh circuit that solves every task of the family.

@@ -1,5 +1,5 @@
 //! Planted networks: `W_hh = B diag(Phi, T) B^-1`, a known memory basis hidden in a full
-//! hidden space, for testing basis extraction (EMT.md §4).
+//! hidden space, for testing basis extraction (docs/EMT.md §4).
 
 use emt_core::{Activation, ElmanWeights, Error, Result};
 use emt_tasks::{LinearVb, Phi};

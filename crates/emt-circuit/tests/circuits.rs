@@ -1,4 +1,4 @@
-//! The circuit claims of EMT.md §3, checked by simulation.
+//! The circuit claims of docs/EMT.md §3, checked by simulation.
 
 mod common;
 
@@ -31,7 +31,7 @@ fn early_error(weights: &ElmanWeights<f64>, ep: &Episode) -> f64 {
 
 #[test]
 fn reference_linear_accuracies_match_emt() {
-    // EMT.md §3 reports 0.83-0.85 for the three composition ids at H = 200. We measure
+    // docs/EMT.md §3 reports 0.83-0.85 for the three composition ids at H = 200. We measure
     // 0.81-0.835: 15-25% of their outputs are exactly 0 (a junk term cancels the true bit),
     // so the figure depends on the sign(0) = +1 convention surviving rounding: in a neuron
     // basis those zeros are exact (0.816-0.835), in a dense orthonormal basis rounding gives
@@ -120,7 +120,7 @@ fn all_ids(s: usize, d: usize) -> Vec<LinearVb> {
 
 /// Exhaustive over small sizes: the criterion agrees with simulation on every id (no false
 /// claims either way, on 1,352 ids), and the realizable fraction is what we report:
-/// 16/48 = 33% at s = d = 2, 20% at (3, 2), 15% at (2, 3), 14% at (4, 2). EMT.md's "about
+/// 16/48 = 33% at s = d = 2, 20% at (3, 2), 15% at (2, 3), 14% at (4, 2). docs/EMT.md's "about
 /// 29% of random ids" matches only the smallest sizes; see `realizable_fraction_over_random_ids`.
 #[test]
 fn realizability_exhaustive_small_sizes() {

@@ -1,4 +1,4 @@
-//! Phi's cycle structure and exact spectrum (EMT.md §2-3).
+//! Phi's cycle structure and exact spectrum (docs/EMT.md §2-3).
 
 mod common;
 

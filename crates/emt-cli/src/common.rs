@@ -254,7 +254,7 @@ pub fn elman_of(file: &emt_core::cells::ModelFile, path: &Path, command: &str) -
 
 /// Where a zero-input analysis starts: the file's `h0`, else a seeded small random state
 /// (uniform in ±0.05, stream 1 of `seed`), never exactly on an equilibrium such as the origin
-/// (DYNAMICS.md §4).
+/// (docs/DYNAMICS.md §4).
 pub fn start_state(file: &emt_core::cells::ModelFile, seed: u64) -> ndarray::Array1<f64> {
     use rand::Rng;
     match &file.h0 {

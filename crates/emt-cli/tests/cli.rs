@@ -126,7 +126,7 @@ fn plant_analyze_and_circuit() {
     assert!(j["phi_error"].as_f64().unwrap() < 1e-8, "{j}");
     assert!(Tensors::read(&basis).unwrap().tensors.contains_key("phi_emp"));
     // A planted repeat copy (linear circuit exact): the dual recursion and least squares read
-    // the memory perfectly; the paper's method fails on a random basis (EMT.md §4) and reads less.
+    // the memory perfectly; the paper's method fails on a random basis (docs/EMT.md §4) and reads less.
     assert_eq!(j["decoding_accuracy"].as_f64(), Some(1.0), "{j}");
     assert_eq!(j["decoding_by_slot"].as_array().unwrap().len(), 4);
     for m in ["dual", "least_squares"] {
@@ -235,18 +235,18 @@ fn lyapunov_of_a_ctgru_cycle_and_its_plot() {
     ModelFile::new(Model::CtGru(CtGruWeights::new(u, None, None, 0.1, None).unwrap())).save(&model).unwrap();
     let j = ok(&["lyapunov", "--weights", s(&model), "--steps", "30000", "--transient", "3000", "--dt", "0.01"]);
     let ex: Vec<f64> = j["exponents"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-    // DYNAMICS.md §9: a stable cycle with multiplier 0.0375 and period 12.8325.
+    // docs/DYNAMICS.md §9: a stable cycle with multiplier 0.0375 and period 12.8325.
     assert!(ex[0].abs() < 0.02 && (ex[1] - 0.0375f64.ln() / 12.8325).abs() < 0.01, "{ex:?}");
     assert_eq!((j["time_unit"].as_str(), j["cell"].as_str(), j["k"].as_u64()), (Some("time"), Some("ctgru"), Some(2)));
     assert!(j["sum"].is_number() && j["lambda_max_two_trajectories"].is_number() && j.get("kaplan_yorke").is_some());
-    // The run settles on the stable cycle: T = 12.8325, multiplier 0.0375 (DYNAMICS.md §9).
+    // The run settles on the stable cycle: T = 12.8325, multiplier 0.0375 (docs/DYNAMICS.md §9).
     let j = ok(&["cycle", "--weights", s(&model)]);
     assert_eq!((j["kind"].as_str(), j["time_unit"].as_str()), (Some("limit_cycle"), Some("time")), "{j}");
     assert!((j["period"].as_f64().unwrap() - 12.8325).abs() < 1e-3, "{j}");
     let mult = j["floquet"][0].as_array().unwrap()[0].as_f64().unwrap();
     assert!((mult - 0.0375).abs() < 5e-4 && j["pc_variance"].as_array().unwrap().len() == 2, "{j}");
     assert!((j["trivial_multiplier"][0].as_f64().unwrap() - 1.0).abs() < 1e-6);
-    // Fixed points: the origin only, an unstable focus 0.2071 +- 0.7071i (DYNAMICS.md §9).
+    // Fixed points: the origin only, an unstable focus 0.2071 +- 0.7071i (docs/DYNAMICS.md §9).
     let j = ok(&["fixed-points", "--weights", s(&model), "--starts", "16"]);
     assert_eq!((j["count"].as_u64(), j["stable_count"].as_u64()), (Some(1), Some(0)), "{j}");
     let fp = &j["fixed_points"][0];
@@ -400,7 +400,7 @@ fn train_every_cell_writes_its_model_file() {
     assert!(bad.contains("noise"), "{bad}");
 }
 
-/// Issue 11: the handcrafted Z3 oscillator of DYNAMICS.md §7, written as a model file, through
+/// Issue 11: the handcrafted Z3 oscillator of docs/DYNAMICS.md §7, written as a model file, through
 /// `emt phase`: shifts +2pi/3 (G), -2pi/3 (P), 0 (R) with no spread, period 25 steps.
 #[test]
 fn z3_oscillator_model_file_through_emt_phase() {
@@ -728,7 +728,7 @@ fn reproduce_phase_codes_quick() {
     assert!(e.contains("corrupt.jsonl") && e.contains("start state 0"), "{e}");
 }
 
-/// Issue 12: `emt reproduce gating --quick`: the zero state's spectrum equals DYNAMICS.md §8's
+/// Issue 12: `emt reproduce gating --quick`: the zero state's spectrum equals docs/DYNAMICS.md §8's
 /// formula and its stability flips at the derived boundary; the contract keys are there.
 #[test]
 fn reproduce_gating_quick() {

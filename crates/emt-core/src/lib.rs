@@ -11,7 +11,7 @@
 //!   one safetensors format for every cell.
 //! - [`DiscreteMap`] / [`Flow`]: what dynamical analysis needs of a cell (step or vector field,
 //!   Jacobians with respect to state and input), implemented by every cell.
-//! - [`metrics`]: `sign_accuracy` and `output_mse` over the scored steps (EMT.md §2).
+//! - [`metrics`]: `sign_accuracy` and `output_mse` over the scored steps (docs/EMT.md §2).
 //! - [`rng`]: seeded, platform-stable random streams.
 //!
 //! ```

@@ -61,7 +61,7 @@ pub trait DiscreteMap: Sync {
     ) -> Result<()>;
 
     /// Half-widths `b` `(n)` of a box that holds every fixed point under the input `u`
-    /// (`|x_i| < b_i`), when the system knows one (DYNAMICS.md §1: tanh-bounded cells 1, the
+    /// (`|x_i| < b_i`), when the system knows one (docs/DYNAMICS.md §1: tanh-bounded cells 1, the
     /// ctrnn and gated cells from their weights); `None` otherwise. Fixed-point searches drop
     /// candidates outside it: there, a vanishing residual is rounding, not a root.
     fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
@@ -140,7 +140,7 @@ pub trait Flow: Sync {
     ) -> Result<()>;
 
     /// Half-widths `b` `(n)` of a box that holds every fixed point under the input `u`
-    /// (`|x_i| < b_i`), when the system knows one (DYNAMICS.md §1: tanh-bounded cells 1, the
+    /// (`|x_i| < b_i`), when the system knows one (docs/DYNAMICS.md §1: tanh-bounded cells 1, the
     /// ctrnn and gated cells from their weights); `None` otherwise. Fixed-point searches drop
     /// candidates outside it: there, a vanishing residual is rounding, not a root.
     fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {

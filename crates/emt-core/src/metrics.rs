@@ -1,4 +1,4 @@
-//! Scores over the scored steps of an episode (EMT.md §2).
+//! Scores over the scored steps of an episode (docs/EMT.md §2).
 
 use ndarray::{ArrayView3, Axis, s};
 

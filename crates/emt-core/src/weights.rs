@@ -1,6 +1,6 @@
 //! Elman RNN weights, their reference simulator, and their [`DiscreteMap`] (step + Jacobians).
 //!
-//! The model (EMT.md §1), with optional biases and a choice of activation:
+//! The model (docs/EMT.md §1), with optional biases and a choice of activation:
 //!
 //! ```text
 //! h(t) = act(W_hh h(t-1) + W_ih u(t) + b_h),   h(-1) = h0 (default 0)
@@ -312,7 +312,7 @@ impl DiscreteMap for ElmanWeights<f64> {
     }
 
     /// `D(act'(pre)) W_hh`: at a fixed point of a bias-free tanh net this is
-    /// `D(1 - h*^2) W_hh` (EMT.md §1).
+    /// `D(1 - h*^2) W_hh` (docs/EMT.md §1).
     fn jacobian_into(&self, h: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>, out: ArrayViewMut2<'_, f64>) -> Result<()> {
         let n = self.hidden_dim();
         check_into(n, self.input_dim(), &h, &u, out.shape(), &[n, n])?;

@@ -181,7 +181,7 @@ fn sig(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// The equations of DYNAMICS.md §1, written out with whole-matrix products.
+/// The equations of docs/DYNAMICS.md §1, written out with whole-matrix products.
 fn reference_next(model: &Model, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Array1<f64> {
     match model {
         Model::Elman(w) => {

@@ -1,4 +1,4 @@
-//! What a run settles on (DYNAMICS.md §4): a fixed point, a periodic orbit (maps) or limit
+//! What a run settles on (docs/DYNAMICS.md §4): a fixed point, a periodic orbit (maps) or limit
 //! cycle (flows), an invariant circle of a map (quasi-periodic, with its rotation number), or
 //! chaos (positive largest Lyapunov exponent), with the evidence.
 

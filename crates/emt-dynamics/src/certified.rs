@@ -1,5 +1,5 @@
 //! Guaranteed enumeration of fixed points in a small box (2-D, or 3-D) by interval Krawczyk
-//! tests on a subdivision (DYNAMICS.md §2).
+//! tests on a subdivision (docs/DYNAMICS.md §2).
 //!
 //! Each test runs on the box inflated by 1% of its width, so a zero on the edge between two
 //! boxes is proven in both and merged rather than split forever.
@@ -147,7 +147,7 @@ pub trait IntervalField {
 }
 
 /// A continuous-time GRU under a constant input, as `G(h) = c(h) - h`: its zeros are the
-/// fixed points whatever `z` does (`1 - z > 0`, DYNAMICS.md §1).
+/// fixed points whatever `z` does (`1 - z > 0`, docs/DYNAMICS.md §1).
 #[derive(Debug, Clone)]
 pub struct CtGruField<'a> {
     net: &'a CtGruWeights,
@@ -290,7 +290,7 @@ impl CertifiedSearch {
 /// ```
 /// use emt_core::cells::CtGruWeights;
 /// use emt_dynamics::{CertifiedParams, CtGruField, Interval, certified_zeros};
-/// // DYNAMICS.md §9: the 2-D ctgru with U_h = 4 R(pi/4) has exactly one fixed point, the origin.
+/// // docs/DYNAMICS.md §9: the 2-D ctgru with U_h = 4 R(pi/4) has exactly one fixed point, the origin.
 /// let (c, s) = (std::f64::consts::FRAC_PI_4.cos(), std::f64::consts::FRAC_PI_4.sin());
 /// let mut u = ndarray::Array2::zeros((6, 2));
 /// u.slice_mut(ndarray::s![4.., ..]).assign(&(ndarray::array![[c, -s], [s, c]] * 4.0));

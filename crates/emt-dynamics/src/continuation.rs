@@ -1,4 +1,4 @@
-//! Pseudo-arclength continuation of a fixed-point branch in one parameter (DYNAMICS.md §6).
+//! Pseudo-arclength continuation of a fixed-point branch in one parameter (docs/DYNAMICS.md §6).
 //!
 //! With `y = (x, p)` and `G(y) = res(x, p)` (`f` for flows, `F(x) - x` for maps), the branch is
 //! the curve `G = 0`. From a point and its unit tangent `t` (the null vector of

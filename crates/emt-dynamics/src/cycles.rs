@@ -1,5 +1,5 @@
 //! Limit cycles of flows: the period from a Poincaré section, refined by shooting, and Floquet
-//! multipliers with the trivial one identified (DYNAMICS.md §4).
+//! multipliers with the trivial one identified (docs/DYNAMICS.md §4).
 //!
 //! Shooting solves for `(x0, T)` by Newton on
 //!

@@ -1,4 +1,4 @@
-//! Fixed and slow points of a map or flow under a constant input (DYNAMICS.md §2).
+//! Fixed and slow points of a map or flow under a constant input (docs/DYNAMICS.md §2).
 //!
 //! `q = 1/2 |res|^2` with `res = F(x, u) - x`, `A = DF - I` (maps) or `res = f(x, u)`, `A = Df`
 //! (flows); `grad q = A^T res`. From each seed, Levenberg-Marquardt steps
@@ -533,12 +533,12 @@ pub struct Seeds {
     /// Starts followed by their trajectory states `(S', n)`.
     pub seeds: Array2<f64>,
     /// Half-width of the box of starts: the largest of the system's fixed-point bounds under
-    /// `u` (DYNAMICS.md §1), at least 1.
+    /// `u` (docs/DYNAMICS.md §1), at least 1.
     pub bound: f64,
 }
 
 /// Half-width of a cube `[-b, b]^n` holding every fixed point under `u`: the largest of the
-/// system's fixed-point bounds (DYNAMICS.md §1), at least 1; 1 where the system knows none.
+/// system's fixed-point bounds (docs/DYNAMICS.md §1), at least 1; 1 where the system knows none.
 pub fn box_half_width(system: System<'_>, u: ArrayView1<'_, f64>) -> f64 {
     let bounds = match system {
         System::Map(m) => m.fixed_point_bounds(u),

@@ -1,5 +1,5 @@
 //! Summaries researchers ask for beside the dynamics: dimensionality (participation ratio) and
-//! a Jacobian's spectrum against the circular law (DYNAMICS.md §8-9).
+//! a Jacobian's spectrum against the circular law (docs/DYNAMICS.md §8-9).
 
 use emt_core::{Error, Result, check};
 use ndarray::{ArrayView1, ArrayView2, Axis};

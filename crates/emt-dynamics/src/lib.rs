@@ -2,7 +2,7 @@
 //!
 //! Works on anything that implements [`emt_core::DiscreteMap`] or [`emt_core::Flow`] (every emt
 //! cell does, and so can a researcher's own system), so it needs nothing else from emt. The
-//! maths, in the project's words, with the ground truths the tests reproduce: DYNAMICS.md §3, §9.
+//! maths, in the project's words, with the ground truths the tests reproduce: docs/DYNAMICS.md §3, §9.
 //!
 //! - [`lyapunov_map`], [`lyapunov_flow`]: any `k <= n` exponents by QR (Benettin), with a
 //!   convergence trace, the sum rule and the Kaplan-Yorke dimension; [`lambda_max_map`] /

@@ -1,5 +1,5 @@
 //! Lyapunov spectra by QR re-orthonormalisation (Benettin et al.), for maps and flows, and the
-//! largest exponent by two-trajectory renormalisation as a cross-check (DYNAMICS.md §3).
+//! largest exponent by two-trajectory renormalisation as a cross-check (docs/DYNAMICS.md §3).
 //!
 //! Maps: `Q_0` random orthonormal `(n, k)` (seeded); per step `Z = DF(x_t) Q_t`,
 //! `x_{t+1} = F(x_t, u_t)`; every `renormalize_every` steps `Z = QR` with `R_ii >= 0` and

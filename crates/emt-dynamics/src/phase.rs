@@ -1,4 +1,4 @@
-//! Phase response of a map's periodic or quasi-periodic orbit to finite pulses (DYNAMICS.md §5).
+//! Phase response of a map's periodic or quasi-periodic orbit to finite pulses (docs/DYNAMICS.md §5).
 //!
 //! The phase is the angle in the top-2 principal components of the unperturbed orbit, oriented
 //! so that the unperturbed rotation is positive (PCA axes have arbitrary signs; PC2 is flipped

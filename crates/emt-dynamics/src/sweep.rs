@@ -1,5 +1,5 @@
 //! One-parameter sweeps of fixed points, with saddle-node, Hopf, Neimark-Sacker and flip
-//! points located (DYNAMICS.md §6), for flows, maps and model files alike.
+//! points located (docs/DYNAMICS.md §6), for flows, maps and model files alike.
 //!
 //! At each parameter value the fixed points are found from the given seeds plus the previous
 //! value's points (continuation). Between neighbouring values, along each continued branch, a
@@ -430,7 +430,7 @@ pub enum Divergence {
 }
 
 /// The critical value from periods `periods[i]` measured at `params[i]` approaching it:
-/// the root of the least-squares line through the linearised periods (DYNAMICS.md §6), with
+/// the root of the least-squares line through the linearised periods (docs/DYNAMICS.md §6), with
 /// the fit's largest relative residual as a quality measure.
 ///
 /// ```

@@ -1,4 +1,4 @@
-//! Attractor classification (DYNAMICS.md §4) on systems whose attractor is known.
+//! Attractor classification (docs/DYNAMICS.md §4) on systems whose attractor is known.
 
 use emt_core::{DiscreteMap, Result};
 use emt_dynamics::{AttractorKind, AttractorParams, System, classify_attractor};

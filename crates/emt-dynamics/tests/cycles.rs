@@ -1,4 +1,4 @@
-//! Limit cycles and Floquet multipliers against DYNAMICS.md §9.
+//! Limit cycles and Floquet multipliers against docs/DYNAMICS.md §9.
 
 use emt_dynamics::{CycleParams, limit_cycle, shoot};
 use emt_testkit::systems::{StuartLandau, VanDerPol};
@@ -58,7 +58,7 @@ fn van_der_pol_periods_by_shooting() {
     }
 }
 
-/// DYNAMICS.md §9: the 2-D ctgru with U_h = 4 R(pi/4): a stable counter-clockwise cycle with
+/// docs/DYNAMICS.md §9: the 2-D ctgru with U_h = 4 R(pi/4): a stable counter-clockwise cycle with
 /// T = 12.8325 and multiplier 0.0375.
 #[test]
 fn the_rotation_ctgru_cycle() {
@@ -71,7 +71,7 @@ fn the_rotation_ctgru_cycle() {
     assert!((cyc.period - 12.8325).abs() < 1e-3);
     assert!((cyc.multipliers[0].norm() - 0.0375).abs() < 5e-4);
     assert!(cyc.stable);
-    // Time-mean |h| over one period (DYNAMICS.md §9: 0.6928, min 0.665, max 0.719), and the
+    // Time-mean |h| over one period (docs/DYNAMICS.md §9: 0.6928, min 0.665, max 0.719), and the
     // rotation is counter-clockwise (positive angular momentum x1 dx2 - x2 dx1).
     let k = 20_000;
     let dt = cyc.period / k as f64;

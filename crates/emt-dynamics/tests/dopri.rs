@@ -28,7 +28,7 @@ fn period(mu: f64) -> f64 {
 fn van_der_pol_periods_match_the_ground_truth() {
     for (mu, want) in [(0.5, 6.38068), (1.0, 6.66329), (2.0, 7.62987)] {
         let got = period(mu);
-        eprintln!("van der Pol mu = {mu}: period {got:.6} (DYNAMICS.md: {want})");
+        eprintln!("van der Pol mu = {mu}: period {got:.6} (docs/DYNAMICS.md: {want})");
         assert!((got - want).abs() < 2e-5, "mu {mu}: {got} vs {want}");
     }
 }

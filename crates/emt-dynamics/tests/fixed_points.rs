@@ -1,4 +1,4 @@
-//! Fixed and slow points against systems with known answers (DYNAMICS.md §2, §9).
+//! Fixed and slow points against systems with known answers (docs/DYNAMICS.md §2, §9).
 
 use emt_core::cells::CtGruWeights;
 use emt_core::{Activation, ElmanWeights, Error};
@@ -54,7 +54,7 @@ fn a_saddle_of_a_linear_flow_is_unstable_in_one_direction() {
     assert!(v[1].norm() < 1e-12 && (v[0].norm() - 1.0).abs() < 1e-12);
 }
 
-/// DYNAMICS.md §9: the 2-D ctgru with U_h = 4 R(pi/4), U_z = U_r = 0, b = 0 has the origin as its
+/// docs/DYNAMICS.md §9: the 2-D ctgru with U_h = 4 R(pi/4), U_z = U_r = 0, b = 0 has the origin as its
 /// only fixed point, an unstable focus with eigenvalues 0.5 (-1 + 2 e^{+-i pi/4}).
 #[test]
 fn ctgru_rotation_has_only_the_origin_an_unstable_focus() {
@@ -62,7 +62,7 @@ fn ctgru_rotation_has_only_the_origin_an_unstable_focus() {
     let mut u = Array2::zeros((6, 2));
     u.slice_mut(ndarray::s![4.., ..]).assign(&(array![[c, -s], [s, c]] * 4.0));
     let net = CtGruWeights::new(u, None, None, 0.1, None).unwrap();
-    // The box |h_i| < 1 contains every fixed point of a ctgru (DYNAMICS.md §1).
+    // The box |h_i| < 1 contains every fixed point of a ctgru (docs/DYNAMICS.md §1).
     let found = find_fixed_points(
         System::Flow(&net),
         Array1::zeros(0).view(),

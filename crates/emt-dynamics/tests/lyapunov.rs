@@ -1,4 +1,4 @@
-//! Lyapunov spectra against the ground truths of DYNAMICS.md §9.
+//! Lyapunov spectra against the ground truths of docs/DYNAMICS.md §9.
 
 use emt_core::Error;
 use emt_dynamics::{
@@ -145,7 +145,7 @@ fn bad_settings_are_errors() {
     assert!(matches!(e, Err(Error::Diverged { .. })), "{e:?}");
 }
 
-/// DYNAMICS.md §9: the 2-D ctgru with U_h = 4 R(pi/4), U_z = U_r = 0, b = 0 has a stable cycle of
+/// docs/DYNAMICS.md §9: the 2-D ctgru with U_h = 4 R(pi/4), U_z = U_r = 0, b = 0 has a stable cycle of
 /// period 12.8325 with Floquet multiplier 0.0375: exponents 0 and ln(0.0375) / 12.8325.
 #[test]
 fn ctgru_rotation_cycle_has_a_neutral_and_a_floquet_exponent() {

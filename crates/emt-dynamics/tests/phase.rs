@@ -1,4 +1,4 @@
-//! Phase response against the handcrafted Z3 oscillator of DYNAMICS.md §7.
+//! Phase response against the handcrafted Z3 oscillator of docs/DYNAMICS.md §7.
 
 use emt_core::{DiscreteMap, Result};
 use emt_dynamics::{PhaseParams, phase_response_map, wrap};

@@ -1,4 +1,4 @@
-//! Bifurcation sweeps against the normal forms of DYNAMICS.md §9 (systems in emt-testkit).
+//! Bifurcation sweeps against the normal forms of docs/DYNAMICS.md §9 (systems in emt-testkit).
 
 use emt_dynamics::{Bifurcation, SweepParams, sweep_flow};
 use emt_testkit::systems::{CircleSnic, Riccati, StrogatzHomoclinic, StuartLandau};
@@ -92,7 +92,7 @@ fn the_homoclinic_period_fit_finds_mu_c() {
         periods.push(c.period);
     }
     eprintln!("homoclinic: periods {periods:?}");
-    // DYNAMICS.md §9: T = 13.729 at mu_c - 1e-3 and 17.227 at mu_c - 1e-4.
+    // docs/DYNAMICS.md §9: T = 13.729 at mu_c - 1e-3 and 17.227 at mu_c - 1e-4.
     assert!((periods[0] - 13.729).abs() < 5e-3 && (periods[5] - 17.227).abs() < 5e-3, "{periods:?}");
     let (fit, residual) = fit_period_divergence(&mus, &periods, Divergence::Homoclinic { lambda_u: 0.65716 }).unwrap();
     eprintln!("homoclinic: fitted mu_c = {fit} (residual {residual:e})");

@@ -1,4 +1,4 @@
-//! The horizon curriculum of EMT.md §2.
+//! The horizon curriculum of docs/EMT.md §2.
 
 use emt_core::{Error, Result};
 

@@ -28,7 +28,7 @@ use crate::kernels::{EngineFloat, TanhMode, gemm, relu_backward, tanh_backward};
 use crate::profile::{Clock, Phase, PhaseTimes};
 use crate::{CellSpec, Layout, Params};
 
-/// Loss and accuracy of one batch (MSE and sign accuracy over scored steps, EMT.md §2).
+/// Loss and accuracy of one batch (MSE and sign accuracy over scored steps, docs/EMT.md §2).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchStats {
     /// The objective: mean squared error over scored elements plus the rate penalty.

@@ -1,7 +1,7 @@
 //! # emt-rnn: the training engine
 //!
 //! Elman RNNs `h(t) = tanh(W_hh h(t-1) + W_ih u(t) [+ b])`, `o(t) = W_r h(t) [+ b_r]`, and
-//! the other trainable cells of DYNAMICS.md §1 (GRU, Euler CT-RNN, continuous-time GRU:
+//! the other trainable cells of docs/DYNAMICS.md §1 (GRU, Euler CT-RNN, continuous-time GRU:
 //! [`CellSpec`]), trained by exact BPTT on the MSE over scored steps (plus an optional rate
 //! penalty), with PyTorch's Adam / AdamW and gradient clipping, fast on a laptop CPU.
 //!

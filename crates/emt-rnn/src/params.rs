@@ -7,7 +7,7 @@ use emt_core::{ElmanWeights, Error, Real, Result, check};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 use rand::{Rng, RngCore};
 
-/// A cell the engine trains, with its constants (DYNAMICS.md §1).
+/// A cell the engine trains, with its constants (docs/DYNAMICS.md §1).
 ///
 /// | cell | gates `G` | step |
 /// |---|---|---|

@@ -11,7 +11,7 @@ use emt_core::{ElmanWeights, Episode, Error, Result, Task, check, rng};
 
 use crate::{Adam, AdamConfig, BatchStats, CellSpec, Curriculum, ElmanParams, Engine, Init, TanhMode, clip_grad_norm};
 
-/// Training settings. [`TrainerParams::paper`] is EMT.md §5's setting; change fields with the
+/// Training settings. [`TrainerParams::paper`] is docs/EMT.md §5's setting; change fields with the
 /// builder methods; [`Trainer::new`] checks them all before any work starts.
 ///
 /// ```

@@ -105,7 +105,7 @@ proptest! {
         prop_assert!(r < 1e-6, "{:?}: relative error {:e}", c.params.layout(), r);
     }
 
-    /// The engine's forward pass is the reference step of emt-core's model (DYNAMICS.md §1).
+    /// The engine's forward pass is the reference step of emt-core's model (docs/DYNAMICS.md §1).
     #[test]
     fn forward_equals_the_reference_cell(c in case_strategy()) {
         let mut engine = engine_for(&c);
@@ -189,7 +189,7 @@ fn relu_elman_bptt_forward_and_model() {
     assert!(cut * 5 > total, "{cut} of {total} states at 0");
 }
 
-/// DYNAMICS.md §1 / issue 9: a ctrnn with alpha = 1 and no noise is the Elman-like map
+/// docs/DYNAMICS.md §1 / issue 9: a ctrnn with alpha = 1 and no noise is the Elman-like map
 /// `h' = W_hh tanh h + W_ih x + b` with the readout on `tanh h`; so `tanh h` follows an
 /// Elman network whose input projection is shifted by one step. Checked on outputs, losses
 /// and gradients against a direct evaluation.

@@ -231,7 +231,7 @@ fn a_small_ctrnn_learns_a_two_bit_flip_flop() {
     assert_eq!(report.stop, StopReason::TargetReached, "accuracy {}", report.eval.stats.accuracy);
 }
 
-/// Issue 12: a small CT-RNN learns the SET / mod-3 task (DYNAMICS.md §7) to >= 0.9 on the 27-trial
+/// Issue 12: a small CT-RNN learns the SET / mod-3 task (docs/DYNAMICS.md §7) to >= 0.9 on the 27-trial
 /// test set by the paper's accuracy (last step beyond +-0.5), in seconds. (With PyTorch's
 /// uniform init, W_hh's spectral radius is about 0.58 and no cell learned it in 4,000 steps;
 /// Glorot-normal, the paper's, puts it near 1.)

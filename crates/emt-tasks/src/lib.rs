@@ -1,6 +1,6 @@
 //! # emt-tasks: variable-binding tasks
 //!
-//! The task family of Episodic Memory Theory (EMT.md §2): `s` variables of `d` bits are shown,
+//! The task family of Episodic Memory Theory (docs/EMT.md §2): `s` variables of `d` bits are shown,
 //! then each output bit is a signed copy of one bit of the last `s` outputs, as chosen by an
 //! operator F `(s*d, d)` named by a [`TaskId`].
 //!

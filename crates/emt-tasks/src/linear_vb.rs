@@ -1,4 +1,4 @@
-//! The linear variable-binding family (EMT.md §2): `y(t) = w(t) F` on a sliding window.
+//! The linear variable-binding family (docs/EMT.md §2): `y(t) = w(t) F` on a sliding window.
 
 use std::fmt;
 
@@ -57,7 +57,7 @@ fn check_sizes(s: usize, d: usize) -> Result<()> {
 }
 
 impl LinearVb {
-    /// Decodes `id` for `s` variables of `d` bits (EMT.md §2, bit for bit).
+    /// Decodes `id` for `s` variables of `d` bits (docs/EMT.md §2, bit for bit).
     ///
     /// Errors: `s` or `d` zero, `s*d > 128`, `id1` with bits at or beyond `s*d` or without
     /// exactly `d` set bits, an `id2` digit out of range, `id3` bits at or beyond `d`.

@@ -1,4 +1,4 @@
-//! Phi: the memory operator of a variable-binding task (EMT.md §3), shared by the circuit
+//! Phi: the memory operator of a variable-binding task (docs/EMT.md §3), shared by the circuit
 //! builders (emt-circuit) and the basis extraction (emt-basis).
 
 use std::f64::consts::PI;
@@ -165,7 +165,7 @@ impl Phi {
     }
 
     /// Number of eigenvalues with `|λ| > threshold`: all cycle coordinates when
-    /// `0 <= threshold < 1` (EMT.md's rank: 64 for repeat copy, 36 for the other reference ids).
+    /// `0 <= threshold < 1` (docs/EMT.md's rank: 64 for repeat copy, 36 for the other reference ids).
     pub fn eig_count_above(&self, threshold: f64) -> usize {
         self.spectrum().iter().filter(|z| z.norm() > threshold).count()
     }

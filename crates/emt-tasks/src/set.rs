@@ -1,5 +1,5 @@
 //! The SET / mod-3 task of the phase-code paper (Murray, arXiv 2310.07908 v1), exactly as the
-//! author's code (DYNAMICS.md §7).
+//! author's code (docs/DYNAMICS.md §7).
 
 use std::sync::Mutex;
 
@@ -22,7 +22,7 @@ pub enum SetEncoding {
     OneHot,
 }
 
-/// The timing of a trial (DYNAMICS.md §7); [`Default`] is the paper's.
+/// The timing of a trial (docs/DYNAMICS.md §7); [`Default`] is the paper's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SetTiming {
     /// Trial length (50).

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use emt_core::Error;
 
-/// The id of a [`LinearVb`](crate::LinearVb) task (EMT.md §2): `id1` picks which `d` of the
+/// The id of a [`LinearVb`](crate::LinearVb) task (docs/EMT.md §2): `id1` picks which `d` of the
 /// `s*d` window positions feed the outputs (its set bits), `id2` permutes them (base-`d`
 /// swap digits), `id3` flips signs (bit `j` set = output `j` negated).
 ///

@@ -1,4 +1,4 @@
-//! Task-family tests: reference ids (EMT.md §2), encode/decode inverse, episode semantics,
+//! Task-family tests: reference ids (docs/EMT.md §2), encode/decode inverse, episode semantics,
 //! error branches, determinism.
 
 use emt_core::{Error, Task, rng};
@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use emt_testkit::X;
 
-/// (lag, dim, sign) for outputs 0..8, transcribed from EMT.md §2's table.
+/// (lag, dim, sign) for outputs 0..8, transcribed from docs/EMT.md §2's table.
 fn rule(spec: [(usize, usize, i8); 8]) -> Vec<Source> {
     spec.iter().map(|&(lag, dim, sign)| Source { lag, dim, sign }).collect()
 }

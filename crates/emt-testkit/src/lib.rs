@@ -1,6 +1,6 @@
 //! # emt-testkit: what emt's tests share (unpublished)
 //!
-//! - [`REFERENCE_IDS`]: the four task ids of EMT.md §2 (s = d = 8), as raw `(id1, id2, id3)`
+//! - [`REFERENCE_IDS`]: the four task ids of docs/EMT.md §2 (s = d = 8), as raw `(id1, id2, id3)`
 //!   so that this crate depends on no emt crate (each crate's tests build `TaskId`s from them).
 //! - [`proptest_config`]: proptest settings with failures persisted beside the test file.
 //! - [`gaussian`], [`gaussian_from`]: seeded standard Gaussian matrices.
@@ -23,10 +23,10 @@ use ndarray::{Array1, Array2, ArrayView1};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_distr::StandardNormal;
 
-/// The `X` of EMT.md's reference ids.
+/// The `X` of docs/EMT.md's reference ids.
 pub const X: u128 = 9241421688590303745;
 
-/// The four reference ids of EMT.md §2 (s = d = 8): repeat copy, `(X,0,0)`,
+/// The four reference ids of docs/EMT.md §2 (s = d = 8): repeat copy, `(X,0,0)`,
 /// `(X,262676,189)`, `(X,38637,145)`.
 pub const REFERENCE_IDS: [(u128, u128, u128); 4] = [(255, 0, 0), (X, 0, 0), (X, 262676, 189), (X, 38637, 145)];
 

@@ -1,4 +1,4 @@
-//! Ground-truth dynamical systems (DYNAMICS.md §9) as [`DiscreteMap`]s and [`Flow`]s.
+//! Ground-truth dynamical systems (docs/DYNAMICS.md §9) as [`DiscreteMap`]s and [`Flow`]s.
 //!
 //! | system | known answer |
 //! |---|---|
@@ -361,7 +361,7 @@ impl Flow for StrogatzHomoclinic {
 }
 
 /// The van der Pol oscillator `(y, mu (1 - x^2) y - x)`: a stable limit cycle with period
-/// 6.38068, 6.66329, 7.62987 for `mu` = 0.5, 1, 2 (DYNAMICS.md §9).
+/// 6.38068, 6.66329, 7.62987 for `mu` = 0.5, 1, 2 (docs/DYNAMICS.md §9).
 #[derive(Debug, Clone, Copy)]
 pub struct VanDerPol {
     /// mu.

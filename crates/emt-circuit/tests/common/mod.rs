@@ -4,7 +4,7 @@ use emt_tasks::{LinearVb, TaskId};
 
 pub use emt_testkit::proptest_config;
 
-/// The four reference ids of EMT.md §2 (s = d = 8).
+/// The four reference ids of docs/EMT.md §2 (s = d = 8).
 pub fn reference_tasks() -> Vec<LinearVb> {
     emt_testkit::REFERENCE_IDS
         .iter()

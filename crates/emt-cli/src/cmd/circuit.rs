@@ -1,7 +1,7 @@
 //! `emt circuit`: builds the closed-form circuits for a task and checks them by simulation.
 //!
 //! ```text
-//! emt circuit                                   # the four reference ids of EMT.md
+//! emt circuit                                   # the four reference ids of docs/EMT.md
 //! emt circuit --task 255,0,0 --s 8 --d 8 --hidden 96 --horizon 1000 --seed 0
 //! ```
 //!
@@ -19,7 +19,7 @@ use crate::common::TaskArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The task; omit --task to run the four reference ids of EMT.md (s = d = 8).
+    /// The task; omit --task to run the four reference ids of docs/EMT.md (s = d = 8).
     #[command(flatten)]
     task: TaskArgs,
     /// Hidden size N (>= s*d); default max(96, s*d).

@@ -1,5 +1,5 @@
 //! `emt sweep`: a grid of training runs from a JSON spec, in parallel, resumable, shardable, with
-//! a Slurm array script for the paper's full grid (EMT.md §5).
+//! a Slurm array script for the paper's full grid (docs/EMT.md §5).
 //!
 //! ```text
 //! emt sweep --spec S.json --out DIR [--jobs J] [--shard i/n]

@@ -7,7 +7,7 @@
 //! Groups the runs by (task, N, L2, threshold) and reports, over seeds, the mean and standard
 //! deviation of the spectral error (rad) and of the test accuracy at H = 200, with the seed
 //! count and the mean steps and training seconds; rows the paper reports (N = 128, L2 = 0:
-//! EMT.md §5) get its numbers beside ours. `--markdown F` replaces the block between
+//! docs/EMT.md §5) get its numbers beside ours. `--markdown F` replaces the block between
 //! `<!-- emt table: begin -->` and `<!-- emt table: end -->` in F (appending it if absent, creating
 //! F if missing). `--decoding` also opens every run's weights and compares the three basis
 //! extractions (decoding accuracy, phi_error, closure residuals: `emt analyze`'s `methods`),
@@ -41,7 +41,7 @@ pub struct Args {
     decoding: bool,
 }
 
-/// EMT.md §5, Table 1 (N = 128, L2 = 0): (task, spectral error rad, test accuracy).
+/// docs/EMT.md §5, Table 1 (N = 128, L2 = 0): (task, spectral error rad, test accuracy).
 const PAPER: [(&str, f64, f64); 4] = [
     ("255,0,0", 0.0005, 1.00),
     ("9241421688590303745,0,0", 0.0055, 0.98),

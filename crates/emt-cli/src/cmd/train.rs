@@ -1,5 +1,5 @@
 //! `emt train`: a network of any cell on a variable-binding task in the paper's setting
-//! (EMT.md §5), or on the flip-flop task.
+//! (docs/EMT.md §5), or on the flip-flop task.
 //!
 //! d = s = 8, N = 128, batch 64, Adam lr 1e-3, clip 1.0, curriculum [10, 20, 40, 60, 100] at
 //! 0.96, evaluation at H = 200 on 512 fresh sequences every 100 steps once the curriculum is

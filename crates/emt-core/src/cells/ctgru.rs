@@ -1,4 +1,4 @@
-//! The continuous-time GRU of Jordan, Sokol & Park (reset BEFORE the matmul; DYNAMICS.md §1).
+//! The continuous-time GRU of Jordan, Sokol & Park (reset BEFORE the matmul; docs/DYNAMICS.md §1).
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, s};
 
@@ -17,7 +17,7 @@ use crate::{DiscreteMap, Flow, Result, check};
 ///
 /// ```
 /// use emt_core::{Flow, cells::CtGruWeights};
-/// // DYNAMICS.md §9: U_h = 4 R(pi/4), U_z = U_r = 0, b = 0 has a stable limit cycle.
+/// // docs/DYNAMICS.md §9: U_h = 4 R(pi/4), U_z = U_r = 0, b = 0 has a stable limit cycle.
 /// let (c, s) = (std::f64::consts::FRAC_PI_4.cos(), std::f64::consts::FRAC_PI_4.sin());
 /// let mut u = ndarray::Array2::zeros((6, 2));
 /// u.slice_mut(ndarray::s![4.., ..]).assign(&(ndarray::array![[c, -s], [s, c]] * 4.0));
@@ -257,7 +257,7 @@ mod tests {
         }
     }
 
-    /// DYNAMICS.md §9: with U_h = 4 R(pi/4) and U_z = U_r = 0, b = 0 (z = r = 1/2), the origin's
+    /// docs/DYNAMICS.md §9: with U_h = 4 R(pi/4) and U_z = U_r = 0, b = 0 (z = r = 1/2), the origin's
     /// eigenvalues are 0.5(-1 + 2 e^{+-i pi/4}) = 0.2071 +- 0.7071 i.
     #[test]
     fn rotation_ground_truth_jacobian_at_the_origin() {

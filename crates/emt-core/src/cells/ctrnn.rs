@@ -1,4 +1,4 @@
-//! The Euler CT-RNN of the SET-task paper (DYNAMICS.md §1), time in units of tau.
+//! The Euler CT-RNN of the SET-task paper (docs/DYNAMICS.md §1), time in units of tau.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 

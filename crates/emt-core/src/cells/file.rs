@@ -55,7 +55,7 @@ pub enum CellKind {
     CtGru,
     /// Gated RNN with state `(h, z, r)` (a flow).
     Gated,
-    /// The planar phase oscillator of DYNAMICS.md §7 (a map).
+    /// The planar phase oscillator of docs/DYNAMICS.md §7 (a map).
     Oscillator,
     /// `torch.nn.LSTM` + optional readout, state `[h; c]` per layer.
     Lstm,

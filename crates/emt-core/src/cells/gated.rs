@@ -1,5 +1,5 @@
 //! The gated RNN of the theory of gating (Krishnamurthy, Can & Schwab; our equations,
-//! DYNAMICS.md §1 and §8): state `(h, z, r)` in `R^3N`.
+//! docs/DYNAMICS.md §1 and §8): state `(h, z, r)` in `R^3N`.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, s};
 
@@ -10,7 +10,7 @@ use crate::{DiscreteMap, Error, Flow, Result, check};
 /// The gate constants: `s_x(u) = 1 / (1 + exp(-(alpha_x u + beta_x)))`, time constants
 /// `tau_z`, `tau_r` (> 0), and the Euler step `dt` used by [`simulate`](super::simulate).
 ///
-/// The paper's sign and placement conventions are unconfirmed (DYNAMICS.md §8), so every
+/// The paper's sign and placement conventions are unconfirmed (docs/DYNAMICS.md §8), so every
 /// constant is a parameter; [`Default`] is `alpha = 1, beta = 0, tau = 1, dt = 0.1`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GatedParams {
@@ -138,7 +138,7 @@ impl GatedWeights {
         self.readout.as_ref()
     }
 
-    /// The fixed-point equation reduced to `h` (DYNAMICS.md §1): with the gates at rest,
+    /// The fixed-point equation reduced to `h` (docs/DYNAMICS.md §1): with the gates at rest,
     /// `z = J^z tanh h + b_z` and `r = J^r tanh h + b_r`, a state is fixed iff
     /// `F(h) = -h + J^h (s_r(r) * tanh h) + b_h + x = 0` (`s_z > 0` everywhere). Returns `F(h)`
     /// `(N)` and `dF/dh = -I + J^h [D(s_r(r) p') + D(s_r'(r) p) J^r D(p')]` `(N, N)`, with
@@ -264,7 +264,7 @@ impl Flow for GatedWeights {
         Ok(())
     }
 
-    /// The block matrix of DYNAMICS.md §1.
+    /// The block matrix of docs/DYNAMICS.md §1.
     fn jacobian_into(
         &self,
         x: ArrayView1<'_, f64>,
@@ -413,7 +413,7 @@ mod tests {
         }
     }
 
-    /// DYNAMICS.md §1: tr Df = sum_i a_i (-1 + J^h_ii q_i p'_i) - N/tau_z - N/tau_r.
+    /// docs/DYNAMICS.md §1: tr Df = sum_i a_i (-1 + J^h_ii q_i p'_i) - N/tau_z - N/tau_r.
     #[test]
     fn trace_formula_holds() {
         let params = GatedParams { tau_z: 3.0, tau_r: 0.25, ..Default::default() };

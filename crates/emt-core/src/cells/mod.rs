@@ -1,5 +1,5 @@
 //! Recurrent cells as checked weight types: Elman, GRU (PyTorch), Euler CT-RNN, continuous-time
-//! GRU and the gated RNN of the theory of gating (DYNAMICS.md §1), each with a reference
+//! GRU and the gated RNN of the theory of gating (docs/DYNAMICS.md §1), each with a reference
 //! simulation and analytic Jacobians, and [`ModelFile`]: one safetensors format for all of them.
 //!
 //! | cell | type | kind | state |
@@ -9,7 +9,7 @@
 //! | `ctrnn` | [`CtRnnWeights`] | map (Euler, `alpha = dt/tau`) | `N` |
 //! | `ctgru` | [`CtGruWeights`] | flow (simulated by Euler with step `dt`) | `N` |
 //! | `gated` | [`GatedWeights`] | flow (simulated by Euler with step `dt`) | `3N` = `(h, z, r)` |
-//! | `oscillator` | [`OscillatorWeights`] | map (the Z3 phase oscillator of DYNAMICS.md §7) | `2` |
+//! | `oscillator` | [`OscillatorWeights`] | map (the Z3 phase oscillator of docs/DYNAMICS.md §7) | `2` |
 //! | `lstm` | [`RnnStack`] of [`LstmWeights`] | map | `[h; c]` per layer, `P + N` |
 //! | any PyTorch stack | [`RnnStack`]: elman (tanh or relu), gru or lstm layers, optional readout | map | the layers' states, layer 0 first |
 //!

@@ -1,4 +1,4 @@
-//! The handcrafted Z3 phase oscillator of the SET-task paper, as a map (DYNAMICS.md §7).
+//! The handcrafted Z3 phase oscillator of the SET-task paper, as a map (docs/DYNAMICS.md §7).
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 

@@ -1,4 +1,4 @@
-//! Finite-state automata read off a trained SET network (DYNAMICS.md §7): the transition table
+//! Finite-state automata read off a trained SET network (docs/DYNAMICS.md §7): the transition table
 //! by majority with its determinism, Moore minimisation, the Z3 test, and for an automaton whose
 //! states keep the prefix's layer (the count lattice of attractive solutions) its shape: states
 //! per moment, whether colours commute, whether the sum mod 3 is a homomorphism of it.

@@ -1,4 +1,4 @@
-//! `emt reproduce gating`: the theory of gating (Krishnamurthy, Can & Schwab; DYNAMICS.md §8).
+//! `emt reproduce gating`: the theory of gating (Krishnamurthy, Can & Schwab; docs/DYNAMICS.md §8).
 
 use std::path::PathBuf;
 
@@ -126,7 +126,7 @@ fn transition_verdict(mean: &[f64], sd: &[f64], k: usize) -> &'static str {
     }
 }
 
-/// The theory of gating (Krishnamurthy, Can & Schwab), with DYNAMICS.md §8's equations. The
+/// The theory of gating (Krishnamurthy, Can & Schwab), with docs/DYNAMICS.md §8's equations. The
 /// summary's `transition` has, for N/2 and N at g_h = 2.5, lambda_max along alpha_r (the mean
 /// over `--transition-seeds` coupling draws; `lambda_max_sd`, `lambda_max_by_seed`), the first
 /// alpha_r with mean lambda_max > 0.01 (`onset_alpha_r`), the largest step between neighbours
@@ -210,7 +210,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         let eig = emt_linalg::eigenvalues(jac.view())?;
         let near_zero = eig.iter().filter(|z| z.norm() < 0.05).count() as f64 / eig.len() as f64;
         let tau = autocorrelation_time(&states, dt);
-        // lambda_max from the same state: DYNAMICS.md §8 expects it to approach 0 as alpha_z grows.
+        // lambda_max from the same state: docs/DYNAMICS.md §8 expects it to approach 0 as alpha_z grows.
         let lp = emt_dynamics::LyapunovParams {
             exponents: Some(1),
             steps: if a.quick { 400 } else { 3000 },
@@ -311,7 +311,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         entry["zero_state_boundary"] = json!(boundaries);
         input_transition.push(entry);
     }
-    // Fixed points along the same input (do they proliferate before chaos, DYNAMICS.md §8?), at
+    // Fixed points along the same input (do they proliferate before chaos, docs/DYNAMICS.md §8?), at
     // the sizes `--fp-n` for the first coupling draw: roots of the reduced equation in R^N
     // (`count_fixed_points`), a lower bound on the count.
     let fp_sizes: Vec<usize> = if a.quick { vec![12] } else { a.fp_n.clone() };

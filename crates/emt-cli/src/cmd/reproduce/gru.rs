@@ -81,7 +81,7 @@ pub(super) fn gru(a: &GruArgs) -> Result<Value> {
     let mut histogram = std::collections::BTreeMap::new();
     let (mut undecided, mut best): (usize, Option<(usize, usize, emt_core::cells::CtGruWeights)>) = (0, None);
     for _ in 0..samples {
-        // U_r and U_h random (U_z cannot move fixed points: DYNAMICS.md §1), biases of r and h.
+        // U_r and U_h random (U_z cannot move fixed points: docs/DYNAMICS.md §1), biases of r and h.
         let mut u = Array2::zeros((6, 2));
         for row in [0, 1, 4, 5] {
             let scale = if row >= 4 { 3.0 } else { 1.0 };
@@ -119,7 +119,7 @@ pub(super) fn gru(a: &GruArgs) -> Result<Value> {
     u[[4, 0]] = 3.0;
     u[[5, 1]] = 3.0;
     let constructed = certified_census(&emt_core::cells::CtGruWeights::new(u, None, None, 0.1, None)?)?;
-    // The stable limit cycle of U_h = 4 R(pi/4) (DYNAMICS.md §9).
+    // The stable limit cycle of U_h = 4 R(pi/4) (docs/DYNAMICS.md §9).
     let c = std::f64::consts::FRAC_PI_4.cos() * 4.0;
     let mut u = Array2::zeros((6, 2));
     u.slice_mut(ndarray::s![4.., ..]).assign(&ndarray::array![[c, -c], [c, c]]);

@@ -26,7 +26,7 @@ pub use phase_codes::PhaseArgs;
 pub enum Paper {
     /// The SET-task paper: phase codes on limit cycles vs lattices of fixed points.
     PhaseCodes(PhaseArgs),
-    /// The theory of gating (DYNAMICS.md §8): zero-state boundary, timescales, transition to chaos.
+    /// The theory of gating (docs/DYNAMICS.md §8): zero-state boundary, timescales, transition to chaos.
     Gating(GatingArgs),
     /// Continuous-time GRUs (Jordan, Sokol & Park): the 2-D repertoire (certified multistability,
     /// a limit cycle, a saddle-node on the cycle, a pseudo-line attractor) and 2-D GRUs trained to

@@ -1,4 +1,4 @@
-//! `emt reproduce phase-codes`: the SET / mod-3 task (Murray; DYNAMICS.md §7).
+//! `emt reproduce phase-codes`: the SET / mod-3 task (Murray; docs/DYNAMICS.md §7).
 //!
 //! For alpha in {1.0, 0.1} and
 //! each seed: colour vectors N(0, I_100) from the seed, the fixed 900 + 900 training set in
@@ -384,7 +384,7 @@ fn nearest_centroid(states: &[Array1<f64>], labels: &[usize]) -> f64 {
     if total == 0 { f64::NAN } else { right as f64 / total as f64 }
 }
 
-/// The finite-state automaton a trained SET network implements (DYNAMICS.md §7): states at
+/// The finite-state automaton a trained SET network implements (docs/DYNAMICS.md §7): states at
 /// input-free moments (just before each onset, and at the end) of `run` (27 sequences x
 /// several timings from [`run_trials`]), with the autonomous motion removed:
 /// oscillating networks by their phase offset from the zero-input run in the null cycle's PCA
@@ -498,7 +498,7 @@ fn extract_fsa(file: &ModelFile, task: &SetTask, oscillating: bool, run: &TrialS
 }
 
 /// The automaton of an attractive solution over its raw input-free states (no relaxation: what
-/// the network holds when the next card comes, DYNAMICS.md §7 with the attractor step left
+/// the network holds when the next card comes, docs/DYNAMICS.md §7 with the attractor step left
 /// out, because relaxed states collapse onto 2 fixed points). The same trials as `fsa`; states
 /// clustered moment by moment by single linkage cut at the largest gap (at most 30 clusters per
 /// moment; moment 0 is the start), clusters under 2% of a moment's states moved to the nearest
