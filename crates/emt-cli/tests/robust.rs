@@ -183,3 +183,27 @@ fn messages_name_the_flag_or_key_at_fault() {
     assert!(!o.status.success() && stderr(&o).contains("\"activatiom\""), "{}", stderr(&o));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_trajectory_that_overflows_is_an_error_not_inf_in_a_file() {
+    let d = dir("overflow");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let t = emt_core::io::Tensors::read(repo.join("docs/models/ctgru_rotation.safetensors")).unwrap();
+    let mut meta = t.metadata.clone();
+    meta.insert("dt".into(), "1e10".into());
+    let w: ndarray::ArrayD<f32> = t.tensors["weight_hh_l0"].mapv(|v| v as f32);
+    let model = d.join("ctgru_dt.safetensors");
+    std::fs::write(&model, emt_core::io::tensors_to_safetensors(&[("weight_hh_l0", w.view())], &meta).unwrap())
+        .unwrap();
+    let inputs = ndarray::Array3::<f64>::zeros((30, 1, 0));
+    let h0 = ndarray::array![[1.0, 1.0]];
+    let x = d.join("x.safetensors");
+    let list = [("inputs", inputs.view().into_dyn()), ("h0", h0.view().into_dyn())];
+    std::fs::write(&x, emt_core::io::tensors_to_safetensors(&list, &Default::default()).unwrap()).unwrap();
+    let out = d.join("y.safetensors");
+    let o = run(&["simulate", "--weights", s(&model), "--inputs", s(&x), "--out", s(&out)]);
+    let e = stderr(&o);
+    assert!(!o.status.success() && e.contains("diverged at step") && e.contains("f32 range"), "{e}");
+    assert!(!out.exists(), "nothing is written");
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -92,6 +92,17 @@ fn initial_states(
     Ok(Some(out))
 }
 
+/// A non-finite result as a divergence at its time step (index 0 of `(T, B, n)`).
+fn diverged(e: Error, why: &str) -> Error {
+    match e {
+        Error::NonFinite { what, index, value } => Error::Diverged {
+            step: index.first().copied().unwrap_or(0),
+            reason: format!("{what}{index:?} = {value}: {why}; nothing was written"),
+        },
+        other => other,
+    }
+}
+
 pub fn run(args: &Args) -> Result<serde_json::Value> {
     ensure_writable(&args.out, &[&args.model.weights, &args.inputs])?;
     let model = args.model.load()?;
@@ -109,6 +120,11 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     meta.insert("cell".to_string(), model.model.kind().name().to_string());
     let named =
         [("hidden", hidden.into_dyn()), ("outputs", traj.outputs.into_dyn()), ("state", traj.hidden.into_dyn())];
+    // A trajectory that overflowed is refused, not written: inf in a results file reads as a
+    // number to the next tool (a ctgru with dt = 1e10 wrote inf without a word).
+    for (name, a) in &named {
+        check::finite(name, a).map_err(|e| diverged(e, "the model's state overflowed (in f64)"))?;
+    }
     let bytes = match model.dtype {
         Dtype::F64 => {
             let views: Vec<_> = named.iter().map(|(k, a)| (*k, a.view())).collect();
@@ -116,6 +132,11 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         }
         Dtype::F32 => {
             let cast: Vec<_> = named.iter().map(|(k, a)| (*k, a.mapv(|v| v as f32))).collect();
+            for (name, a) in &cast {
+                check::finite(name, a).map_err(|e| {
+                    diverged(e, "a value exceeds the f32 range of the model file's dtype (save the model as f64)")
+                })?;
+            }
             let views: Vec<_> = cast.iter().map(|(k, a)| (*k, a.view())).collect();
             tensors_to_safetensors(&views, &meta)?
         }
