@@ -207,3 +207,57 @@ fn a_trajectory_that_overflows_is_an_error_not_inf_in_a_file() {
     assert!(!out.exists(), "nothing is written");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+fn json_of(o: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap_or(serde_json::Value::Null)
+}
+
+/// A restart reruns what it cannot trust: runs made with another `max_steps`, and runs whose
+/// weights file was deleted or truncated. Paths are relative, so a copied sweep directory
+/// (or a merged one, whose sources are then deleted) still has its weights.
+#[test]
+fn a_sweep_restart_trusts_only_runs_it_can_verify() {
+    let d = dir("sweep-verify");
+    let spec = |steps: u32| {
+        let p = d.join(format!("spec{steps}.json"));
+        let text = format!(
+            r#"{{"tasks": ["3,0,0"], "s": 2, "d": 2, "hidden": [8], "l2": [0], "threshold": [0.96],
+                "seeds": [0, 1], "max_steps": {steps}, "eval_batch": 8, "eval_horizon": 10}}"#
+        );
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let (s20, s30) = (spec(20), spec(30));
+    let out = d.join("out");
+    let sweep = |spec: &Path, out: &Path| {
+        let o = run(&["sweep", "--spec", s(spec), "--out", s(out), "--jobs", "1"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        json_of(&o)
+    };
+    assert_eq!(sweep(&s20, &out)["ran"], 2);
+    assert_eq!(sweep(&s20, &out)["ran"], 0, "nothing to redo");
+    assert_eq!(sweep(&s30, &out)["ran"], 2, "another max_steps is another run");
+    // Truncate one weights file and delete another: both run again.
+    let weights: Vec<PathBuf> = std::fs::read_dir(out.join("weights"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("steps20"))
+        .collect();
+    assert_eq!(weights.len(), 2);
+    let bytes = std::fs::read(&weights[0]).unwrap();
+    std::fs::write(&weights[0], &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::remove_file(&weights[1]).unwrap();
+    assert_eq!(sweep(&s20, &out)["ran"], 2, "damaged weights are rerun");
+    // Results name weights relative to the sweep directory; a copy works on its own.
+    let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    assert!(results.contains("\"weights\":\"weights/") && !results.contains(s(&d)), "{results}");
+    let (a, merged) = (d.join("a"), d.join("merged"));
+    sweep(&s20, &a);
+    let o = run(&["sweep", "--merge", "--out", s(&merged), "--from", s(&a)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(&a).unwrap();
+    let o = run(&["table", "--results", s(&merged.join("results.jsonl")), "--decoding"]);
+    assert!(o.status.success(), "the merged directory holds its weights: {}", stderr(&o));
+    std::fs::remove_dir_all(&d).unwrap();
+}

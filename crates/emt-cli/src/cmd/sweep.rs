@@ -17,7 +17,10 @@
 //! Each finished run writes `DIR/runs/<key>.json` and `DIR/weights/<key>.safetensors`
 //! atomically (temporary file, then rename), then `DIR/results.jsonl` is rewritten atomically
 //! from all finished runs in grid order. A restart skips finished runs, so `kill -9` loses only
-//! the runs in flight. Result keys: `key`, `task`, `s`, `d`, `hidden`, `l2`, `threshold`, `seed`,
+//! the runs in flight; a run counts as finished only if its key (which names every setting,
+//! `max_steps`, `lr`, `batch` and the evaluation sizes included) is the spec's and its weights
+//! file still loads. `weights` in a result is relative to DIR (`weights/<key>.safetensors`), so
+//! a copied directory stays whole; `--merge` copies the weights in too. Result keys: `key`, `task`, `s`, `d`, `hidden`, `l2`, `threshold`, `seed`,
 //! `max_steps`, `eval_accuracy` (H = 200), `eval_horizon`, `spectral_error_rad`, `steps`,
 //! `stop`, `train_seconds`, `weights`. `--shard i/n` (0-based i) runs the grid indices congruent to
 //! i mod n. Last stdout line: `{"runs": total, "done": finished, "ran": this_call, "skipped": k,
@@ -98,16 +101,23 @@ struct RunSpec {
 
 impl RunSpec {
     /// A file-name-safe key unique within the grid.
+    /// Every setting of the run: a restart with another `max_steps` (or lr, batch, ...) must
+    /// not reuse a run made with the old one (the key once omitted them and it did).
     fn key(&self) -> String {
         format!(
-            "task{}_s{}_d{}_n{}_l2{}_th{}_seed{}",
+            "task{}_s{}_d{}_n{}_l2{}_th{}_seed{}_steps{}_lr{}_b{}_eh{}_eb{}",
             self.task.to_string().replace(',', "-"),
             self.s,
             self.d,
             self.hidden,
             self.l2,
             self.threshold,
-            self.seed
+            self.seed,
+            self.max_steps,
+            self.lr,
+            self.batch,
+            self.eval_horizon,
+            self.eval_batch
         )
     }
 }
@@ -261,10 +271,29 @@ fn run_one(r: &RunSpec, out: &Path) -> Result<Value> {
         "steps": report.steps,
         "stop": format!("{:?}", report.stop),
         "train_seconds": report.train_seconds,
-        "weights": wpath.display().to_string(),
+        // Relative to the sweep directory, so a copied or merged directory stays whole.
+        "weights": weights_rel(&key),
     });
     write_atomic(&out.join("runs").join(format!("{key}.json")), format!("{result}\n").as_bytes())?;
     Ok(result)
+}
+
+/// Where a run's weights live, relative to its sweep directory.
+fn weights_rel(key: &str) -> String {
+    format!("weights/{key}.safetensors")
+}
+
+/// A result's weights file: its `weights` entry, relative to the sweep directory `dir`
+/// (results written before paths were relative hold absolute ones, taken as they are).
+pub fn weights_path(dir: &Path, result: &Value) -> PathBuf {
+    let w = Path::new(result["weights"].as_str().unwrap_or_default());
+    if w.is_absolute() { w.to_path_buf() } else { dir.join(w) }
+}
+
+/// Whether a finished run's weights file is still there and loads (a deleted or truncated
+/// file makes the run count as not done, so a restart runs it again).
+fn weights_intact(dir: &Path, result: &Value) -> bool {
+    ModelFile::load(weights_path(dir, result)).is_ok()
 }
 
 /// Finished runs of `dir` (valid result files only; a torn temporary is never a `.json`).
@@ -323,8 +352,11 @@ pub fn run(args: &Args) -> Result<Value> {
         None => (0, 1),
     };
     create_dirs(&args.out)?;
-    let done: std::collections::HashSet<String> =
-        finished(&args.out)?.iter().filter_map(|v| v["key"].as_str().map(str::to_string)).collect();
+    let done: std::collections::HashSet<String> = finished(&args.out)?
+        .iter()
+        .filter(|v| weights_intact(&args.out, v))
+        .filter_map(|v| v["key"].as_str().map(str::to_string))
+        .collect();
     let mine: Vec<&RunSpec> = all.iter().filter(|r| r.index % n == i).collect();
     let todo: Vec<&RunSpec> = mine.iter().copied().filter(|r| !done.contains(&r.key())).collect();
     let skipped = mine.len() - todo.len();
@@ -400,6 +432,12 @@ fn merge(args: &Args) -> Result<Value> {
             if all.iter().any(|w| w["key"] == v["key"]) {
                 continue;
             }
+            // The weights come along, so the merged directory is whole on its own.
+            let from = weights_path(dir, &v);
+            let bytes = std::fs::read(&from).map_err(|e| Error::file(&from, e))?;
+            write_atomic(&args.out.join(weights_rel(&key)), &bytes)?;
+            let mut v = v;
+            v["weights"] = json!(weights_rel(&key));
             write_atomic(&args.out.join("runs").join(format!("{key}.json")), format!("{v}\n").as_bytes())?;
             all.push(v);
         }

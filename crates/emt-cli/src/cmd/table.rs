@@ -156,8 +156,8 @@ fn splice_between(text: &str, block: &str, begin: &str, end: &str) -> String {
 /// where the method fails.
 type RunMeasures = Vec<(&'static str, [f64; 3])>;
 
-fn decode_run(r: &Value) -> Result<RunMeasures> {
-    let path = PathBuf::from(r["weights"].as_str().unwrap_or_default());
+fn decode_run(dir: &Path, r: &Value) -> Result<RunMeasures> {
+    let path = crate::cmd::sweep::weights_path(dir, r);
     let file = emt_core::cells::ModelFile::load(&path)?;
     let w = crate::common::elman_of(&file, &path, "table --decoding")?;
     let id: emt_tasks::TaskId = r["task"].as_str().unwrap_or_default().parse()?;
@@ -174,10 +174,10 @@ fn decode_run(r: &Value) -> Result<RunMeasures> {
 }
 
 /// Adds `decoding` to every row (mean and std over its runs) and returns the markdown block.
-fn add_decoding(results: &[Value], rows: &mut [Value]) -> Result<String> {
+fn add_decoding(dir: &Path, results: &[Value], rows: &mut [Value]) -> Result<String> {
     let mut per_run = Vec::new();
     for r in results {
-        per_run.push((r, decode_run(r)?));
+        per_run.push((r, decode_run(dir, r)?));
     }
     let same = |r: &Value, row: &Value| ["task", "hidden", "l2", "threshold"].iter().all(|k| r[*k] == row[*k]);
     for row in rows.iter_mut() {
@@ -263,7 +263,9 @@ pub fn run(args: &Args) -> Result<Value> {
     let mut rows = rows(&results)?;
     let md = markdown(&rows);
     out!("{md}");
-    let dec_md = if args.decoding { Some(add_decoding(&results, &mut rows)?) } else { None };
+    // Weights paths in results.jsonl are relative to the sweep directory, where it lives.
+    let dir = args.results.parent().unwrap_or(Path::new("."));
+    let dec_md = if args.decoding { Some(add_decoding(dir, &results, &mut rows)?) } else { None };
     if let Some(block) = &dec_md {
         out!("{block}");
     }
