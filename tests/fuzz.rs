@@ -209,8 +209,12 @@ fn check_case(original: &[u8], bytes: &[u8], tally: &mut Tally) -> Result<(), St
                 }
             }
             // The model as emt would write it back: every weight it holds.
-            let written = Tensors::from_bytes(&file.to_bytes().map_err(|e| e.to_string())?, "written")
-                .map_err(|e| e.to_string())?;
+            // (f32 files are written back as f32 where every value fits, else refused; f64
+            // shows what the model holds either way.)
+            let _ = file.to_bytes();
+            let f64_bytes = file.clone().with_dtype(emt::core::cells::Dtype::F64).to_bytes();
+            let written =
+                Tensors::from_bytes(&f64_bytes.map_err(|e| e.to_string())?, "written").map_err(|e| e.to_string())?;
             let nonfinite = written.tensors.values().any(|t| t.iter().any(|v| !v.is_finite()));
             if nonfinite {
                 return Err("a model loaded with a non-finite weight".into());

@@ -394,3 +394,31 @@ fn the_old_elman_loader_refuses_other_cells_clearly() {
     let e = emt_core::io::weights_from_safetensors(&bytes, "gru.safetensors").unwrap_err();
     assert!(e.to_string().contains("gru"), "{e}");
 }
+
+/// A fuzz finding: a file with f32 tensors and one f64 tensor holding 1e300 was taken as an
+/// f32 model and written back with -inf. A mixed file is f64 now, and an f32 model whose
+/// value does not fit f32 is refused on writing, never written as inf.
+#[test]
+fn mixed_dtype_files_stay_f64_and_f32_never_writes_inf() {
+    use emt_core::io::{Tensors, tensors_to_safetensors};
+    let mut w_hh = ndarray::Array2::<f64>::eye(2);
+    w_hh[[0, 1]] = 1e300;
+    let w_ih = ndarray::Array2::<f32>::ones((2, 1));
+    let w_r = ndarray::Array2::<f32>::ones((1, 2));
+    let hh = tensors_to_safetensors(&[("weight_hh_l0", w_hh.view().into_dyn())], &Default::default()).unwrap();
+    let rest = tensors_to_safetensors(
+        &[("weight_ih_l0", w_ih.view().into_dyn()), ("weight", w_r.view().into_dyn())],
+        &Default::default(),
+    )
+    .unwrap();
+    let mut t = Tensors::from_bytes(&hh, "hh").unwrap();
+    let r = Tensors::from_bytes(&rest, "rest").unwrap();
+    t.tensors.extend(r.tensors.clone());
+    t.dtypes.extend(r.dtypes.clone());
+    let file = ModelFile::from_tensors(&t).unwrap();
+    assert_eq!(file.dtype.name(), "f64");
+    let back = ModelFile::from_bytes(&file.to_bytes().unwrap(), "back").unwrap();
+    assert_eq!(back.model, file.model);
+    let e = file.with_dtype(emt_core::cells::Dtype::F32).to_bytes().unwrap_err().to_string();
+    assert!(e.contains("weight_hh_l0[0, 1]") && e.contains("does not fit f32"), "{e}");
+}

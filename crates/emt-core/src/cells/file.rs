@@ -535,6 +535,17 @@ impl ModelFile {
             Dtype::F32 => {
                 let cast: Vec<(&str, ArrayD<f32>)> =
                     tensors.iter().map(|(n, a)| (n.as_str(), a.mapv(|v| v as f32))).collect();
+                // Never write inf for a finite value past the f32 range.
+                for (name, a) in &cast {
+                    check::finite(name, a).map_err(|e| match e {
+                        Error::NonFinite { what, index, value } => Error::param(
+                            format!("{what}{index:?}"),
+                            value,
+                            "the model's value does not fit f32: save it as f64 (with_dtype(Dtype::F64))",
+                        ),
+                        other => other,
+                    })?;
+                }
                 let views: Vec<_> = cast.iter().map(|(n, a)| (*n, a.view())).collect();
                 tensors_to_safetensors(&views, &meta)
             }

@@ -194,7 +194,10 @@ pub(super) fn read(t: &Tensors, options: &LoadOptions) -> Result<ModelFile> {
     let model = r.model(activation, options.readout.as_deref())?;
     let h0 = r.initial_state(&model)?;
     r.all_used(&model)?;
-    let dtype = if t.dtypes.values().any(|d| *d == "f32") { Dtype::F32 } else { Dtype::F64 };
+    // f32 only when every tensor is: a mixed file keeps f64, which holds all of its values
+    // (an f64 weight of 1e300 written back as f32 became -inf).
+    let all_f32 = !t.dtypes.is_empty() && t.dtypes.values().all(|d| *d == "f32");
+    let dtype = if all_f32 { Dtype::F32 } else { Dtype::F64 };
     Ok(ModelFile { model, h0, meta, dtype })
 }
 
