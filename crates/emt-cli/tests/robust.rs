@@ -261,3 +261,19 @@ fn a_sweep_restart_trusts_only_runs_it_can_verify() {
     assert!(o.status.success(), "the merged directory holds its weights: {}", stderr(&o));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// Sizes past the machine's memory are refused by name before anything is allocated (they
+/// aborted the process in the allocator with a 40-64 GB request).
+#[test]
+fn sizes_past_memory_are_refused_before_allocating() {
+    let d = dir("memory");
+    let o = run(&["train", "--hidden", "10000000", "--max-steps", "1", "--out", s(&d.join("m.safetensors"))]);
+    let e = stderr(&o);
+    assert!(!o.status.success() && e.contains("hidden = 10000000") && e.contains("GiB"), "{e}");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let z3 = repo.join("docs/models/z3.safetensors");
+    let o = run(&["fixed-points", "--weights", s(&z3), "--starts", "1000000000000"]);
+    let e = stderr(&o);
+    assert!(!o.status.success() && e.contains("starts = 1000000000000") && e.contains("GiB"), "{e}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -66,6 +66,41 @@ pub fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
     index
 }
 
+/// Memory this process may still take, in bytes: Linux's `MemAvailable` (free memory plus
+/// what the kernel can reclaim), or `None` where it cannot be read.
+pub fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// Errors, before anything is allocated, when the setting `name = value` needs about `bytes`
+/// and that is more than the memory available ([`available_memory`]; no check where it is
+/// unknown). A request such as `--hidden 100000` (225 GiB of parameters, optimiser state and
+/// caches) otherwise aborts the whole process in the allocator, with no message naming the
+/// setting.
+///
+/// ```
+/// assert!(emt_core::check::memory("starts", 10, 1e3).is_ok());
+/// let e = emt_core::check::memory("starts", 1e9, 1e30).unwrap_err().to_string();
+/// assert!(e.contains("starts = 1000000000"), "{e}");
+/// ```
+pub fn memory(name: &str, value: impl ToString, bytes: f64) -> Result<()> {
+    let gib = |b: f64| b / (1u64 << 30) as f64;
+    if !bytes.is_finite() || bytes > 1e18 {
+        return Err(Error::param(name, value, format!("needs {bytes:.3e} bytes, more memory than any machine has")));
+    }
+    match available_memory() {
+        Some(free) if bytes > free as f64 => Err(Error::param(
+            name,
+            value,
+            format!("needs about {:.1} GiB, more than the {:.1} GiB available", gib(bytes), gib(free as f64)),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Errors unless `value > 0`.
 pub fn positive(name: &str, value: usize) -> Result<()> {
     if value == 0 { Err(Error::param(name, value, "must be at least 1")) } else { Ok(()) }

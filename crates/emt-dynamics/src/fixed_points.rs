@@ -380,6 +380,7 @@ pub fn sample_states(states: ndarray::ArrayViewD<'_, f64>, count: usize, noise: 
         [t, b, n] => (t * b, *n),
         _ => return Err(Error::shape("states", "(K, n) or (T, B, n)", check::fmt_shape(&shape))),
     };
+    check::memory("count", format!("{count} (state dimension {n})"), 32.0 * count as f64 * n as f64)?;
     if rows == 0 || n == 0 {
         return Err(Error::shape(
             "states",
@@ -571,6 +572,10 @@ pub fn seed_states(
     let n = system.state_dim();
     check::shape("input", &u, &[system.input_dim()])?;
     check::finite("input", &u)?;
+    // Starts, the trajectory seeds taken from them, and each seed's minimisation state.
+    let kept = 1 + params.steps / params.every.max(1);
+    let seed_rows = (params.starts as f64 + 1.0) * (1.0 + kept as f64);
+    check::memory("starts", format!("{} (state dimension {n})", params.starts), 32.0 * seed_rows * n as f64)?;
     let bound = box_half_width(system, u);
     let mut r = emt_core::rng::stream(params.seed, 3);
     let mut rows: Vec<f64> = Vec::with_capacity((params.starts + 1) * n);

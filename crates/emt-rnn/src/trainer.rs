@@ -400,10 +400,21 @@ impl<T: Task> std::fmt::Debug for Trainer<T> {
     }
 }
 
+/// Refuses settings whose network cannot fit in memory, before allocating it: f32 parameters,
+/// gradients and Adam's two moments (16 bytes per parameter) plus the forward caches of an
+/// evaluation batch (a lower bound; a size this rejects would abort in the allocator).
+fn memory_needed(s: &TrainerParams, d_in: usize, d_out: usize) -> Result<()> {
+    let (n, g) = (s.hidden as f64, s.cell.gates() as f64);
+    let params = g * n * (n + d_in as f64 + 2.0) + d_out as f64 * (n + 1.0);
+    let caches = 4.0 * s.batch.max(s.eval_batch) as f64 * s.eval_horizon as f64 * n * (g + 1.0);
+    check::memory("hidden", format!("{} ({})", s.hidden, s.cell.name()), 16.0 * params + caches)
+}
+
 impl<T: Task> Trainer<T> {
     /// Checks `settings` and initialises the network (PyTorch's default init, seed stream 0).
     pub fn new(task: T, settings: TrainerParams) -> Result<Self> {
         let settings = settings.check()?;
+        memory_needed(&settings, task.input_dim(), task.output_dim())?;
         let net = ElmanParams::init_with(
             settings.init,
             settings.cell,
