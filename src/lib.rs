@@ -30,6 +30,11 @@ pub use emt_dynamics as dynamics;
 pub use emt_linalg as linalg;
 pub use emt_rnn as rnn;
 pub use emt_tasks as tasks;
+/// The array crate of every emt API (`Array2<f64>`, `ArrayView3<f32>`, ...), re-exported so a
+/// caller needs no version of its own.
+pub use ndarray;
+/// The random-number crate of emt's seeds and samplers, re-exported likewise.
+pub use rand;
 
 /// The names most programs need.
 pub mod prelude {

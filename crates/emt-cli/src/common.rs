@@ -215,7 +215,7 @@ impl ModelArgs {
 /// `--task --s --d` for commands that read a model file: each defaults to the file's metadata.
 #[derive(Args, Debug, Clone)]
 pub struct ModelTaskArgs {
-    /// Task id "id1,id2,id3" (default: the file's metadata, else repeat copy).
+    /// Task id "id1,id2,id3" (default: the file's `task` metadata; required without it).
     #[arg(long)]
     pub task: Option<TaskId>,
     /// Number of variables s (default: the file's metadata, else 8).
@@ -227,14 +227,23 @@ pub struct ModelTaskArgs {
 }
 
 impl ModelTaskArgs {
-    /// The task: flags first, then the file's metadata, then repeat copy with s = d = 8.
+    /// The task: flags first, then the file's metadata. A file without `task` metadata (a
+    /// PyTorch state dict) needs `--task`: guessing repeat copy failed later with a shape
+    /// message that named no flag.
     pub fn resolve(&self, meta: &emt_core::io::WeightsMetadata) -> Result<(TaskId, usize, usize)> {
         let s = self.s.or(meta.s).unwrap_or(8);
         let d = self.d.or(meta.d).unwrap_or(8);
         let id = match (self.task, &meta.task) {
             (Some(id), _) => id,
             (None, Some(text)) => text.parse()?,
-            (None, None) => TaskId::repeat_copy(d),
+            (None, None) => {
+                return Err(Error::param(
+                    "--task",
+                    "missing",
+                    "the file has no `task` metadata, so say which variable-binding task the network was \
+                     trained on: --task ID1,ID2,ID3 --s S --d D (repeat copy of 8 bits: --task 255,0,0 --s 8 --d 8)",
+                ));
+            }
         };
         Ok((id, s, d))
     }

@@ -277,3 +277,27 @@ fn sizes_past_memory_are_refused_before_allocating() {
     assert!(!o.status.success() && e.contains("starts = 1000000000000") && e.contains("GiB"), "{e}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// A file without task metadata (a PyTorch state dict) is not silently analysed as repeat
+/// copy: the error names --task, and with it the analysis runs.
+#[test]
+fn analyze_without_task_metadata_asks_for_the_task() {
+    let d = dir("analyze-task");
+    let model = d.join("m.safetensors");
+    assert!(plant(&model).status.success());
+    let t = emt_core::io::Tensors::read(&model).unwrap();
+    let mut meta = t.metadata.clone();
+    for k in ["task", "s", "d"] {
+        meta.remove(k);
+    }
+    let list: Vec<(&str, ndarray::ArrayViewD<'_, f64>)> =
+        t.tensors.iter().map(|(k, v)| (k.as_str(), v.view())).collect();
+    let bare = d.join("bare.safetensors");
+    std::fs::write(&bare, emt_core::io::tensors_to_safetensors(&list, &meta).unwrap()).unwrap();
+    let o = run(&["analyze", "--weights", s(&bare)]);
+    assert!(!o.status.success() && stderr(&o).contains("--task"), "{}", stderr(&o));
+    let task = t.metadata["task"].clone();
+    let o = run(&["analyze", "--weights", s(&bare), "--task", &task, "--s", "2", "--d", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -273,7 +273,28 @@ pub fn sweep<S: AsSystem>(
         }
         points.push(SweepPoint { parameter: p, fixed });
     }
-    Ok(Sweep { points, bifurcations })
+    Ok(Sweep { points, bifurcations: distinct_sorted(bifurcations, params.tol) })
+}
+
+/// The bifurcations in parameter order, each once: the same point is found from both branches
+/// of a saddle-node, or from two fixed points whose nearest successor is the same (the CLI
+/// listed such points twice, unsorted). Same kind, parameters within `10 tol` (bisection
+/// accuracy) and states within 1e-3 are one point.
+fn distinct_sorted(mut found: Vec<Bifurcation>, tol: f64) -> Vec<Bifurcation> {
+    found.sort_by(|a, b| a.parameter().total_cmp(&b.parameter()));
+    let mut out: Vec<Bifurcation> = Vec::with_capacity(found.len());
+    for b in found {
+        let same = out.iter().any(|a| {
+            a.name() == b.name()
+                && (a.parameter() - b.parameter()).abs() <= 10.0 * tol
+                && a.state().len() == b.state().len()
+                && dist(a.state(), b.state()) < 1e-3
+        });
+        if !same {
+            out.push(b);
+        }
+    }
+    out
 }
 
 /// [`sweep`] for a family of flows.
@@ -474,4 +495,20 @@ pub fn fit_period_divergence(params: &[f64], periods: &[f64], kind: Divergence) 
     let scale = ys.iter().fold(0.0f64, |m, y| m.max(y.abs()));
     let residual = params.iter().zip(&ys).map(|(p, y)| (intercept + slope * p - y).abs()).fold(0.0, f64::max) / scale;
     Ok((-intercept / slope, residual))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bifurcations_are_sorted_and_each_listed_once() {
+        let at = |p: f64, x: f64| Bifurcation::SaddleNode { parameter: p, state: ndarray::array![x] };
+        let hopf = Bifurcation::Hopf { parameter: 0.5, state: ndarray::array![0.0], omega: 1.0 };
+        let found = vec![at(2.0, 1.0), hopf.clone(), at(1.0, 0.0), at(2.0 + 1e-10, 1.0), at(2.0, -1.0)];
+        let out = distinct_sorted(found, 1e-9);
+        let seen: Vec<(&str, f64)> = out.iter().map(|b| (b.name(), b.parameter())).collect();
+        assert_eq!(seen, [("hopf", 0.5), ("saddle_node", 1.0), ("saddle_node", 2.0), ("saddle_node", 2.0)]);
+        assert_eq!(out[2].state()[0] * out[3].state()[0], -1.0, "two saddle-nodes at one value, apart in state");
+    }
 }

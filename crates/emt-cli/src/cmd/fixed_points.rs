@@ -186,8 +186,21 @@ pub fn search(args: &SearchArgs) -> Result<Search> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let params = FixedPointParams { threads, ..Default::default() };
-    let groups = find_fixed_points_per_input(system, inputs.view(), seeds.view(), &params)?;
-    Ok(Search { file, starts, bound, groups })
+    // The search reports nothing until it is done: a spinner with the elapsed time says it is
+    // alive (hidden when stderr is not a terminal).
+    let spinner = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}") {
+        spinner.set_style(style);
+    }
+    spinner.set_message(format!(
+        "minimising {} seeds of a {n}-dimensional state under {} input(s) on {threads} thread(s)",
+        seeds.nrows(),
+        inputs.nrows()
+    ));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let groups = find_fixed_points_per_input(system, inputs.view(), seeds.view(), &params);
+    spinner.finish_and_clear();
+    Ok(Search { file, starts, bound, groups: groups? })
 }
 
 fn point_json(p: &FixedPoint, input: &Array1<f64>) -> serde_json::Value {

@@ -195,19 +195,17 @@ fn decoding(weights: &Path, flags: &ModelTaskArgs, seed: u64, out: &Path) -> Res
             means.insert(name.to_string(), serde_json::Value::Null);
         }
     }
-    let floor = ((lo - 0.05) * 20.0).floor() / 20.0;
+    // The axis starts near the lowest bar so differences show, and says so where it is not 0.
+    let floor = (((lo - 0.05) * 20.0).floor() / 20.0).clamp(0.0, 0.95);
     let title = format!("Decoding accuracy per slot, {}", label(&task));
-    render!(
-        out,
-        (1100, 700),
-        plots::bars,
-        &title,
-        "sign accuracy of the window content",
-        &groups,
-        &series,
-        (floor.clamp(0.0, 0.95), 1.0)
-    );
+    let y_desc = if floor > 0.0 {
+        format!("sign accuracy of the window content (axis from {floor:.2}, not 0)")
+    } else {
+        "sign accuracy of the window content".to_string()
+    };
+    render!(out, (1100, 700), plots::bars, &title, &y_desc, &groups, &series, (floor, 1.0));
     let mut j = summary("decoding", out)?;
+    j["y_axis_from"] = json!(floor);
     j["decoding_accuracy"] = json!(means);
     Ok(j)
 }
@@ -780,14 +778,23 @@ fn fixed_points(
             reference: ends.as_ref().map(|(_, r)| (r[0], r[1])),
         }
     } else {
-        let all = ndarray::concatenate(Axis(0), &trajs.iter().map(|t| t.view()).collect::<Vec<_>>())
-            .map_err(|e| Error::shape("trajectories", "(T, n)", e.to_string()))?;
+        // Box starts lie far out (|x| up to the box bound, 120 for a 128-unit CT-RNN), so the
+        // first half of each run is the fall inwards: projecting and scaling by it put every
+        // fixed point in one blob. The principal axes and the drawing use the second halves,
+        // where the dynamics live, with the fixed points.
+        let tails: Vec<ndarray::ArrayView2<'_, f64>> =
+            trajs.iter().map(|t| t.slice(ndarray::s![t.nrows() / 2.., ..])).collect();
+        let mut rows = tails.clone();
+        let fixed_states = ndarray::Array2::from_shape_fn((found.fixed.len(), n), |(i, j)| found.fixed[i].state[j]);
+        rows.push(fixed_states.view());
+        let all =
+            ndarray::concatenate(Axis(0), &rows).map_err(|e| Error::shape("trajectories", "(T, n)", e.to_string()))?;
         let pca = emt_linalg::pca(all.view(), 2)?;
         let project = |x: ndarray::ArrayView1<'_, f64>| {
             let c = &x - &pca.mean;
             (pca.components.row(0).dot(&c), pca.components.row(1).dot(&c))
         };
-        let lines: Vec<Vec<(f64, f64)>> = trajs.iter().map(|t| t.rows().into_iter().map(project).collect()).collect();
+        let lines: Vec<Vec<(f64, f64)>> = tails.iter().map(|t| t.rows().into_iter().map(project).collect()).collect();
         let points: Vec<((f64, f64), bool, usize)> = found
             .fixed
             .iter()

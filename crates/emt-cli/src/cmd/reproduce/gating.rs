@@ -299,10 +299,10 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         }
         let mut entry = summarise_scan(&inputs, &curves, "b_r");
         errln!(
-            "N = {size}, g_h = {g_in}, alpha_r = {ar_in}, {} draws along the r-gate input b_r: {}; zero state unstable from b_r = {:?}",
+            "N = {size}, g_h = {g_in}, alpha_r = {ar_in}, {} draws along the r-gate input b_r: {}; zero state unstable from b_r = {}",
             curves.len(),
             entry["summary"].as_str().unwrap_or(""),
-            boundaries
+            boundaries.iter().map(|b| show_opt(*b)).collect::<Vec<_>>().join(", ")
         );
         entry["n"] = json!(size);
         entry["b_r"] = json!(inputs);
@@ -741,7 +741,8 @@ fn summarise_scan(values: &[f64], curves: &[Vec<f64>], name: &str) -> Value {
         .fold((0, f64::NEG_INFINITY), |best, (i, d)| if d > best.1 { (i, d) } else { best });
     let verdict = transition_verdict(&mean, &sd, curves.len());
     let summary = format!(
-        "mean lambda_max {mean:.3?} over {name} {values:?}; onset {onset:?}, largest step {jump:.3} at {name} {}; {verdict}",
+        "mean lambda_max {mean:.3?} over {name} {values:?}; onset {}, largest step {jump:.3} at {name} {}; {verdict}",
+        show_opt(onset),
         values.get(jump_at).copied().unwrap_or(f64::NAN)
     );
     json!({
@@ -749,6 +750,11 @@ fn summarise_scan(values: &[f64], curves: &[Vec<f64>], name: &str) -> Value {
         format!("onset_{name}"): onset, "largest_step": jump,
         "largest_step_at": values.get(jump_at), "verdict": verdict, "summary": summary,
     })
+}
+
+/// A value that may be absent, for people: the number, or "none" (not `Some(2.75)` / `None`).
+fn show_opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "none".to_string(), |x| format!("{x:.4}"))
 }
 
 #[cfg(test)]
