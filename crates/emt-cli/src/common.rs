@@ -101,6 +101,49 @@ fn temp_sibling(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
+/// Temporary files being written now: the deadline removes them before it ends the process.
+static IN_FLIGHT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// When `--max-seconds` runs out (set once, at start).
+static DEADLINE: std::sync::OnceLock<(std::time::Instant, f64)> = std::sync::OnceLock::new();
+
+/// The exit status when `--max-seconds` passes: timeout(1)'s.
+pub const EXIT_DEADLINE: i32 = 124;
+
+/// Arms `--max-seconds S`. `train` watches the deadline itself (it stops and saves), so its
+/// watchdog only fires as a backstop, at 2 S + 10 s; every other command's fires at S: it
+/// removes temporary files in flight, says so on stderr and exits with [`EXIT_DEADLINE`].
+pub fn arm_deadline(seconds: f64, cooperative: bool) -> Result<()> {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(Error::param("--max-seconds", seconds, "must be finite and > 0"));
+    }
+    let start = std::time::Instant::now();
+    let _ = DEADLINE.set((start, seconds));
+    let fire_after = if cooperative { 2.0 * seconds + 10.0 } else { seconds };
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs_f64(fire_after));
+        let temps = std::mem::take(&mut *IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in temps {
+            let _ = std::fs::remove_file(t);
+        }
+        let _ = std::io::Write::write_fmt(
+            &mut std::io::stderr(),
+            format_args!(
+                "error: stopped after --max-seconds {seconds} ({:.1} s of wall time) before the command finished: \
+                 no summary; files it had finished writing stay, none is partial\n",
+                start.elapsed().as_secs_f64()
+            ),
+        );
+        std::process::exit(EXIT_DEADLINE);
+    });
+    Ok(())
+}
+
+/// `--max-seconds` as (start, seconds), if given.
+pub fn deadline() -> Option<(std::time::Instant, f64)> {
+    DEADLINE.get().copied()
+}
+
 /// Writes `bytes` to a temporary file beside the target and renames it over the target, so a
 /// reader (or a killed run) never sees a half-written file. The target is `path`, or the file
 /// a symlink at `path` points to; anything but a regular file is refused
@@ -108,7 +151,9 @@ fn temp_sibling(path: &Path) -> PathBuf {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let target = output_target(path)?;
     let tmp = temp_sibling(&target);
+    IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()).push(tmp.clone());
     let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &target));
+    IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()).retain(|t| t != &tmp);
     written.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::file(path, e)

@@ -34,6 +34,13 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Stop any command after S seconds of wall time: `train` stops after the step in flight
+    /// and saves what it has (JSON `stop`: "deadline"); every other command ends with an
+    /// error and exit status 124 (as timeout(1)), leaving no partial file (its outputs are
+    /// written atomically; a sweep keeps its finished runs). Apart from this, every command's
+    /// work is bounded by its own arguments (see its --help).
+    #[arg(long, global = true, value_name = "S")]
+    max_seconds: Option<f64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -49,10 +56,21 @@ enum Command {
     /// Run any model file on inputs from a safetensors file.
     Simulate(cmd::simulate::Args),
     /// What a model's zero-input run settles on: fixed point, cycle, invariant circle or chaos.
+    ///
+    /// Work: maps, transient + steps map steps; flows, Dormand-Prince over transient + steps
+    /// time units with at most max(10^5, 10^4 t) steps, and a stiff run that would overrun that
+    /// is refused at once (an error naming the stiffness), then a Lyapunov run of the same length.
     Cycle(cmd::cycle::Args),
     /// Fixed and slow points of a model under a constant input (any cell).
+    ///
+    /// Work: per seed (--starts box starts and the states of their --steps-step runs, or the
+    /// --init-states rows), at most 5000 Levenberg-Marquardt iterations of an n x n solve; seeds
+    /// run on --threads. Sizes past the machine's memory are refused before allocating.
     FixedPoints(cmd::fixed_points::Args),
     /// Lyapunov spectrum of a model's zero-input dynamics (any cell).
+    ///
+    /// Work: transient + steps steps (flows: RK4 steps of --dt), each with k tangent vectors
+    /// and a QR every --renormalize-every steps.
     Lyapunov(cmd::lyapunov::Args),
     /// Phase shift per input pulse of a model's oscillation.
     Phase(cmd::phase::Args),
@@ -63,6 +81,10 @@ enum Command {
     /// One command per dynamics paper (so far: phase-codes, the SET-task paper).
     Reproduce(cmd::reproduce::Args),
     /// Vary one scalar of a model file: fixed points, attractor, period and bifurcations.
+    ///
+    /// Work: per value, a fixed-point search from --starts seeds and the previous value's points,
+    /// bisections of at most log2(step / --tol) solves per bifurcation, and an attractor run
+    /// bounded as in `emt cycle` (--length).
     SweepParam(cmd::sweep_param::Args),
     /// Figures: spectrum, phi, memory, training, lyapunov, fixed points, PRC, bifurcation diagram.
     Plot(cmd::plot::Args),
@@ -70,6 +92,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(s) = cli.max_seconds {
+        if let Err(e) = common::arm_deadline(s, matches!(cli.command, Command::Train(_))) {
+            return common::finish(Err(e));
+        }
+    }
     let result = match &cli.command {
         Command::Train(a) => cmd::train::run(a),
         Command::Circuit(a) => cmd::circuit::run(a),

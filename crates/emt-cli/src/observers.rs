@@ -123,3 +123,20 @@ impl Observer for Checkpoint {
         Ok(Control::Continue)
     }
 }
+
+/// Stops training at `--max-seconds` (after the step in flight), so the model saved is the
+/// one trained so far.
+pub struct Deadline {
+    pub until: std::time::Instant,
+    pub hit: bool,
+}
+
+impl Observer for Deadline {
+    fn observe(&mut self, _: &TrainerView<'_>, _: &Event) -> Result<Control> {
+        if std::time::Instant::now() >= self.until {
+            self.hit = true;
+            return Ok(Control::Stop);
+        }
+        Ok(Control::Continue)
+    }
+}

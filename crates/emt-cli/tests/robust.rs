@@ -301,3 +301,48 @@ fn analyze_without_task_metadata_asks_for_the_task() {
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// `--max-seconds`: train stops and saves what it has; any other command ends with status 124
+/// and no partial file.
+#[test]
+fn max_seconds_bounds_every_command() {
+    let d = dir("deadline");
+    let out = d.join("m.safetensors");
+    let started = std::time::Instant::now();
+    let o = run(&[
+        "--max-seconds",
+        "1",
+        "train",
+        "--hidden",
+        "64",
+        "--threads",
+        "1",
+        "--max-steps",
+        "100000000",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json_of(&o)["stop"], "deadline", "{}", json_of(&o));
+    assert!(emt_core::cells::ModelFile::load(&out).is_ok(), "the model trained so far is saved");
+    assert!(started.elapsed().as_secs_f64() < 30.0);
+    let started = std::time::Instant::now();
+    let o = emt().args(["reproduce", "gru", "--max-seconds", "0.5"]).current_dir(&d).output().unwrap();
+    assert_eq!(o.status.code(), Some(124), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--max-seconds 0.5"), "{}", stderr(&o));
+    assert!(started.elapsed().as_secs_f64() < 10.0);
+    let o = run(&["--max-seconds", "0", "circuit"]);
+    assert!(!o.status.success() && stderr(&o).contains("--max-seconds"), "{}", stderr(&o));
+    let partial: Vec<_> = walk(&d).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect();
+    assert!(partial.is_empty(), "{partial:?}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}

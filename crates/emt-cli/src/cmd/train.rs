@@ -223,11 +223,24 @@ fn train<T: Task>(args: &Args, task: T, params: TrainerParams, meta: WeightsMeta
         None => None,
     };
     let mut checkpoint = Checkpoint { path: args.out.clone(), every: args.checkpoint_every, meta: meta.clone() };
+    let mut deadline = crate::common::deadline().map(|(start, s)| crate::observers::Deadline {
+        until: start + std::time::Duration::from_secs_f64(s),
+        hit: false,
+    });
     let mut observers: Vec<&mut dyn Observer> = vec![&mut progress, &mut checkpoint];
     if let Some(l) = log.as_mut() {
         observers.push(l);
     }
+    if let Some(d) = deadline.as_mut() {
+        observers.push(d);
+    }
     let report: TrainReport = trainer.run(&mut observers)?;
+    let stop = match report.stop {
+        _ if deadline.as_ref().is_some_and(|d| d.hit) => "deadline",
+        emt_rnn::StopReason::TargetReached => "target_reached",
+        emt_rnn::StopReason::MaxSteps => "max_steps",
+        emt_rnn::StopReason::Observer => "observer",
+    };
     let mut file = emt_core::cells::ModelFile::new(trainer.model()?);
     if let Some(h0) = trainer.settings().get_h0() {
         file = file.with_h0(ndarray::Array1::from(h0.to_vec()))?;
@@ -240,6 +253,7 @@ fn train<T: Task>(args: &Args, task: T, params: TrainerParams, meta: WeightsMeta
         "hidden": args.hidden,
         "seed": args.seed,
         "steps": report.steps,
+        "stop": stop,
         "train_seconds": report.train_seconds,
         "steps_per_second": rate,
         "eval_horizon": report.eval.horizon,
