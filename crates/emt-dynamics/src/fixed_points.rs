@@ -426,6 +426,9 @@ fn dist(a: &ArrayView1<'_, f64>, b: &ArrayView1<'_, f64>) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
 }
 
+/// Iterations over which `q` must fall by 1% for a minimisation to go on.
+const STAGNATION_WINDOW: usize = 50;
+
 /// Levenberg-Marquardt on `q` from `x`: returns the end point, its `q` and `|grad q|`.
 fn minimise(
     system: System<'_>,
@@ -440,9 +443,20 @@ fn minimise(
     let mut q = 0.5 * res.dot(&res);
     let mut mu = 1e-3;
     let mut grad = a.t().dot(&res);
-    for _ in 0..p.max_iters {
+    // Stagnation: where q is flat or piecewise flat (saturated units: tanh of weights x 1e6),
+    // LM takes thousands of tiny accepted steps that each cost an n x n solve (a 128-unit
+    // file took over 2 minutes). A seed whose q has not fallen by 1% in 50 iterations stops
+    // there, judged by q like any other end point (a slow point or a rejected candidate).
+    let mut window_q = q;
+    for it in 0..p.max_iters {
         if q < 1e-30 || !q.is_finite() {
             break;
+        }
+        if it > 0 && it % STAGNATION_WINDOW == 0 {
+            if q > p.tol_q && q > 0.99 * window_q {
+                break;
+            }
+            window_q = q;
         }
         let mut h = a.t().dot(&a);
         let scale = h.diag().iter().fold(0.0f64, |m, v| m.max(*v)).max(1e-12);
