@@ -114,3 +114,20 @@ fn a_stiff_problem_over_budget_is_refused_early_and_named() {
     let (x, stats) = dopri5(&flow, x0.view(), ndarray::Array1::zeros(0).view(), 0.01, &params, |_| {}).unwrap();
     assert!((x[1] - (-0.01f64).exp()).abs() < 1e-8 && stats.accepted < 100_000, "{x} {stats:?}");
 }
+
+/// A run that creeps (steps held small by accuracy, here a 10^6 rad/s rotation) is judged at a
+/// tenth of its budget and refused if the rest cannot fit, not run into the cap.
+#[test]
+fn a_creeping_run_is_refused_at_a_tenth_of_its_budget() {
+    let flow = emt_testkit::systems::LinearFlow(ndarray::array![[0.0, -1e6], [1e6, 0.0]]);
+    let params = Dopri5Params { max_steps: 10_000, ..Default::default() };
+    let x0 = ndarray::array![1.0, 0.0];
+    let e = dopri5(&flow, x0.view(), ndarray::Array1::zeros(0).view(), 100.0, &params, |_| {}).unwrap_err();
+    match &e {
+        emt_core::Error::NotConverged { what, iterations: Some(used), .. } => {
+            assert_eq!(*used, 1_000, "{e}");
+            assert!(what.contains("the rest needs about") && what.contains("budget of 10000"), "{e}");
+        }
+        other => panic!("{other}"),
+    }
+}
