@@ -45,7 +45,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Train a network (elman, gru, ctrnn, ctgru) on variable binding or the flip-flop task.
+    /// Train a network (elman, gru, lstm, ctrnn, ctgru) on variable binding or the flip-flop task.
+    ///
+    /// Work: at most --max-steps BPTT steps of one batch each, plus an evaluation every so often
+    /// and at the end; a network too large for the machine's memory is refused before allocating.
     Train(cmd::train::Args),
     /// Closed-form EMT circuits: build, simulate, report.
     Circuit(cmd::circuit::Args),
@@ -54,6 +57,9 @@ enum Command {
     /// Variable-memory basis of a trained (or planted) Elman RNN.
     Analyze(cmd::analyze::Args),
     /// Run any model file on inputs from a safetensors file.
+    ///
+    /// Work: one step of the cell per input step and sequence (T x B steps); a trajectory that
+    /// overflows is an error, never written.
     Simulate(cmd::simulate::Args),
     /// What a model's zero-input run settles on: fixed point, cycle, invariant circle or chaos.
     ///
@@ -73,12 +79,21 @@ enum Command {
     /// and a QR every --renormalize-every steps.
     Lyapunov(cmd::lyapunov::Args),
     /// Phase shift per input pulse of a model's oscillation.
+    ///
+    /// Work: one attractor run bounded as in `emt cycle`, then per pulse and each of --arrivals
+    /// phases one run of a fixed number of periods (settle plus measuring window).
     Phase(cmd::phase::Args),
     /// A grid of training runs from a JSON spec: parallel, resumable, shardable, Slurm scripts.
+    ///
+    /// Work: the spec's runs, each bounded by its max_steps, --jobs at a time; a restart skips the
+    /// finished runs whose weights still load.
     Sweep(cmd::sweep::Args),
     /// EMT Table 1 from a sweep's results, beside the paper's numbers (markdown and JSON).
     Table(cmd::table::Args),
-    /// One command per dynamics paper (so far: phase-codes, the SET-task paper).
+    /// One command per dynamics paper: phase-codes (the SET task), gating, gru.
+    ///
+    /// Work: fixed by each paper's settings (the README gives each run's time; --quick is a
+    /// reduced setting of seconds); --max-seconds bounds it.
     Reproduce(cmd::reproduce::Args),
     /// Vary one scalar of a model file: fixed points, attractor, period and bifurcations.
     ///
