@@ -33,8 +33,11 @@ fn plant(out: &Path) -> Output {
 
 #[test]
 fn a_closed_pipe_on_stdout_ends_the_run_quietly() {
-    let (reader, writer) = std::io::pipe().expect("a pipe");
-    drop(reader); // the reader went away before a byte was written: `emt ... | head -0`
+    // A pipe whose reader has gone before a byte is written (`emt ... | head -0`): the write end
+    // of `true`'s stdin, once `true` has exited. (std::io::pipe would do, but needs Rust 1.87.)
+    let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().expect("true runs");
+    let writer = reader.stdin.take().expect("a pipe");
+    reader.wait().expect("true exits");
     let o = emt().args(["circuit"]).stdout(writer).stderr(Stdio::piped()).output().expect("runs");
     assert_eq!(o.status.code(), Some(141), "{o:?}");
     assert!(o.stderr.is_empty(), "no panic, no message: {}", stderr(&o));
