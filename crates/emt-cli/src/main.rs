@@ -70,8 +70,11 @@ enum Command {
     /// Fixed and slow points of a model under a constant input (any cell).
     ///
     /// Work: per seed (--starts box starts and the states of their --steps-step runs, or the
-    /// --init-states rows), at most 5000 Levenberg-Marquardt iterations of an n x n solve; seeds
-    /// run on --threads. Sizes past the machine's memory are refused before allocating.
+    /// --init-states rows), at most 5000 Levenberg-Marquardt / Newton iterations of an n x n
+    /// solve (a seed whose q falls by < 1% in 50 stops), then one eigenvalue problem per distinct
+    /// point; seeds and points run on --threads. The cost grows as n^3: at n = 2000 an iteration
+    /// takes 0.25-0.6 s and a point's spectrum ~3 s, so use few --starts there. Sizes past the
+    /// machine's memory are refused before allocating.
     FixedPoints(cmd::fixed_points::Args),
     /// Lyapunov spectrum of a model's zero-input dynamics (any cell).
     ///

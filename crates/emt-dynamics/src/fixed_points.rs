@@ -101,6 +101,10 @@ pub struct FixedPointParams {
     /// Threads the seeds are minimised on (>= 1). Each seed's minimisation is independent and
     /// the results are taken in seed order, so the answer is bit-identical for any count.
     pub threads: usize,
+    /// Compute each point's eigenvectors (`true`) or its eigenvalues only. The vectors are
+    /// `n^2` complex numbers per point (64 MB at n = 2000) and a third of the classification's
+    /// time; the stability verdict needs the values only.
+    pub eigenvectors: bool,
 }
 
 impl Default for FixedPointParams {
@@ -113,6 +117,7 @@ impl Default for FixedPointParams {
             outlier_distance_scale: 10.0,
             boundary_tol: 1e-6,
             threads: 1,
+            eigenvectors: true,
         }
     }
 }
@@ -162,7 +167,8 @@ pub struct FixedPoint {
     pub speed: f64,
     /// Eigenvalues of `DF` (maps) or `Df` (flows), leading first (largest `|mu|` / `Re`).
     pub eigenvalues: Vec<Complex64>,
-    /// Matching eigenvectors as columns `(n, n)`.
+    /// Matching eigenvectors as columns `(n, n)`; `(n, 0)` when the search was asked for none
+    /// ([`FixedPointParams::eigenvectors`]).
     pub eigenvectors: Array2<Complex64>,
     /// Eigenvalues beyond the boundary (`|mu| > 1 + tol` / `Re > tol`).
     pub unstable_dims: usize,
@@ -193,7 +199,8 @@ pub struct FixedPoints {
     /// Candidates with `q < tol_q` dropped because the residual is small only for being
     /// multiplied by something that vanishes: the Newton step `A^+ res` from them is longer than
     /// `tol_unique` (or `A` underflowed entirely), so they are not converged roots but
-    /// numerically frozen states, e.g. a closed update gate (`1 - z ~ 1e-17` times an O(1)
+    /// numerically frozen states (a candidate within `tol_unique` of a frozen one counts as
+    /// frozen too), e.g. a closed update gate (`1 - z ~ 1e-17` times an O(1)
     /// `c - h`). A 2-D ctgru trained on analog memory
     /// had 53 such points besides its 3 certified fixed points.
     pub saturated: usize,
@@ -255,31 +262,46 @@ pub fn find_fixed_points(
         candidates.push((x, q, grad));
     }
     candidates.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let (mut fixed, mut slow): (Vec<FixedPoint>, Vec<FixedPoint>) = (Vec::new(), Vec::new());
-    let (mut saturated, mut out_of_bounds) = (0, 0);
     let bounds = match system {
         System::Map(m) => m.fixed_point_bounds(u),
         System::Flow(f) => f.fixed_point_bounds(u),
     };
+    // Distinct candidates first (cheap distances, in order of q); the checks after cost O(n^3)
+    // each (seconds at n = 2000), so they run once per distinct point, on the threads.
+    let mut out_of_bounds = 0;
+    let mut distinct: Vec<(Array1<f64>, f64, usize)> = Vec::new();
     for (x, q, grad) in candidates {
         let is_fixed = q < p.tol_q;
         if bounds.as_ref().is_some_and(|b| x.iter().zip(b).any(|(v, b)| v.abs() > b + 1e-12)) {
             out_of_bounds += 1;
             continue;
         }
-        if is_fixed && frozen(system, u, &x, p.tol_unique)? {
-            saturated += 1;
-            continue;
-        }
         // A slow point must be a local minimum of q: its gradient has (nearly) vanished.
         if !is_fixed && grad > 1e-6 * (2.0 * q).sqrt().max(1e-12) {
             continue;
         }
-        let list = if is_fixed { &mut fixed } else { &mut slow };
-        if list.iter().any(|f| dist(&f.state.view(), &x.view()) < p.tol_unique) {
-            continue;
+        let same = distinct
+            .iter_mut()
+            .find(|(y, qy, _)| (*qy < p.tol_q) == is_fixed && dist(&y.view(), &x.view()) < p.tol_unique);
+        match same {
+            Some((_, _, copies)) => *copies += 1,
+            None => distinct.push((x, q, 1)),
         }
-        list.push(classify(system, u, x, q, p.boundary_tol)?);
+    }
+    let checked = in_order_on_threads(distinct.len(), p.threads, |i| -> Result<Option<FixedPoint>> {
+        let (x, q, _) = &distinct[i];
+        if *q < p.tol_q && frozen(system, u, x, p.tol_unique)? {
+            return Ok(None);
+        }
+        classify(system, u, x.clone(), *q, &p).map(Some)
+    });
+    let (mut fixed, mut slow, mut saturated) = (Vec::new(), Vec::new(), 0);
+    for ((_, _, copies), point) in distinct.iter().zip(checked) {
+        match point? {
+            None => saturated += copies,
+            Some(point) if point.q < p.tol_q => fixed.push(point),
+            Some(point) => slow.push(point),
+        }
     }
     Ok(FixedPoints { fixed, slow, outliers, out_of_bounds, saturated, seeds: seeds.nrows() })
 }
@@ -418,6 +440,13 @@ fn frozen(system: System<'_>, u: ArrayView1<'_, f64>, x: &Array1<f64>, tol: f64)
     if a.iter().all(|v| v.abs() < f64::MIN_POSITIVE.sqrt()) {
         return Ok(true);
     }
+    // The exact step A^-1 res is never shorter than the truncated A^+ res (it adds components),
+    // so a short exact step settles it with one LU; only a long or singular one needs the SVD.
+    if let Ok(step) = emt_linalg::solve_vec(a.view(), res.view()) {
+        if step.dot(&step).sqrt() <= tol {
+            return Ok(false);
+        }
+    }
     let step = emt_linalg::pinv(a.view(), 1e-12)?.dot(&res);
     Ok(step.dot(&step).sqrt() > tol)
 }
@@ -429,7 +458,21 @@ fn dist(a: &ArrayView1<'_, f64>, b: &ArrayView1<'_, f64>) -> f64 {
 /// Iterations over which `q` must fall by 1% for a minimisation to go on.
 const STAGNATION_WINDOW: usize = 50;
 
+/// Relative damping at or below which a step is the plain Newton step `A^-1 res`.
+const NEWTON_DAMPING: f64 = 1e-3;
+
+/// Consecutive iterations below `tol_q` that fail to halve `q` before polishing stops.
+const FLOOR_PATIENCE: usize = 3;
+
 /// Levenberg-Marquardt on `q` from `x`: returns the end point, its `q` and `|grad q|`.
+///
+/// Far from a root a step solves `(A^T A + mu s I) d = A^T res` (`s` the largest diagonal of
+/// `A^T A`); once the damping is below [`NEWTON_DAMPING`] it is the Newton step `A d = res`, one
+/// LU of `A` instead of the product `A^T A` (2n^3) and its LU: near a root the two steps agree
+/// to that relative size, and a singular `A` or a step that does not lower `q` returns to
+/// damped steps. Polishing stops at `q < 1e-30` or at rounding level: below `tol_q`,
+/// [`FLOOR_PATIENCE`] iterations that do not halve `q` (at n = 2000, `q` stalls near 1e-27
+/// and waiting for the damping to reach 1e12 took 55 of 71 iterations).
 fn minimise(
     system: System<'_>,
     u: ArrayView1<'_, f64>,
@@ -448,8 +491,9 @@ fn minimise(
     // file took over 2 minutes). A seed whose q has not fallen by 1% in 50 iterations stops
     // there, judged by q like any other end point (a slow point or a rejected candidate).
     let mut window_q = q;
+    let mut stalled = 0;
     for it in 0..p.max_iters {
-        if q < 1e-30 || !q.is_finite() {
+        if q < 1e-30 || !q.is_finite() || stalled >= FLOOR_PATIENCE {
             break;
         }
         if it > 0 && it % STAGNATION_WINDOW == 0 {
@@ -458,11 +502,10 @@ fn minimise(
             }
             window_q = q;
         }
-        let mut h = a.t().dot(&a);
-        let scale = h.diag().iter().fold(0.0f64, |m, v| m.max(*v)).max(1e-12);
-        h.diag_mut().mapv_inplace(|v| v + mu * scale);
-        let Ok(step) = emt_linalg::solve_vec(h.view(), grad.view()) else {
-            mu *= 10.0;
+        let newton = mu <= NEWTON_DAMPING;
+        let step = if newton { emt_linalg::solve_vec(a.view(), res.view()) } else { damped_step(&a, &grad, mu) };
+        let Ok(step) = step else {
+            mu = (mu * 10.0).max(10.0 * NEWTON_DAMPING);
             if mu > 1e12 {
                 break;
             }
@@ -471,6 +514,9 @@ fn minimise(
         let x_new = &x - &step;
         system.residual(&x_new, u, &mut res_new, &mut a_new)?;
         let q_new = 0.5 * res_new.dot(&res_new);
+        // A NaN q_new counts as no progress.
+        let halved = q_new < 0.5 * q;
+        stalled = if q < p.tol_q && !halved { stalled + 1 } else { 0 };
         if q_new.is_finite() && q_new < q {
             let dq = q - q_new;
             x = x_new;
@@ -483,7 +529,7 @@ fn minimise(
                 break;
             }
         } else {
-            mu *= 4.0;
+            mu = (mu * 4.0).max(if newton { 10.0 * NEWTON_DAMPING } else { 0.0 });
             if mu > 1e12 {
                 break;
             }
@@ -493,15 +539,40 @@ fn minimise(
     Ok((x, q, g))
 }
 
-fn classify(system: System<'_>, u: ArrayView1<'_, f64>, x: Array1<f64>, q: f64, tol: f64) -> Result<FixedPoint> {
+/// The Levenberg-Marquardt step `(A^T A + mu s I)^-1 grad`, `s` the largest diagonal of `A^T A`.
+fn damped_step(a: &Array2<f64>, grad: &Array1<f64>, mu: f64) -> Result<Array1<f64>> {
+    let mut h = a.t().dot(a);
+    let scale = h.diag().iter().fold(0.0f64, |m, v| m.max(*v)).max(1e-12);
+    h.diag_mut().mapv_inplace(|v| v + mu * scale);
+    emt_linalg::solve_vec(h.view(), grad.view())
+}
+
+fn classify(
+    system: System<'_>,
+    u: ArrayView1<'_, f64>,
+    x: Array1<f64>,
+    q: f64,
+    p: &FixedPointParams,
+) -> Result<FixedPoint> {
+    let tol = p.boundary_tol;
     let jac = system.jacobian(x.view(), u)?;
-    let eig = emt_linalg::eig(jac.view())?;
+    let n = x.len();
+    let eig = if p.eigenvectors {
+        emt_linalg::eig(jac.view())?
+    } else {
+        let values = emt_linalg::eigenvalues(jac.view())?;
+        emt_linalg::Eigen { values: Array1::from(values), vectors: Array2::zeros((n, 0)) }
+    };
     let is_map = matches!(system, System::Map(_));
     let key = |z: &Complex64| if is_map { z.norm() - 1.0 } else { z.re };
     let mut order: Vec<usize> = (0..eig.values.len()).collect();
     order.sort_by(|&i, &j| key(&eig.values[j]).total_cmp(&key(&eig.values[i])));
     let eigenvalues: Vec<Complex64> = order.iter().map(|&i| eig.values[i]).collect();
-    let eigenvectors = Array2::from_shape_fn(eig.vectors.dim(), |(r, c)| eig.vectors[[r, order[c]]]);
+    let eigenvectors = if p.eigenvectors {
+        Array2::from_shape_fn(eig.vectors.dim(), |(r, c)| eig.vectors[[r, order[c]]])
+    } else {
+        eig.vectors
+    };
     let unstable_dims = eigenvalues.iter().filter(|z| key(z) > tol).count();
     let lead = eigenvalues.first().map_or(f64::NEG_INFINITY, key);
     let stability = if lead.abs() <= tol {

@@ -227,3 +227,58 @@ proptest::proptest! {
         }
     }
 }
+
+/// The closed-form root of an affine map at n = 300 (past the LU's 64-column panels): the Newton
+/// steps and the spectrum of the blocked path agree with `(I - W)^-1 b` to rounding.
+#[test]
+fn affine_map_root_at_n_300() {
+    let n = 300;
+    let w = emt_testkit::gaussian(n, n, 5) * (0.6 / (n as f64).sqrt());
+    let b = emt_testkit::gaussian(n, 1, 6).column(0).to_owned();
+    let net = ElmanWeights::new(w.clone(), Array2::zeros((n, 1)), Array2::ones((1, n)))
+        .unwrap()
+        .with_biases(Some(b.clone()), None)
+        .unwrap()
+        .with_activation(Activation::Identity);
+    let want = emt_linalg::solve_vec((Array2::eye(n) - &w).view(), b.view()).unwrap();
+    let seeds = emt_testkit::gaussian(3, n, 7);
+    let params = FixedPointParams { eigenvectors: false, ..Default::default() };
+    let found = find_fixed_points(System::Map(&net), array![0.0].view(), seeds.view(), &params).unwrap();
+    assert_eq!((found.fixed.len(), found.slow.len()), (1, 0));
+    let fp = &found.fixed[0];
+    assert!(emt_testkit::max_abs_diff(&fp.state, &want) < 1e-12);
+    assert!(fp.speed < 1e-12 && fp.stability == Stability::Stable);
+    assert_eq!((fp.eigenvalues.len(), fp.eigenvectors.dim()), (n, (n, 0)));
+}
+
+proptest::proptest! {
+    #![proptest_config(emt_testkit::proptest_config(16))]
+
+    /// On random tanh networks: the answer does not depend on the thread count, asking for no
+    /// eigenvectors changes nothing else, and every fixed point's residual is below tol_q.
+    #[test]
+    fn threads_and_eigenvectors_do_not_change_the_answer(seed in 0u64..1000, n in 2usize..7, gain in 0.5..2.5f64) {
+        use emt_core::DiscreteMap;
+        let w = emt_testkit::gaussian(n, n, seed) * (gain / (n as f64).sqrt());
+        let b = emt_testkit::gaussian(n, 1, seed + 1).column(0).to_owned() * 0.3;
+        let net = ElmanWeights::new(w, Array2::zeros((n, 1)), Array2::ones((1, n))).unwrap().with_biases(Some(b), None).unwrap();
+        let seeds = emt_testkit::gaussian(40, n, seed + 2);
+        let u = array![0.0];
+        let run = |threads, eigenvectors| {
+            let p = FixedPointParams { threads, eigenvectors, ..Default::default() };
+            find_fixed_points(System::Map(&net), u.view(), seeds.view(), &p).unwrap()
+        };
+        let one = run(1, true);
+        proptest::prop_assert_eq!(&one, &run(3, true));
+        let mut lean = run(2, false);
+        for (a, b) in lean.fixed.iter_mut().chain(lean.slow.iter_mut()).zip(one.fixed.iter().chain(&one.slow)) {
+            proptest::prop_assert_eq!(a.eigenvectors.dim(), (n, 0));
+            a.eigenvectors = b.eigenvectors.clone();
+        }
+        proptest::prop_assert_eq!(&lean, &one);
+        for f in &one.fixed {
+            let r = net.step(f.state.view(), u.view()).unwrap() - &f.state;
+            proptest::prop_assert!(0.5 * r.dot(&r) < 1e-12);
+        }
+    }
+}

@@ -185,7 +185,8 @@ pub fn search(args: &SearchArgs) -> Result<Search> {
         Some(t) => t,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let params = FixedPointParams { threads, ..Default::default() };
+    // The CLI reports eigenvalues only: no n x n eigenvector matrix per point.
+    let params = FixedPointParams { threads, eigenvectors: false, ..Default::default() };
     // The search reports nothing until it is done: a spinner with the elapsed time says it is
     // alive (hidden when stderr is not a terminal).
     let spinner = indicatif::ProgressBar::new_spinner();
