@@ -10,7 +10,7 @@
 //! | [`rnn`] | `emt-rnn` | training engine and the curriculum |
 //! | [`circuit`] | `emt-circuit` | closed-form circuits |
 //! | [`basis`] | `emt-basis` | variable-memory basis extraction |
-//! | [`dynamics`] | `emt-dynamics` | Lyapunov spectra (and, to come, fixed points, cycles, phase response) |
+//! | [`dynamics`] | `emt-dynamics` | fixed points, Lyapunov spectra, attractors, limit cycles, phase response, sweeps, certified zeros |
 //! | [`linalg`] | `emt-linalg` | dense linear algebra on ndarray types |
 //!
 //! ```

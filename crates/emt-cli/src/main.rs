@@ -104,7 +104,8 @@ enum Command {
     /// bisections of at most log2(step / --tol) solves per bifurcation, and an attractor run
     /// bounded as in `emt cycle` (--length).
     SweepParam(cmd::sweep_param::Args),
-    /// Figures: spectrum, phi, memory, training, lyapunov, fixed points, PRC, bifurcation diagram.
+    /// Figures: spectrum, phi, memory, lyapunov, fixed points, PRC, bifurcation diagram, decoding,
+    /// finite-state automaton, training.
     Plot(cmd::plot::Args),
 }
 

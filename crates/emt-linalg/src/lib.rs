@@ -15,6 +15,9 @@
 
 #![warn(missing_docs)]
 
+mod cluster;
+
+pub use cluster::{Clusters, single_linkage};
 use emt_core::{Error, Result, check};
 use faer::Mat;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};

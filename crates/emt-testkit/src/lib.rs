@@ -1,7 +1,7 @@
 //! # emt-testkit: what emt's tests share (unpublished)
 //!
 //! - [`REFERENCE_IDS`]: the four task ids of docs/EMT.md §2 (s = d = 8), as raw `(id1, id2, id3)`
-//!   so that this crate depends on no emt crate (each crate's tests build `TaskId`s from them).
+//!   so that this crate needs no emt crate but emt-core (each crate's tests build `TaskId`s from them).
 //! - [`proptest_config`]: proptest settings with failures persisted beside the test file.
 //! - [`gaussian`], [`gaussian_from`]: seeded standard Gaussian matrices.
 //! - [`jacobian_fd`], [`max_abs_diff`]: central finite differences and comparison.

@@ -6,7 +6,6 @@
 //! A trial is seen at four input-free moments (before each card, and at the end); `labels[b][k]`
 //! is the state of trial `b` at moment `k`, and `cards[b]` its three colours.
 
-use ndarray::Array1;
 use serde_json::{Value, json};
 
 use emt_tasks::SetTask;
@@ -258,72 +257,6 @@ fn sum_mod3_map(delta: &[[Option<usize>; 3]], start: usize) -> Option<Vec<Option
     })
 }
 
-/// Single-linkage clusters of `points`, cut at the largest ratio between consecutive edges of
-/// the minimum spanning tree (sorted by length, at most `max_clusters` clusters, never cutting
-/// below the median edge): the natural scale of the data without a threshold. Returns each point's cluster (numbered by first
-/// appearance), the cut's gap ratio and the longest edge kept inside a cluster.
-pub(super) fn single_linkage(points: &[Array1<f64>], max_clusters: usize) -> (Vec<usize>, f64, f64) {
-    let n = points.len();
-    // Below 3 points there is no pair of edges to compare: one cluster.
-    if n < 3 {
-        let d = if n == 2 { (&points[0] - &points[1]).mapv(|v| v * v).sum().sqrt() } else { 0.0 };
-        return (vec![0; n], f64::NAN, d);
-    }
-    // Prim on the complete graph, O(n^2) distances.
-    let dist = |i: usize, j: usize| (&points[i] - &points[j]).mapv(|v| v * v).sum().sqrt();
-    let mut in_tree = vec![false; n];
-    let mut best = vec![(f64::INFINITY, 0usize); n];
-    let mut edges: Vec<(f64, usize, usize)> = Vec::with_capacity(n - 1);
-    let mut current = 0;
-    in_tree[0] = true;
-    for _ in 1..n {
-        for j in 0..n {
-            if !in_tree[j] {
-                let d = dist(current, j);
-                if d < best[j].0 {
-                    best[j] = (d, current);
-                }
-            }
-        }
-        let next = (0..n).filter(|&j| !in_tree[j]).min_by(|&a, &b| best[a].0.total_cmp(&best[b].0)).unwrap_or(0);
-        in_tree[next] = true;
-        edges.push((best[next].0, best[next].1, next));
-        current = next;
-    }
-    edges.sort_by(|a, b| b.0.total_cmp(&a.0));
-    // Cutting the j longest edges gives j + 1 clusters; pick j with the largest e_j / e_{j+1},
-    // among cuts whose longest kept edge e_{j+1} is at least the median edge: ratios between
-    // the short edges inside a cluster (two nearly equal points) say nothing about its scale.
-    let median = edges[(n - 1) / 2].0;
-    let top = max_clusters.saturating_sub(1).min(n - 2).max(1);
-    let (cut, ratio) = (1..=top)
-        .filter(|&j| j == 1 || edges[j].0 >= median)
-        .map(|j| (j, edges[j - 1].0 / edges[j].0.max(f64::MIN_POSITIVE)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap_or((1, f64::NAN));
-    let mut parent: Vec<usize> = (0..n).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    for &(_, a, b) in &edges[cut..] {
-        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-        parent[ra] = rb;
-    }
-    let mut ids = std::collections::HashMap::new();
-    let labels = (0..n)
-        .map(|i| {
-            let r = root(&mut parent, i);
-            let next = ids.len();
-            *ids.entry(r).or_insert(next)
-        })
-        .collect();
-    (labels, ratio, edges[cut].0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,62 +359,6 @@ mod tests {
             proptest::prop_assert_eq!((a.verdicts, a.minimal, a.z3), (b.verdicts, b.minimal, b.z3));
             proptest::prop_assert_eq!(a.shape(&labels), b.shape(&renamed));
             proptest::prop_assert_eq!(a.verdicts, 27);
-        }
-
-        /// Blobs whose spacing is at least 8 times their diameter come back exactly, whatever
-        /// their number (2-8), place and the order of the points.
-        #[test]
-        fn single_linkage_recovers_separated_blobs(seed in 0u64..10_000, blobs in 2usize..9, per in 3usize..12) {
-            use rand::Rng;
-            let mut r = emt_core::rng::seeded(seed);
-            // Centres on a coarse lattice (spacing 8), points within radius 0.5 of them.
-            let mut centres: Vec<[f64; 3]> = Vec::new();
-            while centres.len() < blobs {
-                let c = [0, 1, 2].map(|_| 8.0 * f64::from(r.random_range(0..6)));
-                if !centres.contains(&c) {
-                    centres.push(c);
-                }
-            }
-            let mut points = Vec::new();
-            let mut truth = Vec::new();
-            for i in 0..blobs * per {
-                let b = r.random_range(0..blobs);
-                let b = if i < blobs { i } else { b };
-                points.push(Array1::from_iter(centres[b].iter().map(|&c| c + r.random_range(-0.28..0.28))));
-                truth.push(b);
-            }
-            let (labels, _, _) = single_linkage(&points, 20);
-            for i in 0..points.len() {
-                for j in 0..points.len() {
-                    proptest::prop_assert_eq!(labels[i] == labels[j], truth[i] == truth[j]);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn single_linkage_finds_separated_blobs() {
-        let mut r = emt_core::rng::stream(3, 0);
-        let centres = [[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]];
-        let points: Vec<Array1<f64>> = (0..80)
-            .map(|i| {
-                let c = centres[i % 4];
-                ndarray::array![
-                    c[0] + rand::Rng::random_range(&mut r, -1.0..1.0),
-                    c[1] + rand::Rng::random_range(&mut r, -1.0..1.0)
-                ]
-            })
-            .collect();
-        let (labels, ratio, _) = single_linkage(&points, 20);
-        assert!(ratio > 2.0, "{ratio}");
-        for (i, &l) in labels.iter().enumerate() {
-            assert_eq!(l, labels[i % 4], "point {i}");
-        }
-        assert_eq!(labels[..4], [0, 1, 2, 3]);
-        // Degenerate inputs: no panic, one cluster.
-        for k in 0..3 {
-            let (l, _, _) = single_linkage(&points[..k], 20);
-            assert_eq!(l, vec![0; k]);
         }
     }
 }

@@ -42,7 +42,7 @@ use emt_tasks::{SetEpochs, SetTask, set_labels};
 use ndarray::{Array1, Array2, Axis};
 use serde_json::{Value, json};
 
-use super::fsa::{self, Automaton};
+use super::fsa::Automaton;
 
 #[derive(clap::Args, Debug)]
 pub struct PhaseArgs {
@@ -525,7 +525,9 @@ fn lattice_fsa(run: &TrialStates) -> Result<Value> {
     let (mut states, mut gaps, mut cuts, mut before) = (1usize, vec![json!(null)], vec![json!(null)], 1usize);
     for m in 1..4 {
         let layer: Vec<Array1<f64>> = points.iter().skip(m).step_by(4).cloned().collect();
-        let (l, gap, cut) = fsa::single_linkage(&layer, 30);
+        let stacked = stack_rows(&layer)?;
+        let emt_linalg::Clusters { labels: l, gap_ratio: gap, longest_kept: cut } =
+            emt_linalg::single_linkage(stacked.view(), 30)?;
         gaps.push(json!(gap));
         cuts.push(json!(cut));
         let clusters = l.iter().max().map_or(0, |x| x + 1);
@@ -590,4 +592,13 @@ fn lattice_fsa(run: &TrialStates) -> Result<Value> {
     out["count_purity_by_moment"] = json!(purity_by_moment);
     out["count_completeness"] = json!(completeness);
     Ok(out)
+}
+
+/// Rows `(K, n)` from `K` states (an empty list is `(0, 0)`).
+fn stack_rows(rows: &[Array1<f64>]) -> Result<Array2<f64>> {
+    if rows.is_empty() {
+        return Ok(Array2::zeros((0, 0)));
+    }
+    let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
+    ndarray::stack(Axis(0), &views).map_err(|e| emt_core::Error::shape("states", "rows of one length", e.to_string()))
 }
