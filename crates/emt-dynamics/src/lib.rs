@@ -27,6 +27,8 @@
 //!   periods measured as it approaches.
 //! - [`participation_ratio`] of a state covariance, and [`circular_law`]: a Jacobian's
 //!   spectrum against the circular law (radius, radial CDF, real-eigenvalue count).
+//! - [`Automaton`]: a finite-state automaton over any alphabet tabulated from labelled runs,
+//!   its determinism, Moore minimisation, and tests against `Z_k` and a given homomorphism.
 //! - [`Rk4`]: fourth-order Runge-Kutta for a flow and its tangent equation; [`dopri5`]:
 //!   adaptive Dormand-Prince 5(4) with error control and every accepted step observable.
 //!
@@ -62,6 +64,7 @@
 #![warn(missing_docs)]
 
 mod attractor;
+mod automata;
 mod certified;
 mod continuation;
 mod cycles;
@@ -74,6 +77,7 @@ mod phase;
 mod sweep;
 
 pub use attractor::{Attractor, AttractorKind, AttractorParams, classify_attractor};
+pub use automata::Automaton;
 pub use certified::{
     CertifiedParams, CertifiedSearch, CertifiedZero, CtGruField, Interval, IntervalField, certified_zeros,
 };

@@ -8,6 +8,7 @@
 
 use serde_json::{Value, json};
 
+use emt_core::Result;
 use emt_tasks::SetTask;
 
 /// A transition table tabulated from labelled trials, and its minimal form.
@@ -38,30 +39,17 @@ pub(super) struct Automaton {
 }
 
 impl Automaton {
-    /// Tabulates `labels` (per trial: the state at moments 0..=3, each `< states`).
-    pub fn tabulate(labels: &[[usize; 4]], states: usize, cards: &[[usize; 3]]) -> Automaton {
+    /// Tabulates `labels` (per trial: the state at moments 0..=3, each `< states`) with the
+    /// library's [`emt_dynamics::Automaton`] (majority table, determinism, Moore classes); the
+    /// SET oracle's verdicts, the Z3 test and the prefixes are this task's.
+    pub fn tabulate(labels: &[[usize; 4]], states: usize, cards: &[[usize; 3]]) -> Result<Automaton> {
         let k = states.max(1);
-        let mut counts = vec![0usize; k];
-        labels.iter().for_each(|l| counts[l[0]] += 1);
-        let start = (0..k).max_by_key(|&q| counts[q]).unwrap_or(0);
-        let mut hist = vec![vec![vec![0usize; k]; 3]; k];
-        for (l, c) in labels.iter().zip(cards) {
-            for step in 0..3 {
-                hist[l[step]][c[step]][l[step + 1]] += 1;
-            }
-        }
-        let mut delta = vec![[None; 3]; k];
-        let mut determinism = vec![[f64::NAN; 3]; k];
-        for q in 0..k {
-            for c in 0..3 {
-                let total: usize = hist[q][c].iter().sum();
-                if total > 0 {
-                    let (next, &hits) = hist[q][c].iter().enumerate().max_by_key(|x| *x.1).unwrap_or((0, &0));
-                    delta[q][c] = Some(next);
-                    determinism[q][c] = hits as f64 / total as f64;
-                }
-            }
-        }
+        let runs: Vec<Vec<usize>> = labels.iter().map(|l| l.to_vec()).collect();
+        let words: Vec<Vec<usize>> = cards.iter().map(|c| c.to_vec()).collect();
+        let table = emt_dynamics::Automaton::tabulate(&runs, &words, k, 3)?;
+        let start = table.start;
+        let delta: Vec<[Option<usize>; 3]> = table.delta.iter().map(|r| [r[0], r[1], r[2]]).collect();
+        let determinism: Vec<[f64; 3]> = table.determinism.iter().map(|r| [r[0], r[1], r[2]]).collect();
         let mut end = vec![(0usize, 0usize); k];
         for (l, &c) in labels.iter().zip(cards) {
             if SetTask::accepts(c) {
@@ -76,7 +64,8 @@ impl Automaton {
             .into_iter()
             .filter(|&seq| run(seq).is_some_and(|q| accept.contains(&q)) == SetTask::accepts(seq))
             .count();
-        let class = moore_classes(&delta, &accept);
+        let output: Vec<usize> = (0..k).map(|q| usize::from(accept.contains(&q))).collect();
+        let class = table.moore_classes(&output)?;
         let minimal = class.iter().max().map_or(0, |x| x + 1);
         let mut min_delta = vec![[None; 3]; minimal];
         for q in 0..k {
@@ -90,7 +79,7 @@ impl Automaton {
         let z3 = maps.is_some();
         let z3_maps = maps.map(|(pi, sigma)| (class.iter().map(|&c| pi[c]).collect(), sigma));
         let prefix = majority_prefixes(labels, k, cards);
-        Automaton { states: k, start, delta, determinism, accept, verdicts, class, minimal, z3, z3_maps, prefix }
+        Ok(Automaton { states: k, start, delta, determinism, accept, verdicts, class, minimal, z3, z3_maps, prefix })
     }
 
     /// The JSON of `emt reproduce phase-codes` (`fsa`): states, minimal_states, start,
@@ -187,32 +176,6 @@ fn majority_prefixes(labels: &[[usize; 4]], k: usize, cards: &[[usize; 3]]) -> V
         .collect()
 }
 
-/// Moore's partition refinement: states with the same verdict whose transitions per colour land
-/// in the same classes are one class (a missing transition is its own value).
-fn moore_classes(delta: &[[Option<usize>; 3]], accept: &[usize]) -> Vec<usize> {
-    let k = delta.len();
-    let mut class: Vec<usize> = (0..k).map(|q| usize::from(accept.contains(&q))).collect();
-    loop {
-        let sig: Vec<(usize, [Option<usize>; 3])> =
-            (0..k).map(|q| (class[q], [0, 1, 2].map(|c| delta[q][c].map(|nq| class[nq])))).collect();
-        let mut distinct: Vec<(usize, [Option<usize>; 3])> = Vec::new();
-        let next: Vec<usize> = sig
-            .iter()
-            .map(|s| match distinct.iter().position(|d| d == s) {
-                Some(i) => i,
-                None => {
-                    distinct.push(*s);
-                    distinct.len() - 1
-                }
-            })
-            .collect();
-        if next == class {
-            return class;
-        }
-        class = next;
-    }
-}
-
 const PERMS: [[usize; 3]; 6] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
 
 /// The bijections pi (states -> Z3, start -> 0) and sigma (colours -> Z3) with
@@ -283,7 +246,7 @@ mod tests {
     fn the_count_lattice_commutes_and_maps_onto_z3() {
         let cards = SetTask::sequences();
         let (labels, k) = lattice_labels(&cards);
-        let a = Automaton::tabulate(&labels, k, &cards);
+        let a = Automaton::tabulate(&labels, k, &cards).unwrap();
         assert_eq!(a.verdicts, 27);
         assert!(!a.z3, "a layered lattice is not the 3-state ring");
         let s = a.shape(&labels);
@@ -306,7 +269,7 @@ mod tests {
                 })
             })
             .collect();
-        let tree = Automaton::tabulate(&labels, ids.len(), &cards);
+        let tree = Automaton::tabulate(&labels, ids.len(), &cards).unwrap();
         let s = tree.shape(&labels);
         assert_eq!(s["states_per_moment"], json!([1, 3, 9, 27]));
         assert_eq!(s["commuting"], json!(0.0));
@@ -315,7 +278,7 @@ mod tests {
         let sigma = [1, 2, 0];
         let ring: Vec<[usize; 4]> =
             cards.iter().map(|c| [0, 1, 2, 3].map(|m| c[..m].iter().map(|&x| sigma[x]).sum::<usize>() % 3)).collect();
-        let z = Automaton::tabulate(&ring, 3, &cards);
+        let z = Automaton::tabulate(&ring, 3, &cards).unwrap();
         assert!(z.z3 && z.minimal == 3 && z.verdicts == 27);
         let j = z.to_json(27);
         assert_eq!(j["z3_sigma"], json!({"G": 1, "P": 2, "R": 0}));
@@ -329,7 +292,7 @@ mod tests {
         // Collapse G and P: the state counts only reds mod 3.
         let labels: Vec<[usize; 4]> =
             cards.iter().map(|c| [0, 1, 2, 3].map(|m| c[..m].iter().filter(|&&x| x == 2).count() % 3)).collect();
-        let a = Automaton::tabulate(&labels, 3, &cards);
+        let a = Automaton::tabulate(&labels, 3, &cards).unwrap();
         assert!(a.verdicts < 27);
         assert_eq!(a.shape(&labels)["sum_mod3_homomorphism"], json!(false));
     }
@@ -355,7 +318,7 @@ mod tests {
             let mut perm: Vec<usize> = (0..k).collect();
             perm.shuffle(&mut emt_core::rng::seeded(perm_seed));
             let renamed: Vec<[usize; 4]> = labels.iter().map(|l| l.map(|q| perm[q])).collect();
-            let (a, b) = (Automaton::tabulate(&labels, k, &cards), Automaton::tabulate(&renamed, k, &cards));
+            let (a, b) = (Automaton::tabulate(&labels, k, &cards).unwrap(), Automaton::tabulate(&renamed, k, &cards).unwrap());
             proptest::prop_assert_eq!((a.verdicts, a.minimal, a.z3), (b.verdicts, b.minimal, b.z3));
             proptest::prop_assert_eq!(a.shape(&labels), b.shape(&renamed));
             proptest::prop_assert_eq!(a.verdicts, 27);

@@ -494,7 +494,7 @@ fn extract_fsa(file: &ModelFile, task: &SetTask, oscillating: bool, run: &TrialS
     let labels: Vec<[usize; 4]> = raw.iter().map(|l| [remap[l[0]], remap[l[1]], remap[l[2]], remap[l[3]]]).collect();
     let k = kept.len().max(1);
     let cards: Vec<[usize; 3]> = trials.iter().map(|t| t.0).collect();
-    Ok(Automaton::tabulate(&labels, k, &cards).to_json(trials.len()))
+    Ok(Automaton::tabulate(&labels, k, &cards)?.to_json(trials.len()))
 }
 
 /// The automaton of an attractive solution over its raw input-free states (no relaxation: what
@@ -556,7 +556,7 @@ fn lattice_fsa(run: &TrialStates) -> Result<Value> {
     let (gap_ratio, cut_distance, clusters) = (gaps, cuts, before);
     let labels: Vec<[usize; 4]> = assigned.chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
     let cards: Vec<[usize; 3]> = trials.iter().map(|t| t.0).collect();
-    let automaton = Automaton::tabulate(&labels, states, &cards);
+    let automaton = Automaton::tabulate(&labels, states, &cards)?;
     // Agreement with the count lattice: (moment, colour counts) per state.
     let count_class = |c: [usize; 3], m: usize| {
         let mut counts = [0usize; 3];

@@ -1,0 +1,364 @@
+//! Finite-state automata read off labelled trajectories (docs/DYNAMICS.md §7), over any alphabet.
+//!
+//! A network's state, discretised into `states` labels (by clustering, by a decoder, ...), is
+//! seen at the moments between the letters of a word; [`Automaton::tabulate`] builds the
+//! transition table by majority with the share of runs that took each majority transition (its
+//! determinism). [`Automaton::moore_classes`] merges states no output can tell apart (Moore's
+//! partition refinement), [`Automaton::homomorphism`] tests a given map of the letters into
+//! `Z_k` against the table, and [`Automaton::cyclic_group`] tests whether the table *is*
+//! `Z_k` acting by translations.
+
+use emt_core::{Error, Result};
+
+/// A deterministic transition table tabulated by majority.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Automaton {
+    /// Number of states.
+    pub states: usize,
+    /// Alphabet size: letters are `0..letters`.
+    pub letters: usize,
+    /// The most common state at moment 0 (ties: the highest-numbered).
+    pub start: usize,
+    /// Majority successor per state and letter `[states][letters]`; `None` where no run went.
+    pub delta: Vec<Vec<Option<usize>>>,
+    /// Share of the runs through (state, letter) that took the majority successor
+    /// `[states][letters]` (NaN where none went): 1 for a deterministic table.
+    pub determinism: Vec<Vec<f64>>,
+}
+
+impl Automaton {
+    /// Tabulates runs: `labels[b]` is run `b`'s state at moments `0..=T` (each `< states`), and
+    /// `words[b]` its `T` letters (each `< letters`); runs may differ in length. The successor
+    /// of (q, c) is the most common next state (ties: the highest-numbered).
+    ///
+    /// ```
+    /// use emt_dynamics::Automaton;
+    /// // The parity automaton: reading 1 flips the state, 0 keeps it.
+    /// let words = vec![vec![1, 0, 1], vec![0, 1, 1], vec![1, 1, 0]];
+    /// let labels: Vec<Vec<usize>> = words
+    ///     .iter()
+    ///     .map(|w: &Vec<usize>| std::iter::once(0).chain(w.iter().scan(0, |s, &c| { *s ^= c; Some(*s) })).collect())
+    ///     .collect();
+    /// let a = Automaton::tabulate(&labels, &words, 2, 2)?;
+    /// assert_eq!(a.delta, vec![vec![Some(0), Some(1)], vec![Some(1), Some(0)]]);
+    /// assert_eq!(a.homomorphism(&[0, 1], 2), Some(vec![Some(0), Some(1)]));
+    /// assert!(a.cyclic_group(2).is_some());
+    /// # Ok::<(), emt_core::Error>(())
+    /// ```
+    pub fn tabulate(labels: &[Vec<usize>], words: &[Vec<usize>], states: usize, letters: usize) -> Result<Automaton> {
+        if labels.len() != words.len() {
+            return Err(Error::shape(
+                "labels",
+                format!("{} runs (one per word)", words.len()),
+                labels.len().to_string(),
+            ));
+        }
+        if states == 0 || letters == 0 {
+            return Err(Error::param("states / letters", format!("{states} / {letters}"), "must both be >= 1"));
+        }
+        for (b, (l, w)) in labels.iter().zip(words).enumerate() {
+            if l.len() != w.len() + 1 {
+                return Err(Error::shape(
+                    format!("labels[{b}]"),
+                    format!("{} states (one more than its word)", w.len() + 1),
+                    l.len().to_string(),
+                ));
+            }
+            if let Some(q) = l.iter().find(|&&q| q >= states) {
+                return Err(Error::param(format!("labels[{b}]"), q, format!("states are 0..{states}")));
+            }
+            if let Some(c) = w.iter().find(|&&c| c >= letters) {
+                return Err(Error::param(format!("words[{b}]"), c, format!("letters are 0..{letters}")));
+            }
+        }
+        let mut counts = vec![0usize; states];
+        labels.iter().filter_map(|l| l.first()).for_each(|&q| counts[q] += 1);
+        let start = (0..states).max_by_key(|&q| counts[q]).unwrap_or(0);
+        let mut hist = vec![vec![vec![0usize; states]; letters]; states];
+        for (l, w) in labels.iter().zip(words) {
+            for (t, &c) in w.iter().enumerate() {
+                hist[l[t]][c][l[t + 1]] += 1;
+            }
+        }
+        let mut delta = vec![vec![None; letters]; states];
+        let mut determinism = vec![vec![f64::NAN; letters]; states];
+        for q in 0..states {
+            for c in 0..letters {
+                let total: usize = hist[q][c].iter().sum();
+                if total > 0 {
+                    let (next, &hits) = hist[q][c].iter().enumerate().max_by_key(|x| *x.1).unwrap_or((0, &0));
+                    delta[q][c] = Some(next);
+                    determinism[q][c] = hits as f64 / total as f64;
+                }
+            }
+        }
+        Ok(Automaton { states, letters, start, delta, determinism })
+    }
+
+    /// The state a word leads to from the start, `None` where the table has no transition.
+    pub fn run(&self, word: &[usize]) -> Option<usize> {
+        word.iter().try_fold(self.start, |q, &c| self.delta[q].get(c).copied().flatten())
+    }
+
+    /// Moore's partition refinement: states with the same `output` (e.g. 1 = accept) whose
+    /// transitions per letter land in the same classes are one class; a missing transition is
+    /// its own value. Returns each state's class, numbered by first appearance; the number of
+    /// classes is the minimal automaton's size.
+    pub fn moore_classes(&self, output: &[usize]) -> Result<Vec<usize>> {
+        if output.len() != self.states {
+            return Err(Error::shape("output", format!("({})", self.states), format!("({})", output.len())));
+        }
+        let number = |sig: &[(usize, Vec<Option<usize>>)]| -> Vec<usize> {
+            let mut distinct: Vec<&(usize, Vec<Option<usize>>)> = Vec::new();
+            sig.iter()
+                .map(|s| {
+                    distinct.iter().position(|d| *d == s).unwrap_or_else(|| {
+                        distinct.push(s);
+                        distinct.len() - 1
+                    })
+                })
+                .collect()
+        };
+        let first: Vec<(usize, Vec<Option<usize>>)> = output.iter().map(|&o| (o, Vec::new())).collect();
+        let mut class = number(&first);
+        loop {
+            let sig: Vec<(usize, Vec<Option<usize>>)> = (0..self.states)
+                .map(|q| (class[q], self.delta[q].iter().map(|nq| nq.map(|nq| class[nq])).collect()))
+                .collect();
+            let next = number(&sig);
+            if next == class {
+                return Ok(class);
+            }
+            class = next;
+        }
+    }
+
+    /// The table with each state replaced by its class (`classes` from [`moore_classes`](Self::moore_classes)):
+    /// the minimal automaton. Its determinism is the lowest of the merged transitions'.
+    pub fn quotient(&self, classes: &[usize]) -> Result<Automaton> {
+        if classes.len() != self.states {
+            return Err(Error::shape("classes", format!("({})", self.states), format!("({})", classes.len())));
+        }
+        let k = classes.iter().max().map_or(0, |x| x + 1);
+        let mut delta = vec![vec![None; self.letters]; k];
+        let mut determinism = vec![vec![f64::NAN; self.letters]; k];
+        for q in 0..self.states {
+            for c in 0..self.letters {
+                if let Some(nq) = self.delta[q][c] {
+                    delta[classes[q]][c] = Some(classes[nq]);
+                    let d: &mut f64 = &mut determinism[classes[q]][c];
+                    *d = if d.is_nan() { self.determinism[q][c] } else { d.min(self.determinism[q][c]) };
+                }
+            }
+        }
+        Ok(Automaton { states: k, letters: self.letters, start: classes[self.start], delta, determinism })
+    }
+
+    /// Whether reading letter `c` adds `sigma[c]` in `Z_k` on every transition out of a state
+    /// reachable from the start: returns the labelling `pi` (start -> 0, `None` for states the
+    /// start does not reach) with `pi(delta(q, c)) = pi(q) + sigma(c) mod k`, or `None` if some
+    /// transition contradicts it. With outputs, compare `pi` with them (e.g. accept iff `pi = 0`).
+    pub fn homomorphism(&self, sigma: &[usize], k: usize) -> Option<Vec<Option<usize>>> {
+        if sigma.len() != self.letters || k == 0 {
+            return None;
+        }
+        let mut pi = vec![None; self.states];
+        pi[self.start] = Some(0);
+        let mut queue = vec![self.start];
+        while let Some(q) = queue.pop() {
+            let p = pi[q]?;
+            for (c, next) in self.delta[q].iter().enumerate() {
+                if let Some(nq) = *next {
+                    let want = (p + sigma[c]) % k;
+                    match pi[nq] {
+                        None => {
+                            pi[nq] = Some(want);
+                            queue.push(nq);
+                        }
+                        Some(v) if v != want => return None,
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+        Some(pi)
+    }
+
+    /// Whether the table is `Z_k`'s: `k` states and a bijection `pi` onto `Z_k` (start -> 0)
+    /// with letters acting as translations, `pi(delta(q, c)) = pi(q) + sigma(c)` wherever
+    /// `delta` is defined. Returns `(pi, sigma)` (a letter with no transition gets `sigma = 0`),
+    /// trying the `(k - 1)!` labellings: `None` for `k > 9`, beyond any automaton read off a
+    /// network by hand.
+    pub fn cyclic_group(&self, k: usize) -> Option<(Vec<usize>, Vec<usize>)> {
+        if self.states != k || k == 0 || k > 9 {
+            return None;
+        }
+        let mut rest: Vec<usize> = (1..k).collect();
+        let mut found = None;
+        permutations(&mut rest, 0, &mut |perm| {
+            // pi: the start gets 0, the other states (in order) the permutation's values.
+            let mut pi = vec![0; k];
+            let mut values = perm.iter();
+            for (q, p) in pi.iter_mut().enumerate() {
+                if q != self.start {
+                    *p = values.next().copied().unwrap_or(0);
+                }
+            }
+            let mut sigma = vec![None; self.letters];
+            let consistent = (0..k).all(|q| {
+                (0..self.letters).all(|c| match self.delta[q][c] {
+                    None => true,
+                    Some(nq) => {
+                        let shift = (pi[nq] + k - pi[q]) % k;
+                        *sigma[c].get_or_insert(shift) == shift
+                    }
+                })
+            });
+            if consistent {
+                found = Some((pi, sigma.iter().map(|s| s.unwrap_or(0)).collect()));
+            }
+            found.is_some()
+        });
+        found
+    }
+}
+
+/// Every permutation of `v[i..]` in place (by swaps); `visit` returns true to stop.
+fn permutations(v: &mut [usize], i: usize, visit: &mut dyn FnMut(&[usize]) -> bool) -> bool {
+    if i + 1 >= v.len() {
+        return visit(v);
+    }
+    for j in i..v.len() {
+        v.swap(i, j);
+        if permutations(v, i + 1, visit) {
+            v.swap(i, j);
+            return true;
+        }
+        v.swap(i, j);
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::Rng;
+
+    /// Runs of a known table from random words (every run starts at 0).
+    fn runs(
+        delta: &[Vec<usize>],
+        letters: usize,
+        count: usize,
+        len: usize,
+        seed: u64,
+    ) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+        let mut r = emt_core::rng::seeded(seed);
+        let words: Vec<Vec<usize>> =
+            (0..count).map(|_| (0..len).map(|_| r.random_range(0..letters)).collect()).collect();
+        let labels = words
+            .iter()
+            .map(|w| {
+                std::iter::once(0)
+                    .chain(w.iter().scan(0, |q, &c| {
+                        *q = delta[*q][c];
+                        Some(*q)
+                    }))
+                    .collect()
+            })
+            .collect();
+        (labels, words)
+    }
+
+    proptest! {
+        #![proptest_config(emt_testkit::proptest_config(48))]
+
+        /// A random automaton with every state duplicated (the copy behaves identically, and
+        /// transitions go to either twin) minimises back to at most the original size, and
+        /// exactly to it when the original is itself minimal.
+        #[test]
+        fn moore_merges_duplicated_states(seed in 0u64..10_000, k in 1usize..6, m in 1usize..4) {
+            let mut r = emt_core::rng::seeded(seed);
+            let base: Vec<Vec<usize>> = (0..k).map(|_| (0..m).map(|_| r.random_range(0..k)).collect()).collect();
+            let out: Vec<usize> = (0..k).map(|_| r.random_range(0..2)).collect();
+            // States 0..k and their twins k..2k.
+            let twin = |q: usize, r: &mut emt_core::rng::EmtRng| if r.random::<bool>() { q + k } else { q };
+            let delta: Vec<Vec<Option<usize>>> = (0..2 * k).map(|q| base[q % k].iter().map(|&nq| Some(twin(nq, &mut r))).collect()).collect();
+            let big = Automaton { states: 2 * k, letters: m, start: 0, delta, determinism: vec![vec![1.0; m]; 2 * k] };
+            let out2: Vec<usize> = (0..2 * k).map(|q| out[q % k]).collect();
+            let classes = big.moore_classes(&out2).unwrap();
+            let small = Automaton { states: k, letters: m, start: 0, delta: base.iter().map(|row| row.iter().map(|&q| Some(q)).collect()).collect(), determinism: vec![vec![1.0; m]; k] };
+            let minimal = small.moore_classes(&out).unwrap().iter().max().unwrap() + 1;
+            prop_assert_eq!(classes.iter().max().unwrap() + 1, minimal);
+            for q in 0..k {
+                prop_assert_eq!(classes[q], classes[q + k]);
+            }
+            let quotient = big.quotient(&classes).unwrap();
+            prop_assert_eq!(quotient.states, minimal);
+        }
+
+        /// The running sum mod k of random words, as an automaton, is Z_k's table under the
+        /// letter map it was built with, for k = 2..6; on a random table, the cyclic test's
+        /// verdict agrees with a brute-force reading of the definition.
+        #[test]
+        fn sum_mod_k_passes_the_cyclic_test(seed in 0u64..10_000, k in 2usize..7, m in 1usize..4) {
+            let mut r = emt_core::rng::seeded(seed);
+            let mut sigma: Vec<usize> = (0..m).map(|_| r.random_range(0..k)).collect();
+            sigma[0] = 1; // one letter generates Z_k, so every state is reached
+            let delta: Vec<Vec<usize>> = (0..k).map(|q| sigma.iter().map(|&s| (q + s) % k).collect()).collect();
+            let (labels, words) = runs(&delta, m, 200, 6, seed);
+            let a = Automaton::tabulate(&labels, &words, k, m).unwrap();
+            prop_assert!(a.determinism.iter().flatten().all(|d| d.is_nan() || *d == 1.0));
+            let pi = a.homomorphism(&sigma, k).unwrap();
+            prop_assert!(pi.iter().enumerate().all(|(q, p)| *p == Some(q)));
+            let (pi2, sigma2) = a.cyclic_group(k).unwrap();
+            prop_assert_eq!(pi2[a.start], 0);
+            for (q, row) in a.delta.iter().enumerate() {
+                for (next, shift) in row.iter().zip(&sigma2) {
+                    if let Some(nq) = *next {
+                        prop_assert_eq!(pi2[nq], (pi2[q] + shift) % k);
+                    }
+                }
+            }
+            // A random table on k >= 3 states: Z_k's only by chance; its verdict must agree
+            // with a brute-force check of the definition.
+            let random: Vec<Vec<usize>> = (0..k).map(|_| (0..m).map(|_| r.random_range(0..k)).collect()).collect();
+            let (l2, w2) = runs(&random, m, 200, 6, seed + 1);
+            let b = Automaton::tabulate(&l2, &w2, k, m).unwrap();
+            let is_group = b.cyclic_group(k).is_some();
+            let brute = brute_cyclic(&b, k);
+            prop_assert_eq!(is_group, brute);
+        }
+    }
+
+    /// Z_k by the definition, literally: some bijection pi (start -> 0) and some sigma in k^m
+    /// with pi(delta(q, c)) = pi(q) + sigma(c) wherever delta is defined.
+    fn brute_cyclic(a: &Automaton, k: usize) -> bool {
+        let m = a.letters;
+        let pis: Vec<Vec<usize>> = (0..k.pow(k as u32))
+            .map(|code| (0..k).map(|q| code / k.pow(q as u32) % k).collect::<Vec<usize>>())
+            .filter(|pi| pi[a.start] == 0 && (0..k).all(|v| pi.contains(&v)))
+            .collect();
+        pis.iter().any(|pi| {
+            (0..k.pow(m as u32)).any(|code| {
+                let sigma: Vec<usize> = (0..m).map(|c| code / k.pow(c as u32) % k).collect();
+                (0..k).all(|q| (0..m).all(|c| a.delta[q][c].is_none_or(|nq| pi[nq] == (pi[q] + sigma[c]) % k)))
+            })
+        })
+    }
+
+    #[test]
+    fn bad_runs_are_errors_and_majority_breaks_noise() {
+        let words = vec![vec![0, 1], vec![0]];
+        assert!(matches!(Automaton::tabulate(&[vec![0, 1, 1]], &words, 2, 2), Err(Error::Shape { .. })));
+        assert!(matches!(Automaton::tabulate(&[vec![0, 1]], &[vec![0, 1]], 2, 2), Err(Error::Shape { .. })));
+        assert!(matches!(Automaton::tabulate(&[vec![0, 5]], &[vec![0]], 2, 2), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(Automaton::tabulate(&[vec![0, 1]], &[vec![3]], 2, 2), Err(Error::InvalidParameter { .. })));
+        // 3 of 4 runs go 0 -a-> 1: the majority, with determinism 0.75.
+        let labels = vec![vec![0, 1], vec![0, 1], vec![0, 1], vec![0, 0]];
+        let a = Automaton::tabulate(&labels, &[vec![0], vec![0], vec![0], vec![0]], 2, 1).unwrap();
+        assert_eq!((a.delta[0][0], a.determinism[0][0], a.delta[1][0]), (Some(1), 0.75, None));
+        assert_eq!((a.run(&[0]), a.run(&[0, 0])), (Some(1), None));
+        assert!(a.moore_classes(&[0]).is_err());
+    }
+}
