@@ -33,6 +33,8 @@ use std::path::Path;
 
 use ndarray::{Array1, Array2, ArrayD, ArrayViewD, IxDyn};
 
+pub use crate::param_path::ParamPath;
+
 use crate::container::{self, Elem};
 use crate::{Activation, ElmanWeights, Error, Real, Result, check};
 

@@ -37,6 +37,7 @@ mod error;
 pub mod io;
 pub mod maps;
 pub mod metrics;
+mod param_path;
 mod real;
 pub mod rng;
 mod weights;

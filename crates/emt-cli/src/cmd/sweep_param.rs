@@ -29,7 +29,7 @@
 use std::path::PathBuf;
 
 use emt_core::cells::{Model, ModelFile};
-use emt_core::io::Tensors;
+use emt_core::io::{ParamPath, Tensors};
 use emt_core::{Error, Result};
 use emt_dynamics::{
     AsSystem, AttractorKind, AttractorParams, Bifurcation, ContinuationParams, Divergence, FixedPointParams,
@@ -78,74 +78,9 @@ pub struct Args {
     length: Option<f64>,
 }
 
-/// Where the swept scalar lives.
-#[derive(Debug, Clone)]
-enum Target {
-    Tensor { name: String, flat: usize },
-    Constant(String),
-}
-
-fn parse_param(spec: &str, t: &Tensors) -> Result<Target> {
-    let bad = |why: String| Error::param("--param", spec, why);
-    let (name, index) = match spec.split_once('[') {
-        Some((name, rest)) => {
-            let inner = rest.strip_suffix(']').ok_or_else(|| bad("expected NAME[INDEX]".into()))?;
-            let idx: std::result::Result<Vec<usize>, _> = inner.split(',').map(|s| s.trim().parse::<usize>()).collect();
-            (name, Some(idx.map_err(|_| bad(format!("index {inner:?} is not a list of integers")))?))
-        }
-        None => (spec, None),
-    };
-    if let Some(a) = t.tensors.get(name) {
-        let index = index.ok_or_else(|| bad(format!("tensor {name} {:?} needs an index", a.shape())))?;
-        let flat = match index.as_slice() {
-            [k] => *k,
-            ks if ks.len() == a.ndim() => {
-                if let Some((axis, (&k, &len))) =
-                    ks.iter().zip(a.shape()).enumerate().find(|(_, (k, len))| **k >= **len)
-                {
-                    return Err(bad(format!("index {k} on axis {axis} is out of range (length {len})")));
-                }
-                ks.iter().zip(a.shape()).fold(0, |acc, (&k, &len)| acc * len + k)
-            }
-            ks => return Err(bad(format!("{} indices for a {}-D tensor", ks.len(), a.ndim()))),
-        };
-        if flat >= a.len() {
-            return Err(bad(format!("index {flat} is out of range: {name} has {} values", a.len())));
-        }
-        return Ok(Target::Tensor { name: name.to_string(), flat });
-    }
-    if t.metadata.contains_key(name) && name != "cell" {
-        if index.is_some() {
-            return Err(bad(format!("{name} is a scalar constant: no index")));
-        }
-        return Ok(Target::Constant(name.to_string()));
-    }
-    let mut known: Vec<&str> = t.tensors.keys().map(|s| s.as_str()).collect();
-    known.extend(t.metadata.keys().map(|s| s.as_str()).filter(|k| *k != "cell"));
-    Err(bad(format!("no tensor or constant {name:?} in the file (have: {})", known.join(", "))))
-}
-
-/// The model with the target set to `value`.
-fn model_at(t: &Tensors, target: &Target, value: f64) -> Result<Model> {
-    let mut t = t.clone();
-    match target {
-        Target::Tensor { name, flat } => {
-            if let Some(v) = t.tensors.get_mut(name).and_then(|a| a.iter_mut().nth(*flat)) {
-                *v = value;
-            }
-        }
-        Target::Constant(name) => {
-            t.metadata.insert(name.clone(), format!("{value:?}"));
-        }
-    }
-    Ok(ModelFile::from_tensors(&t)?.model)
-}
-
-fn current_value(t: &Tensors, target: &Target) -> Option<f64> {
-    match target {
-        Target::Tensor { name, flat } => t.tensors.get(name).and_then(|a| a.iter().nth(*flat).copied()),
-        Target::Constant(name) => t.metadata.get(name).and_then(|v| v.trim().parse().ok()),
-    }
+/// The model with the swept scalar set to `value`.
+fn model_at(t: &Tensors, target: &ParamPath, value: f64) -> Result<Model> {
+    Ok(ModelFile::from_tensors(&target.set(t, value)?)?.model)
 }
 
 fn bifurcation_json(b: &Bifurcation) -> Value {
@@ -239,7 +174,7 @@ pub fn run(args: &Args) -> Result<Value> {
         return Err(Error::param("--from/--to", format!("{} .. {}", args.from, args.to), "must be finite and differ"));
     }
     let tensors = Tensors::read(&args.weights)?;
-    let target = parse_param(&args.param, &tensors)?;
+    let target = ParamPath::parse(&args.param, &tensors)?;
     let file = ModelFile::from_tensors(&tensors)?;
     let model0 = model_at(&tensors, &target, args.from)?;
     let (n, d) = (model0.state_dim(), model0.input_dim());
@@ -314,7 +249,7 @@ pub fn run(args: &Args) -> Result<Value> {
     }
     let mut summary = json!({
         "param": args.param,
-        "original": current_value(&tensors, &target),
+        "original": target.get(&tensors),
         "cell": model0.kind().name(),
         "from": args.from,
         "to": args.to,
@@ -371,19 +306,5 @@ mod tests {
         // Cycles everywhere: nothing diverges inside the range.
         rows.iter_mut().for_each(|r| r.1 = Some(5.0 + r.0));
         assert!(period_divergence(&rows).is_none());
-    }
-
-    #[test]
-    fn parameters_are_parsed_against_the_file() {
-        let w = ndarray::Array2::<f64>::zeros((2, 3)).into_dyn();
-        let meta = [("alpha".to_string(), "0.5".to_string())].into_iter().collect();
-        let bytes = emt_core::io::tensors_to_safetensors(&[("w", w.view())], &meta).unwrap();
-        let t = Tensors::from_bytes(&bytes, "mem").unwrap();
-        assert!(matches!(parse_param("w[1,2]", &t), Ok(Target::Tensor { flat: 5, .. })));
-        assert!(matches!(parse_param("w[4]", &t), Ok(Target::Tensor { flat: 4, .. })));
-        assert!(matches!(parse_param("alpha", &t), Ok(Target::Constant(_))));
-        for bad in ["w[2,0]", "w[6]", "w", "w[1", "w[a]", "alpha[0]", "beta", "w[0,0,0]"] {
-            assert!(parse_param(bad, &t).is_err(), "{bad}");
-        }
     }
 }
