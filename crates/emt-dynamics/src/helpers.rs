@@ -1,9 +1,49 @@
-//! Summaries researchers ask for beside the dynamics: dimensionality (participation ratio) and
-//! a Jacobian's spectrum against the circular law (docs/DYNAMICS.md §8-9).
+//! Summaries researchers ask for beside the dynamics: dimensionality (participation ratio), the
+//! autocorrelation time, and a Jacobian's spectrum against the circular law (docs/DYNAMICS.md §8-9).
 
 use emt_core::{Error, Result, check};
 use ndarray::{ArrayView1, ArrayView2, Axis};
 use num_complex::Complex64;
+
+/// Autocorrelation time of `signal` `(T, n)` (rows are time steps `dt` apart, columns units):
+/// the first lag at which the mean over units of the centred signal's autocorrelation,
+/// `sum_t c_t . c_{t+lag} / ((T - lag) n var)`, falls below `1/e`, times `dt`; `T/2 * dt` (the
+/// longest lag looked at) if it never does, 0 for a signal that does not vary. The gating paper's
+/// timescale is this of `tanh h` (docs/DYNAMICS.md §8). O(T^2 n / 2) at most.
+///
+/// ```
+/// // cos(0.1 t) in every unit: the autocorrelation is cos(0.1 lag), below 1/e from lag 12.
+/// let s = ndarray::Array2::from_shape_fn((4000, 3), |(t, i)| (0.1 * t as f64 + i as f64).cos());
+/// assert_eq!(emt_dynamics::autocorrelation_time(s.view(), 1.0)?, 12.0);
+/// # Ok::<(), emt_core::Error>(())
+/// ```
+pub fn autocorrelation_time(signal: ArrayView2<'_, f64>, dt: f64) -> Result<f64> {
+    check::finite("signal", &signal)?;
+    if !(dt.is_finite() && dt > 0.0) {
+        return Err(Error::param("dt", dt, "must be finite and > 0"));
+    }
+    let (t_len, n) = signal.dim();
+    if t_len < 2 || n == 0 {
+        return Err(Error::shape("signal", "(T >= 2, n >= 1)", check::fmt_shape(signal.shape())));
+    }
+    let mean = signal.mean_axis(Axis(0)).unwrap_or_else(|| ndarray::Array1::zeros(n));
+    let c = &signal - &mean;
+    let var: f64 = c.iter().map(|v| v * v).sum::<f64>() / (t_len * n) as f64;
+    if var <= 0.0 {
+        return Ok(0.0);
+    }
+    for lag in 1..t_len / 2 {
+        let mut acc = 0.0;
+        for t in 0..t_len - lag {
+            acc += c.row(t).dot(&c.row(t + lag));
+        }
+        let rho = acc / ((t_len - lag) * n) as f64 / var;
+        if rho < (-1.0f64).exp() {
+            return Ok(lag as f64 * dt);
+        }
+    }
+    Ok((t_len / 2) as f64 * dt)
+}
 
 /// Participation ratio `PR = (tr C)^2 / tr(C^2)` of the covariance `C` of `states` `(T, n)`
 /// (rows are samples): 1 when the states vary along one direction, `n` when every direction
@@ -104,6 +144,44 @@ pub fn circular_law(eigenvalues: &[Complex64], radius: f64, centre: Complex64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// AR(1) with coefficient 0.9 over 300 units: the autocorrelation is 0.9^lag, below 1/e
+    /// first at lag 10; a constant signal has time 0; bad input is a typed error.
+    #[test]
+    fn autocorrelation_time_of_an_ar1_process() {
+        use rand::Rng;
+        let mut r = emt_core::rng::seeded(4);
+        let (t_len, n) = (3000, 300);
+        let mut x = ndarray::Array2::<f64>::zeros((t_len, n));
+        for t in 1..t_len {
+            for i in 0..n {
+                x[[t, i]] = 0.9 * x[[t - 1, i]] + r.sample::<f64, _>(rand_distr::StandardNormal);
+            }
+        }
+        let tau = autocorrelation_time(x.slice(ndarray::s![100.., ..]), 0.5).unwrap();
+        assert_eq!(tau, 5.0, "lag 10 x dt 0.5");
+        assert_eq!(autocorrelation_time(ndarray::Array2::ones((10, 2)).view(), 1.0).unwrap(), 0.0);
+        assert!(autocorrelation_time(ndarray::Array2::ones((1, 2)).view(), 1.0).is_err());
+        assert!(autocorrelation_time(x.view(), 0.0).is_err());
+        x[[5, 5]] = f64::NAN;
+        assert!(autocorrelation_time(x.view(), 1.0).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(emt_testkit::proptest_config(24))]
+        /// Sinusoids of random phase in every unit: the time is the first lag past
+        /// acos(1/e) / omega, in steps of dt.
+        #[test]
+        fn autocorrelation_time_of_sinusoids(omega in 0.05..0.5f64, dt in 0.01..2.0f64, seed in 0u64..1000) {
+            use rand::Rng;
+            let mut r = emt_core::rng::seeded(seed);
+            let phases: Vec<f64> = (0..64).map(|_| r.random_range(0.0..std::f64::consts::TAU)).collect();
+            let s = ndarray::Array2::from_shape_fn((4000, 64), |(t, i)| (omega * t as f64 + phases[i]).cos());
+            let lag = (1.0f64 / std::f64::consts::E).acos() / omega;
+            let tau = autocorrelation_time(s.view(), dt).unwrap() / dt;
+            proptest::prop_assert!((tau - lag).abs() <= 1.0 + 1e-9, "{tau} vs {lag}");
+        }
+    }
 
     #[test]
     fn participation_ratio_bounds_and_isotropy() {

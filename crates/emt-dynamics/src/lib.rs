@@ -25,8 +25,8 @@
 //!   [`continue_branch`]: pseudo-arclength continuation of a fixed-point branch around folds;
 //!   [`fit_period_divergence`]: the critical value of a SNIC or homoclinic bifurcation from
 //!   periods measured as it approaches.
-//! - [`participation_ratio`] of a state covariance, and [`circular_law`]: a Jacobian's
-//!   spectrum against the circular law (radius, radial CDF, real-eigenvalue count).
+//! - [`participation_ratio`] of a state covariance, [`autocorrelation_time`] of a signal, and
+//!   [`circular_law`]: a Jacobian's spectrum against the circular law (radius, radial CDF, real-eigenvalue count).
 //! - [`Automaton`]: a finite-state automaton over any alphabet tabulated from labelled runs,
 //!   its determinism, Moore minimisation, and tests against `Z_k` and a given homomorphism.
 //! - [`Rk4`]: fourth-order Runge-Kutta for a flow and its tangent equation; [`dopri5`]:
@@ -88,7 +88,9 @@ pub use fixed_points::{
     FixedPoint, FixedPointParams, FixedPoints, SeedParams, Seeds, Stability, System, box_half_width, find_fixed_points,
     find_fixed_points_per_input, sample_states, seed_states, trajectory_seeds,
 };
-pub use helpers::{CircularLaw, circular_law, participation_ratio, participation_ratio_of_vector};
+pub use helpers::{
+    CircularLaw, autocorrelation_time, circular_law, participation_ratio, participation_ratio_of_vector,
+};
 pub use integrate::Rk4;
 pub use lyapunov::{
     KaplanYorke, LyapunovParams, LyapunovSpectrum, SumRule, TimeUnit, TracePoint, lambda_max_flow, lambda_max_map,

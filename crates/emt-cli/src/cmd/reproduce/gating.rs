@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use emt_core::{Result, rng};
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2};
 use serde_json::{Value, json};
 
 #[derive(clap::Args, Debug)]
@@ -209,7 +209,8 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         let jac = w.jacobian(last.view(), Array1::zeros(n).view())?;
         let eig = emt_linalg::eigenvalues(jac.view())?;
         let near_zero = eig.iter().filter(|z| z.norm() < 0.05).count() as f64 / eig.len() as f64;
-        let tau = autocorrelation_time(&states, dt);
+        // The paper's timescale: the autocorrelation time of tanh h.
+        let tau = emt_dynamics::autocorrelation_time(states.mapv(f64::tanh).view(), dt)?;
         // lambda_max from the same state: docs/DYNAMICS.md §8 expects it to approach 0 as alpha_z grows.
         let lp = emt_dynamics::LyapunovParams {
             exponents: Some(1),
@@ -620,30 +621,6 @@ fn newton_reduced(
         }
     }
     Ok(None)
-}
-
-/// Time at which the mean (over units) autocorrelation of the centred `tanh h` first falls below
-/// 1/e (the window's length if it never does).
-fn autocorrelation_time(states: &Array2<f64>, dt: f64) -> f64 {
-    let p = states.mapv(f64::tanh);
-    let mean = p.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(p.ncols()));
-    let c = &p - &mean;
-    let (t_len, n) = c.dim();
-    let var: f64 = c.iter().map(|v| v * v).sum::<f64>() / (t_len * n) as f64;
-    if var <= 0.0 {
-        return 0.0;
-    }
-    for lag in 1..t_len / 2 {
-        let mut acc = 0.0;
-        for t in 0..t_len - lag {
-            acc += c.row(t).dot(&c.row(t + lag));
-        }
-        let rho = acc / ((t_len - lag) * n) as f64 / var;
-        if rho < (-1.0f64).exp() {
-            return lag as f64 * dt;
-        }
-    }
-    (t_len / 2) as f64 * dt
 }
 
 /// One curve per scanned size: the mean lambda_max of each scan against `xs`.
