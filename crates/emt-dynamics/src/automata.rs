@@ -41,8 +41,8 @@ impl Automaton {
     ///     .collect();
     /// let a = Automaton::tabulate(&labels, &words, 2, 2)?;
     /// assert_eq!(a.delta, vec![vec![Some(0), Some(1)], vec![Some(1), Some(0)]]);
-    /// assert_eq!(a.homomorphism(&[0, 1], 2), Some(vec![Some(0), Some(1)]));
-    /// assert!(a.cyclic_group(2).is_some());
+    /// assert_eq!(a.homomorphism(&[0, 1], 2)?, Some(vec![Some(0), Some(1)]));
+    /// assert!(a.cyclic_group(2)?.is_some());
     /// # Ok::<(), emt_core::Error>(())
     /// ```
     pub fn tabulate(labels: &[Vec<usize>], words: &[Vec<usize>], states: usize, letters: usize) -> Result<Automaton> {
@@ -158,10 +158,25 @@ impl Automaton {
     /// reachable from the start: returns the labelling `pi` (start -> 0, `None` for states the
     /// start does not reach) with `pi(delta(q, c)) = pi(q) + sigma(c) mod k`, or `None` if some
     /// transition contradicts it. With outputs, compare `pi` with them (e.g. accept iff `pi = 0`).
-    pub fn homomorphism(&self, sigma: &[usize], k: usize) -> Option<Vec<Option<usize>>> {
-        if sigma.len() != self.letters || k == 0 {
-            return None;
+    /// Errors on a `sigma` that is not one element of `Z_k` per letter, or `k = 0`.
+    pub fn homomorphism(&self, sigma: &[usize], k: usize) -> Result<Option<Vec<Option<usize>>>> {
+        if k == 0 {
+            return Err(Error::param("k", k, "must be >= 1"));
         }
+        if sigma.len() != self.letters {
+            return Err(Error::shape(
+                "sigma",
+                format!("({}) one per letter", self.letters),
+                format!("({})", sigma.len()),
+            ));
+        }
+        if let Some(v) = sigma.iter().find(|&&v| v >= k) {
+            return Err(Error::param("sigma", v, format!("elements of Z_{k} are 0..{k}")));
+        }
+        Ok(self.labels_under(sigma, k))
+    }
+
+    fn labels_under(&self, sigma: &[usize], k: usize) -> Option<Vec<Option<usize>>> {
         let mut pi = vec![None; self.states];
         pi[self.start] = Some(0);
         let mut queue = vec![self.start];
@@ -187,11 +202,18 @@ impl Automaton {
     /// Whether the table is `Z_k`'s: `k` states and a bijection `pi` onto `Z_k` (start -> 0)
     /// with letters acting as translations, `pi(delta(q, c)) = pi(q) + sigma(c)` wherever
     /// `delta` is defined. Returns `(pi, sigma)` (a letter with no transition gets `sigma = 0`),
-    /// trying the `(k - 1)!` labellings: `None` for `k > 9`, beyond any automaton read off a
-    /// network by hand.
-    pub fn cyclic_group(&self, k: usize) -> Option<(Vec<usize>, Vec<usize>)> {
-        if self.states != k || k == 0 || k > 9 {
-            return None;
+    /// or `None` when no labelling works (or the table does not have `k` states). It tries the
+    /// `(k - 1)!` labellings, so `k` is at most [`MAX_CYCLIC_ORDER`] (an error beyond).
+    pub fn cyclic_group(&self, k: usize) -> Result<Option<(Vec<usize>, Vec<usize>)>> {
+        if k == 0 || k > MAX_CYCLIC_ORDER {
+            return Err(Error::param(
+                "k",
+                k,
+                format!("the Z_k test tries (k - 1)! labellings: 1 <= k <= {MAX_CYCLIC_ORDER}"),
+            ));
+        }
+        if self.states != k {
+            return Ok(None);
         }
         let mut rest: Vec<usize> = (1..k).collect();
         let mut found = None;
@@ -219,9 +241,12 @@ impl Automaton {
             }
             found.is_some()
         });
-        found
+        Ok(found)
     }
 }
+
+/// Largest `k` [`Automaton::cyclic_group`] tests (8! = 40,320 labellings).
+pub const MAX_CYCLIC_ORDER: usize = 9;
 
 /// Every permutation of `v[i..]` in place (by swaps); `visit` returns true to stop.
 fn permutations(v: &mut [usize], i: usize, visit: &mut dyn FnMut(&[usize]) -> bool) -> bool {
@@ -309,9 +334,9 @@ mod tests {
             let (labels, words) = runs(&delta, m, 200, 6, seed);
             let a = Automaton::tabulate(&labels, &words, k, m).unwrap();
             prop_assert!(a.determinism.iter().flatten().all(|d| d.is_nan() || *d == 1.0));
-            let pi = a.homomorphism(&sigma, k).unwrap();
+            let pi = a.homomorphism(&sigma, k).unwrap().unwrap();
             prop_assert!(pi.iter().enumerate().all(|(q, p)| *p == Some(q)));
-            let (pi2, sigma2) = a.cyclic_group(k).unwrap();
+            let (pi2, sigma2) = a.cyclic_group(k).unwrap().unwrap();
             prop_assert_eq!(pi2[a.start], 0);
             for (q, row) in a.delta.iter().enumerate() {
                 for (next, shift) in row.iter().zip(&sigma2) {
@@ -325,7 +350,7 @@ mod tests {
             let random: Vec<Vec<usize>> = (0..k).map(|_| (0..m).map(|_| r.random_range(0..k)).collect()).collect();
             let (l2, w2) = runs(&random, m, 200, 6, seed + 1);
             let b = Automaton::tabulate(&l2, &w2, k, m).unwrap();
-            let is_group = b.cyclic_group(k).is_some();
+            let is_group = b.cyclic_group(k).unwrap().is_some();
             let brute = brute_cyclic(&b, k);
             prop_assert_eq!(is_group, brute);
         }
@@ -360,5 +385,11 @@ mod tests {
         assert_eq!((a.delta[0][0], a.determinism[0][0], a.delta[1][0]), (Some(1), 0.75, None));
         assert_eq!((a.run(&[0]), a.run(&[0, 0])), (Some(1), None));
         assert!(a.moore_classes(&[0]).is_err());
+        // Wrong sigma, k out of range: errors, not a 'no'.
+        assert!(
+            a.homomorphism(&[0, 1], 2).is_err() && a.homomorphism(&[5], 2).is_err() && a.homomorphism(&[0], 0).is_err()
+        );
+        assert!(a.cyclic_group(0).is_err() && a.cyclic_group(MAX_CYCLIC_ORDER + 1).is_err());
+        assert_eq!(a.cyclic_group(3).unwrap(), None);
     }
 }

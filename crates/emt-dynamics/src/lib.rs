@@ -77,7 +77,7 @@ mod phase;
 mod sweep;
 
 pub use attractor::{Attractor, AttractorKind, AttractorParams, classify_attractor};
-pub use automata::Automaton;
+pub use automata::{Automaton, MAX_CYCLIC_ORDER};
 pub use certified::{
     CertifiedParams, CertifiedSearch, CertifiedZero, CtGruField, Interval, IntervalField, certified_zeros,
 };
