@@ -36,6 +36,8 @@ pub(super) struct Automaton {
     /// Per state: the most common colour counts of the prefix read (letters sorted, "-" for
     /// none) and the most common prefix sum mod 3 (G = 0, P = 1, R = 2), with their shares.
     prefix: Vec<(String, f64, usize, f64)>,
+    /// The library's table the fields above were read from.
+    table: emt_dynamics::Automaton,
 }
 
 impl Automaton {
@@ -79,7 +81,20 @@ impl Automaton {
         let z3 = maps.is_some();
         let z3_maps = maps.map(|(pi, sigma)| (class.iter().map(|&c| pi[c]).collect(), sigma));
         let prefix = majority_prefixes(labels, k, cards);
-        Ok(Automaton { states: k, start, delta, determinism, accept, verdicts, class, minimal, z3, z3_maps, prefix })
+        Ok(Automaton {
+            states: k,
+            start,
+            delta,
+            determinism,
+            accept,
+            verdicts,
+            class,
+            minimal,
+            z3,
+            z3_maps,
+            prefix,
+            table,
+        })
     }
 
     /// The JSON of `emt reproduce phase-codes` (`fsa`): states, minimal_states, start,
@@ -138,7 +153,10 @@ impl Automaton {
             }
         }
         let ends: Vec<usize> = (0..self.states).filter(|&q| moments_of[q][3]).collect();
-        let homomorphism = sum_mod3_map(&self.delta, self.start)
+        // Some bijection of the colours onto Z3 (PERMS are valid letter maps: no error to lose).
+        let homomorphism = PERMS
+            .iter()
+            .find_map(|sigma| self.table.homomorphism(sigma, 3).ok().flatten())
             .is_some_and(|pi| ends.iter().all(|q| (pi[*q] == Some(0)) == self.accept.contains(q)));
         json!({
             "states_per_moment": per_moment,
@@ -189,34 +207,6 @@ fn z3_maps(delta: &[[Option<usize>; 3]], start: usize) -> Option<(Vec<usize>, [u
             .iter()
             .find(|sigma| (0..3).all(|q| (0..3).all(|c| delta[q][c].is_none_or(|nq| pi[nq] == (pi[q] + sigma[c]) % 3))))
             .map(|sigma| (pi.to_vec(), *sigma))
-    })
-}
-
-/// A labelling pi of the states reachable from `start` by the sum mod 3 under some bijection
-/// sigma of the colours, consistent on every transition out of a reachable state; `None` if no
-/// sigma gives one.
-fn sum_mod3_map(delta: &[[Option<usize>; 3]], start: usize) -> Option<Vec<Option<usize>>> {
-    PERMS.iter().find_map(|sigma| {
-        let mut pi = vec![None; delta.len()];
-        pi[start] = Some(0);
-        let mut queue = vec![start];
-        while let Some(q) = queue.pop() {
-            let p = pi[q]?;
-            for c in 0..3 {
-                if let Some(nq) = delta[q][c] {
-                    let want = (p + sigma[c]) % 3;
-                    match pi[nq] {
-                        None => {
-                            pi[nq] = Some(want);
-                            queue.push(nq);
-                        }
-                        Some(v) if v != want => return None,
-                        Some(_) => {}
-                    }
-                }
-            }
-        }
-        Some(pi)
     })
 }
 
