@@ -1,10 +1,13 @@
 //! emt-dynamics: Lyapunov spectra (all 128 exponents of a 128-unit Elman map with QR every
-//! step, and Lorenz, per 1,000 steps) and fixed points of a 128-unit GRU from 100 seeds.
+//! step, and Lorenz, per 1,000 steps), fixed points of a 128-unit GRU from 100 seeds and of a
+//! gated N = 200 network from 21 seeds.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use emt::core::cells::GruWeights;
+use emt::core::cells::{GatedParams, GatedWeights, GruWeights};
 use emt::core::{ElmanWeights, rng};
-use emt::dynamics::{FixedPointParams, LyapunovParams, System, find_fixed_points, lyapunov_flow, lyapunov_map};
+use emt::dynamics::{
+    FixedPointParams, LyapunovParams, SeedParams, System, find_fixed_points, lyapunov_flow, lyapunov_map, seed_states,
+};
 use emt_testkit::systems::Lorenz;
 use ndarray::{Array1, Array2};
 use rand::Rng;
@@ -51,6 +54,23 @@ fn bench(c: &mut Criterion) {
     group.bench_function("gru128_fixed_points_100seeds", |b| {
         b.iter(|| {
             let found = find_fixed_points(System::Map(&gru), u.view(), seeds.view(), &FixedPointParams::default())
+                .expect("runs");
+            black_box(found.fixed.len())
+        })
+    });
+    // A random gated network (docs/DYNAMICS.md §1), N = 200 (state 600), g_h = 2.5: chaotic,
+    // 5 fixed points and slow points. Seeds: emt's recipe with one box start (21 seeds);
+    // the search solves the reduced h-equation (N unknowns) and classifies by the 3N Jacobian.
+    let m = 200;
+    let j = |k: u64, g: f64| emt_testkit::gaussian(m, m, 10 + k) * (g / (m as f64).sqrt());
+    let gated = GatedWeights::new(j(0, 2.5), j(1, 1.0), j(2, 1.0), [None, None, None], GatedParams::default(), None)
+        .expect("valid sizes");
+    let u = Array1::zeros(m);
+    let sp = SeedParams { starts: 1, ..Default::default() };
+    let seeds = seed_states(System::Flow(&gated), u.view(), None, &sp).expect("runs").seeds;
+    group.bench_function("gated200_fixed_points_21seeds", |b| {
+        b.iter(|| {
+            let found = find_fixed_points(System::Flow(&gated), u.view(), seeds.view(), &FixedPointParams::default())
                 .expect("runs");
             black_box(found.fixed.len())
         })

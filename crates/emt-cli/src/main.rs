@@ -71,10 +71,12 @@ enum Command {
     ///
     /// Work: per seed (--starts box starts and the states of their --steps-step runs, or the
     /// --init-states rows), at most 5000 Levenberg-Marquardt / Newton iterations of an n x n
-    /// solve (a seed whose q falls by < 1% in 50 stops), then one eigenvalue problem per distinct
-    /// point; seeds and points run on --threads. The cost grows as n^3: at n = 2000 an iteration
-    /// takes 0.25-0.6 s and a point's spectrum ~3 s, so use few --starts there. Sizes past the
-    /// machine's memory are refused before allocating.
+    /// solve (a seed whose q falls by < 1% in 50, or too slowly to reach 1e-12 in the
+    /// iterations left, stops), then one eigenvalue problem per distinct point; seeds and points
+    /// run on --threads. Gated models solve the reduced equation in h (N unknowns, not 3N) and
+    /// classify by the full Jacobian: defaults at N = 200 take ~30 s on 2 cores. The cost grows
+    /// as n^3: at n = 2000 an iteration takes 0.25-0.6 s and a point's spectrum ~3 s, so use
+    /// few --starts there. Sizes past the machine's memory are refused before allocating.
     FixedPoints(cmd::fixed_points::Args),
     /// Lyapunov spectrum of a model's zero-input dynamics (any cell).
     ///

@@ -44,7 +44,7 @@ mod weights;
 
 pub use episode::{Episode, Task};
 pub use error::{Error, Result};
-pub use maps::{DiscreteMap, EulerMap, Flow};
+pub use maps::{DiscreteMap, EulerMap, FixedPointReduction, Flow};
 pub use real::Real;
 pub use weights::{Activation, ElmanWeights, Trajectory};
 

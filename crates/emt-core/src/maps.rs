@@ -41,6 +41,31 @@ fn check_out(what: &str, got: &[usize], expected: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// A smaller equation with the same roots as a system's fixed points: `G(y, u) = 0` with
+/// `y` in `R^m`, `m < n`, such that `y` is a root iff [`lift_root`](Self::lift_root)`(y, u)` is a
+/// fixed point, and every fixed point is the lift of a root. Searches solve `G` (an `m x m`
+/// Jacobian per Newton step instead of `n x n`) and classify the lifted point by the full
+/// Jacobian. The gated cell has one (`y = h`, `m = N` of `n = 3N`: its gates sit at rest at a
+/// fixed point, `z = J^z tanh h + b_z`, so they are eliminated).
+pub trait FixedPointReduction: Sync {
+    /// `m`, the dimension of `y`.
+    fn reduced_dim(&self) -> usize;
+    /// Writes `G(y, u)` `(m)` into `res` and, when `jac` is given, `dG/dy` `(m, m)` into it
+    /// (searches ask for the value alone at trial points). Errors only on dimensions.
+    fn reduced_residual_into(
+        &self,
+        y: ArrayView1<'_, f64>,
+        u: ArrayView1<'_, f64>,
+        res: ArrayViewMut1<'_, f64>,
+        jac: Option<ArrayViewMut2<'_, f64>>,
+    ) -> Result<()>;
+    /// The full state `(n)` belonging to `y` `(m)` under `u`: the fixed point when `y` is a root.
+    fn lift_root(&self, y: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array1<f64>>;
+    /// The reduced coordinates `(m)` of a full state `x` `(n)`: where a search seeded at `x`
+    /// starts.
+    fn restrict(&self, x: ArrayView1<'_, f64>) -> Result<Array1<f64>>;
+}
+
 /// A discrete-time system `x' = F(x, u)`: state `(n)`, input `(d_in)`. `Sync`, so analyses
 /// may evaluate one map from several threads (a map is read-only data).
 pub trait DiscreteMap: Sync {
@@ -66,6 +91,11 @@ pub trait DiscreteMap: Sync {
     /// candidates outside it: there, a vanishing residual is rounding, not a root.
     fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
         let _ = u;
+        None
+    }
+
+    /// The system's [`FixedPointReduction`], if it has one (default: none).
+    fn fixed_point_reduction(&self) -> Option<&dyn FixedPointReduction> {
         None
     }
 
@@ -118,6 +148,10 @@ impl<T: DiscreteMap + ?Sized> DiscreteMap for &T {
     fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
         (**self).fixed_point_bounds(u)
     }
+
+    fn fixed_point_reduction(&self) -> Option<&dyn FixedPointReduction> {
+        (**self).fixed_point_reduction()
+    }
 }
 
 /// A continuous-time system `dx/dt = f(x, u)`: state `(n)`, input `(d_in)`. `Sync`, as
@@ -145,6 +179,11 @@ pub trait Flow: Sync {
     /// candidates outside it: there, a vanishing residual is rounding, not a root.
     fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
         let _ = u;
+        None
+    }
+
+    /// The system's [`FixedPointReduction`], if it has one (default: none).
+    fn fixed_point_reduction(&self) -> Option<&dyn FixedPointReduction> {
         None
     }
 
@@ -251,6 +290,11 @@ impl<S: Flow + ?Sized> DiscreteMap for EulerMap<'_, S> {
     fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
         // Same fixed points as the flow.
         self.flow.fixed_point_bounds(u)
+    }
+
+    fn fixed_point_reduction(&self) -> Option<&dyn FixedPointReduction> {
+        // F(x) - x = dt f(x): the flow's reduced equation has the same roots.
+        self.flow.fixed_point_reduction()
     }
 
     fn input_dim(&self) -> usize {

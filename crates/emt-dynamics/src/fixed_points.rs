@@ -3,7 +3,11 @@
 //! `q = 1/2 |res|^2` with `res = F(x, u) - x`, `A = DF - I` (maps) or `res = f(x, u)`, `A = Df`
 //! (flows); `grad q = A^T res`. From each seed, Levenberg-Marquardt steps
 //! `(A^T A + mu I) d = -A^T res` minimise `q` far from a root (damped Gauss-Newton) and become
-//! Newton steps near one, polishing to `|res| ~ 1e-13`. A minimum with `q < tol_q` is a fixed
+//! Newton steps near one (halved up to 3 times when they overshoot), polishing to
+//! `|res| ~ 1e-13`. Where the system has a reduced fixed-point equation
+//! ([`FixedPointReduction`]: the gated cell's in `h` alone) the minimisation runs on it and each
+//! root is lifted to the full state, checked there and classified by the full Jacobian
+//! ([`FixedPointParams::reduce`]). A minimum with `q < tol_q` is a fixed
 //! point; a local minimum above it is a slow point, reported apart with its speed `|res|`.
 //! Duplicates closer than `tol_unique` merge (the smaller `q` is kept); candidates farther from
 //! the seeds' centroid than `outlier_distance_scale` times the seeds' mean distance (floored at
@@ -11,7 +15,7 @@
 //! Each point is classified by its Jacobian's spectrum: maps by `|mu|` against 1, flows by
 //! `Re lambda` against 0, with a band of `boundary_tol` reported as marginal.
 
-use emt_core::{DiscreteMap, Error, Flow, Result, check};
+use emt_core::{DiscreteMap, Error, FixedPointReduction, Flow, Result, check};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use num_complex::Complex64;
 
@@ -73,11 +77,63 @@ impl System<'_> {
         Ok(())
     }
 
+    /// The system's reduced fixed-point equation, if it has one
+    /// ([`FixedPointReduction`]; the gated cell's is in `h` alone).
+    pub fn reduction(&self) -> Option<&dyn FixedPointReduction> {
+        match self {
+            System::Map(m) => m.fixed_point_reduction(),
+            System::Flow(f) => f.fixed_point_reduction(),
+        }
+    }
+
     /// The Jacobian of the map or flow itself (not `A`) at `x`.
     pub(crate) fn jacobian(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array2<f64>> {
         match self {
             System::Map(m) => m.jacobian(x, u),
             System::Flow(f) => f.jacobian(x, u),
+        }
+    }
+}
+
+/// The equation a search minimises: the system's own residual, or its reduced equation.
+#[derive(Clone, Copy)]
+enum Problem<'a> {
+    Full(System<'a>),
+    Reduced(&'a dyn FixedPointReduction),
+}
+
+impl Problem<'_> {
+    fn dim(&self) -> usize {
+        match self {
+            Problem::Full(s) => s.state_dim(),
+            Problem::Reduced(r) => r.reduced_dim(),
+        }
+    }
+
+    fn residual(
+        &self,
+        x: &Array1<f64>,
+        u: ArrayView1<'_, f64>,
+        res: &mut Array1<f64>,
+        a: &mut Array2<f64>,
+    ) -> Result<()> {
+        match self {
+            Problem::Full(s) => s.residual(x, u, res, a),
+            Problem::Reduced(r) => r.reduced_residual_into(x.view(), u, res.view_mut(), Some(a.view_mut())),
+        }
+    }
+
+    /// The residual alone: a trial point's `q` without its Jacobian (O(n^2), not O(n^3), for
+    /// the gated reduction and the cells whose Jacobian costs a matrix product).
+    fn value(&self, x: &Array1<f64>, u: ArrayView1<'_, f64>, res: &mut Array1<f64>) -> Result<()> {
+        match self {
+            Problem::Full(System::Map(m)) => {
+                m.step_into(x.view(), u, res.view_mut())?;
+                *res -= x;
+                Ok(())
+            }
+            Problem::Full(System::Flow(f)) => f.field_into(x.view(), u, res.view_mut()),
+            Problem::Reduced(r) => r.reduced_residual_into(x.view(), u, res.view_mut(), None),
         }
     }
 }
@@ -105,6 +161,11 @@ pub struct FixedPointParams {
     /// `n^2` complex numbers per point (64 MB at n = 2000) and a third of the classification's
     /// time; the stability verdict needs the values only.
     pub eigenvectors: bool,
+    /// Solve the system's reduced fixed-point equation where it has one
+    /// ([`FixedPointReduction`]; the gated cell: `N` unknowns instead of `3N`), lift each
+    /// root and classify it by the full Jacobian (`true`, the default); `false` minimises the
+    /// full residual, e.g. to cross-check the two.
+    pub reduce: bool,
 }
 
 impl Default for FixedPointParams {
@@ -118,6 +179,7 @@ impl Default for FixedPointParams {
             boundary_tol: 1e-6,
             threads: 1,
             eigenvectors: true,
+            reduce: true,
         }
     }
 }
@@ -161,7 +223,8 @@ pub enum Stability {
 pub struct FixedPoint {
     /// The state `(n)`.
     pub state: Array1<f64>,
-    /// `q = 1/2 |res|^2` there.
+    /// `q = 1/2 |res|^2` there; after a reduced search, the larger of that and the reduced
+    /// equation's `q`.
     pub q: f64,
     /// `|res|`: the speed (per step for maps, per unit time for flows).
     pub speed: f64,
@@ -250,18 +313,33 @@ pub fn find_fixed_points(
     // outlier: the spread is floored at a tenth of the seeds' own scale.
     let floor = 0.1 * (1.0 + centroid.dot(&centroid).sqrt());
     let limit = p.outlier_distance_scale * mean_dist.max(floor);
+    let reduction = if p.reduce { system.reduction() } else { None };
+    let problem = reduction.map_or(Problem::Full(system), Problem::Reduced);
+    // Each seed's end point: `y` in the coordinates minimised, `x` the full state (the lift of
+    // `y` where the equation is reduced; `None` when `y` left the finite numbers).
+    let minima = in_order_on_threads(seeds.nrows(), p.threads, |i| -> Result<Candidate> {
+        let start = match reduction {
+            Some(r) => r.restrict(seeds.row(i))?,
+            None => seeds.row(i).to_owned(),
+        };
+        let (y, q, grad) = minimise(problem, u, start, &p)?;
+        let x = match reduction {
+            _ if !y.iter().all(|v| v.is_finite()) => None,
+            Some(r) => Some(r.lift_root(y.view(), u)?).filter(|x| x.iter().all(|v| v.is_finite())),
+            None => Some(y.clone()),
+        };
+        Ok(Candidate { x, y, q, grad })
+    });
     let mut candidates = Vec::new();
     let mut outliers = 0;
-    let minima = in_order_on_threads(seeds.nrows(), p.threads, |i| minimise(system, u, seeds.row(i).to_owned(), &p));
     for minimum in minima {
-        let (x, q, grad) = minimum?;
-        if !x.iter().all(|v| v.is_finite()) || dist(&x.view(), &centroid.view()) > limit {
-            outliers += 1;
-            continue;
+        let c = minimum?;
+        match &c.x {
+            Some(x) if dist(&x.view(), &centroid.view()) <= limit => candidates.push(c),
+            _ => outliers += 1,
         }
-        candidates.push((x, q, grad));
     }
-    candidates.sort_by(|a, b| a.1.total_cmp(&b.1));
+    candidates.sort_by(|a, b| a.q.total_cmp(&b.q));
     let bounds = match system {
         System::Map(m) => m.fixed_point_bounds(u),
         System::Flow(f) => f.fixed_point_bounds(u),
@@ -269,41 +347,59 @@ pub fn find_fixed_points(
     // Distinct candidates first (cheap distances, in order of q); the checks after cost O(n^3)
     // each (seconds at n = 2000), so they run once per distinct point, on the threads.
     let mut out_of_bounds = 0;
-    let mut distinct: Vec<(Array1<f64>, f64, usize)> = Vec::new();
-    for (x, q, grad) in candidates {
-        let is_fixed = q < p.tol_q;
+    let mut distinct: Vec<(Candidate, usize)> = Vec::new();
+    for c in candidates {
+        let Some(x) = &c.x else { continue };
+        let is_fixed = c.q < p.tol_q;
         if bounds.as_ref().is_some_and(|b| x.iter().zip(b).any(|(v, b)| v.abs() > b + 1e-12)) {
             out_of_bounds += 1;
             continue;
         }
         // A slow point must be a local minimum of q: its gradient has (nearly) vanished.
-        if !is_fixed && grad > 1e-6 * (2.0 * q).sqrt().max(1e-12) {
+        if !is_fixed && c.grad > 1e-6 * (2.0 * c.q).sqrt().max(1e-12) {
             continue;
         }
-        let same = distinct
-            .iter_mut()
-            .find(|(y, qy, _)| (*qy < p.tol_q) == is_fixed && dist(&y.view(), &x.view()) < p.tol_unique);
+        let same = distinct.iter_mut().find(|(d, _)| {
+            (d.q < p.tol_q) == is_fixed && d.x.as_ref().is_some_and(|y| dist(&y.view(), &x.view()) < p.tol_unique)
+        });
         match same {
-            Some((_, _, copies)) => *copies += 1,
-            None => distinct.push((x, q, 1)),
+            Some((_, copies)) => *copies += 1,
+            None => distinct.push((c, 1)),
         }
     }
     let checked = in_order_on_threads(distinct.len(), p.threads, |i| -> Result<Option<FixedPoint>> {
-        let (x, q, _) = &distinct[i];
-        if *q < p.tol_q && frozen(system, u, x, p.tol_unique)? {
+        let (c, _) = &distinct[i];
+        let Some(x) = &c.x else { return Ok(None) };
+        if c.q < p.tol_q && frozen(problem, u, &c.y, p.tol_unique)? {
             return Ok(None);
         }
-        classify(system, u, x.clone(), *q, &p).map(Some)
+        classify(system, u, x.clone(), c.q, reduction.is_some(), &p).map(Some)
     });
     let (mut fixed, mut slow, mut saturated) = (Vec::new(), Vec::new(), 0);
-    for ((_, _, copies), point) in distinct.iter().zip(checked) {
+    for ((_, copies), point) in distinct.iter().zip(checked) {
         match point? {
             None => saturated += copies,
             Some(point) if point.q < p.tol_q => fixed.push(point),
             Some(point) => slow.push(point),
         }
     }
+    // Candidates were ordered by the q they were minimised on; with a reduced equation the
+    // reported q also counts the full residual, so order again (stable: no change otherwise).
+    fixed.sort_by(|a, b| a.q.total_cmp(&b.q));
+    slow.sort_by(|a, b| a.q.total_cmp(&b.q));
     Ok(FixedPoints { fixed, slow, outliers, out_of_bounds, saturated, seeds: seeds.nrows() })
+}
+
+/// One seed's end point.
+struct Candidate {
+    /// The full state `(n)`; `None` if the minimisation left the finite numbers.
+    x: Option<Array1<f64>>,
+    /// The point in the minimised coordinates (`x` itself, or the reduced `y`).
+    y: Array1<f64>,
+    /// `q` of the minimised equation.
+    q: f64,
+    /// `|grad q|` there.
+    grad: f64,
 }
 
 /// `f(0), .., f(count - 1)` computed on up to `threads` threads over contiguous blocks, returned
@@ -431,10 +527,10 @@ pub fn sample_states(states: ndarray::ArrayViewD<'_, f64>, count: usize, noise: 
 /// Whether the Newton step `A^+ res` at `x` is longer than `tol`: scale-free, so a root whose
 /// residual and Jacobian both carry a tiny factor (a closed gate) still counts as a root, while a
 /// point where that factor alone makes the residual small does not.
-fn frozen(system: System<'_>, u: ArrayView1<'_, f64>, x: &Array1<f64>, tol: f64) -> Result<bool> {
-    let n = x.len();
+fn frozen(problem: Problem<'_>, u: ArrayView1<'_, f64>, x: &Array1<f64>, tol: f64) -> Result<bool> {
+    let n = problem.dim();
     let (mut res, mut a) = (Array1::zeros(n), Array2::zeros((n, n)));
-    system.residual(x, u, &mut res, &mut a)?;
+    problem.residual(x, u, &mut res, &mut a)?;
     // A Jacobian that underflowed entirely (a gate at exactly 0 in f64) leaves no step to
     // measure: such a point is frozen, not a root one can vouch for.
     if a.iter().all(|v| v.abs() < f64::MIN_POSITIVE.sqrt()) {
@@ -461,6 +557,9 @@ const STAGNATION_WINDOW: usize = 50;
 /// Relative damping at or below which a step is the plain Newton step `A^-1 res`.
 const NEWTON_DAMPING: f64 = 1e-3;
 
+/// Halvings of an overshooting Newton step tried before a damped step.
+const NEWTON_HALVINGS: u32 = 3;
+
 /// Consecutive iterations below `tol_q` that fail to halve `q` before polishing stops.
 const FLOOR_PATIENCE: usize = 3;
 
@@ -474,15 +573,17 @@ const FLOOR_PATIENCE: usize = 3;
 /// [`FLOOR_PATIENCE`] iterations that do not halve `q` (at n = 2000, `q` stalls near 1e-27
 /// and waiting for the damping to reach 1e12 took 55 of 71 iterations).
 fn minimise(
-    system: System<'_>,
+    problem: Problem<'_>,
     u: ArrayView1<'_, f64>,
     mut x: Array1<f64>,
     p: &FixedPointParams,
 ) -> Result<(Array1<f64>, f64, f64)> {
-    let n = x.len();
+    let n = problem.dim();
     let (mut res, mut a) = (Array1::zeros(n), Array2::zeros((n, n)));
-    let (mut res_new, mut a_new) = (Array1::zeros(n), Array2::zeros((n, n)));
-    system.residual(&x, u, &mut res, &mut a)?;
+    let mut res_new = Array1::zeros(n);
+    // A^T A and its largest diagonal, kept while A does not change (rejected steps retry it).
+    let mut normal: Option<(Array2<f64>, f64)> = None;
+    problem.residual(&x, u, &mut res, &mut a)?;
     let mut q = 0.5 * res.dot(&res);
     let mut mu = 1e-3;
     let mut grad = a.t().dot(&res);
@@ -492,44 +593,81 @@ fn minimise(
     // there, judged by q like any other end point (a slow point or a rejected candidate).
     let mut window_q = q;
     let mut stalled = 0;
+    // Whether a Newton step may be tried once mu is at or below NEWTON_DAMPING: off after one
+    // fails, on again after an accepted step.
+    let mut newton_ok = true;
     for it in 0..p.max_iters {
         if q < 1e-30 || !q.is_finite() || stalled >= FLOOR_PATIENCE {
             break;
         }
         if it > 0 && it % STAGNATION_WINDOW == 0 {
-            if q > p.tol_q && q > 0.99 * window_q {
+            // Linear convergence to a slow point (q -> q* > 0) or a crawl along a shallow
+            // valley: stop when q has not fallen by 1%, or when the window's rate could not
+            // bring q to tol_q within the iterations left (about half the work on a chaotic
+            // gated network, N = 200, went into such crawls).
+            let rate = q / window_q;
+            let windows_left = ((p.max_iters - it) / STAGNATION_WINDOW) as f64;
+            if q > p.tol_q && (rate > 0.99 || q * rate.powf(windows_left) > p.tol_q) {
                 break;
             }
             window_q = q;
         }
-        let newton = mu <= NEWTON_DAMPING;
-        let step = if newton { emt_linalg::solve_vec(a.view(), res.view()) } else { damped_step(&a, &grad, mu) };
+        let newton = mu <= NEWTON_DAMPING && newton_ok;
+        let step =
+            if newton { emt_linalg::solve_vec(a.view(), res.view()) } else { damped_step(&a, &grad, mu, &mut normal) };
         let Ok(step) = step else {
-            mu = (mu * 10.0).max(10.0 * NEWTON_DAMPING);
+            // A singular A: a damped step at the same mu next. A singular damped system: more damping.
+            if newton {
+                newton_ok = false;
+            } else {
+                mu *= 10.0;
+            }
             if mu > 1e12 {
                 break;
             }
             continue;
         };
-        let x_new = &x - &step;
-        system.residual(&x_new, u, &mut res_new, &mut a_new)?;
-        let q_new = 0.5 * res_new.dot(&res_new);
+        let mut x_new = &x - &step;
+        problem.value(&x_new, u, &mut res_new)?;
+        let mut q_new = 0.5 * res_new.dot(&res_new);
+        // A Newton step that overshoots is shortened before damping takes over: the Newton
+        // direction always descends q (grad . d = |res|^2), and falling back to damped steps
+        // after every overshoot cycled damped -> Newton -> damped for hundreds of iterations
+        // on a chaotic gated network (N = 200), each cycle lowering q by a few percent.
+        let mut t = 1.0;
+        // (a NaN q_new is not a decrease)
+        while newton && q > p.tol_q && !q_new.lt(&q) && t > 1.0 / (1 << NEWTON_HALVINGS) as f64 {
+            t *= 0.5;
+            x_new = &x - &(&step * t);
+            problem.value(&x_new, u, &mut res_new)?;
+            q_new = 0.5 * res_new.dot(&res_new);
+        }
         // A NaN q_new counts as no progress.
         let halved = q_new < 0.5 * q;
         stalled = if q < p.tol_q && !halved { stalled + 1 } else { 0 };
         if q_new.is_finite() && q_new < q {
             let dq = q - q_new;
             x = x_new;
-            std::mem::swap(&mut res, &mut res_new);
-            std::mem::swap(&mut a, &mut a_new);
+            // The Jacobian only at accepted points (recomputing the value with it).
+            problem.residual(&x, u, &mut res, &mut a)?;
+            normal = None;
             q = q_new;
             grad = a.t().dot(&res);
-            mu = (mu / 3.0).max(1e-15);
+            // A shortened Newton step keeps the damping where it is.
+            if t == 1.0 {
+                mu = (mu / 3.0).max(1e-15);
+            }
+            newton_ok = true;
             if dq < p.tol_dq && q > p.tol_q {
                 break;
             }
+        } else if newton {
+            // Overshot even shortened: a damped step at the same mu. (Raising mu to 10 x
+            // NEWTON_DAMPING here instead cycled damped steps that each lowered q by 0.2%
+            // for 170 iterations near a near-singular A on the gated network.)
+            newton_ok = false;
         } else {
-            mu = (mu * 4.0).max(if newton { 10.0 * NEWTON_DAMPING } else { 0.0 });
+            mu *= 4.0;
             if mu > 1e12 {
                 break;
             }
@@ -539,24 +677,42 @@ fn minimise(
     Ok((x, q, g))
 }
 
-/// The Levenberg-Marquardt step `(A^T A + mu s I)^-1 grad`, `s` the largest diagonal of `A^T A`.
-fn damped_step(a: &Array2<f64>, grad: &Array1<f64>, mu: f64) -> Result<Array1<f64>> {
-    let mut h = a.t().dot(a);
-    let scale = h.diag().iter().fold(0.0f64, |m, v| m.max(*v)).max(1e-12);
-    h.diag_mut().mapv_inplace(|v| v + mu * scale);
+/// The Levenberg-Marquardt step `(A^T A + mu s I)^-1 grad`, `s` the largest diagonal of `A^T A`;
+/// `normal` caches `(A^T A, s)` for retries at the same `A`.
+fn damped_step(
+    a: &Array2<f64>,
+    grad: &Array1<f64>,
+    mu: f64,
+    normal: &mut Option<(Array2<f64>, f64)>,
+) -> Result<Array1<f64>> {
+    let (ata, scale) = normal.get_or_insert_with(|| {
+        let h = a.t().dot(a);
+        let scale = h.diag().iter().fold(0.0f64, |m, v| m.max(*v)).max(1e-12);
+        (h, scale)
+    });
+    let mut h = ata.clone();
+    h.diag_mut().mapv_inplace(|v| v + mu * *scale);
     emt_linalg::solve_vec(h.view(), grad.view())
 }
 
+/// The point's spectrum and verdict. `q` is that of the minimised equation; with a `reduced`
+/// one the system's own residual at `x` is measured too, and the larger `q` is reported (a
+/// root of the reduced equation is a fixed point only if the full field vanishes there as well).
 fn classify(
     system: System<'_>,
     u: ArrayView1<'_, f64>,
     x: Array1<f64>,
     q: f64,
+    reduced: bool,
     p: &FixedPointParams,
 ) -> Result<FixedPoint> {
     let tol = p.boundary_tol;
-    let jac = system.jacobian(x.view(), u)?;
     let n = x.len();
+    let (mut res, mut jac) = (Array1::zeros(n), Array2::zeros((n, n)));
+    system.residual(&x, u, &mut res, &mut jac)?;
+    let q_full = 0.5 * res.dot(&res);
+    let q = if reduced { q.max(q_full) } else { q };
+    let jac = system.jacobian(x.view(), u)?;
     let eig = if p.eigenvectors {
         emt_linalg::eig(jac.view())?
     } else {
@@ -582,7 +738,7 @@ fn classify(
     } else {
         Stability::Unstable
     };
-    Ok(FixedPoint { speed: (2.0 * q).sqrt(), state: x, q, eigenvalues, eigenvectors, unstable_dims, stability })
+    Ok(FixedPoint { speed: (2.0 * q_full).sqrt(), state: x, q, eigenvalues, eigenvectors, unstable_dims, stability })
 }
 
 /// How [`seed_states`] seeds a search: `starts` states uniform in the box that holds every

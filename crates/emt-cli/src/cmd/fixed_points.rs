@@ -7,7 +7,8 @@
 //!
 //! Maps (elman, gru, lstm, ctrnn, stacks): fixed points of the map; stable iff the spectral
 //! radius of the Jacobian is below 1. Flows (ctgru, gated): zeros of the vector field; stable iff
-//! max Re < 0. The input is zero unless `--input` names a file with a tensor `input` `(d_in)`, or
+//! max Re < 0; gated models are solved in `h` alone (`emt_core::FixedPointReduction`) and each
+//! root is lifted to `(h, z, r)` and classified there. The input is zero unless `--input` names a file with a tensor `input` `(d_in)`, or
 //! `--inputs` one with `inputs` `(K, d_in)` (one input per seed, FixedPointFinder's way) or
 //! `(1, d_in)` / `(d_in)` (one for all). Seeds: with `--init-states`, the file's `states` (or
 //! `state`, as `emt simulate` writes it): `(K, n)` used as they are, or trajectories `(T, B, n)`

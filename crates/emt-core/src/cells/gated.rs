@@ -5,7 +5,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMu
 
 use super::{Cell, Readout, check_matrix, check_readout, check_scalar, check_vector};
 use crate::maps::{EulerMap, check_into};
-use crate::{DiscreteMap, Error, Flow, Result, check};
+use crate::{DiscreteMap, Error, FixedPointReduction, Flow, Result, check};
 
 /// The gate constants: `s_x(u) = 1 / (1 + exp(-(alpha_x u + beta_x)))`, time constants
 /// `tau_z`, `tau_r` (> 0), and the Euler step `dt` used by [`simulate`](super::simulate).
@@ -165,33 +165,48 @@ impl GatedWeights {
         check::shape("input", &x, &[n])?;
         check::finite("h", &h)?;
         check::finite("input", &x)?;
+        let mut df = Array2::zeros((n, n));
+        let f = self.reduced_unchecked(h, x, Some(df.view_mut()));
+        Ok((f, df))
+    }
+
+    /// [`reduced_fixed_point_equation`](Self::reduced_fixed_point_equation) without the checks
+    /// (a non-finite `h` gives non-finite values).
+    fn reduced_unchecked(
+        &self,
+        h: ArrayView1<'_, f64>,
+        x: ArrayView1<'_, f64>,
+        jac: Option<ArrayViewMut2<'_, f64>>,
+    ) -> Array1<f64> {
+        let n = self.hidden_dim();
         let p = &self.params;
         let ph = h.mapv(f64::tanh);
-        let dph = ph.mapv(|v| 1.0 - v * v);
         let mut r = self.j_r.dot(&ph);
         if let Some(b) = &self.b_r {
             r += b;
         }
         let q = r.mapv(|v| GatedParams::s(p.alpha_r, p.beta_r, v));
-        let dq = q.mapv(|v| p.alpha_r * v * (1.0 - v));
         let mut f = self.j_h.dot(&(&q * &ph)) - h + x;
         if let Some(b) = &self.b_h {
             f += b;
         }
-        // inner = D(q p') + D(q' p) J^r D(p'), then dF = -I + J^h inner.
-        let mut inner = Array2::zeros((n, n));
-        for i in 0..n {
-            let c = dq[i] * ph[i];
-            for k in 0..n {
-                inner[[i, k]] = c * self.j_r[[i, k]] * dph[k];
+        if let Some(mut df) = jac {
+            // inner = D(q p') + D(q' p) J^r D(p'), then dF = -I + J^h inner: the one O(N^3)
+            // step, skipped when only the value is asked for (a search's trial steps).
+            let dph = ph.mapv(|v| 1.0 - v * v);
+            let dq = q.mapv(|v| p.alpha_r * v * (1.0 - v));
+            let mut inner = Array2::zeros((n, n));
+            for i in 0..n {
+                let c = dq[i] * ph[i];
+                for k in 0..n {
+                    inner[[i, k]] = c * self.j_r[[i, k]] * dph[k];
+                }
+                inner[[i, i]] += q[i] * dph[i];
             }
-            inner[[i, i]] += q[i] * dph[i];
+            ndarray::linalg::general_mat_mul(1.0, &self.j_h, &inner, 0.0, &mut df);
+            df.diag_mut().mapv_inplace(|v| v - 1.0);
         }
-        let mut df = self.j_h.dot(&inner);
-        for i in 0..n {
-            df[[i, i]] -= 1.0;
-        }
-        Ok((f, df))
+        f
     }
 
     /// The full state `(h, z, r)` `(3N)` with the gates at rest for this `h` `(N)`:
@@ -217,7 +232,49 @@ impl GatedWeights {
     }
 }
 
+/// `y = h`: the gates are at rest at a fixed point (docs/DYNAMICS.md §1), so fixed-point
+/// searches solve the `N`-dimensional [`reduced_fixed_point_equation`](GatedWeights::reduced_fixed_point_equation)
+/// instead of the `3N`-dimensional field.
+impl FixedPointReduction for GatedWeights {
+    fn reduced_dim(&self) -> usize {
+        self.hidden_dim()
+    }
+
+    fn reduced_residual_into(
+        &self,
+        y: ArrayView1<'_, f64>,
+        u: ArrayView1<'_, f64>,
+        mut res: ArrayViewMut1<'_, f64>,
+        jac: Option<ArrayViewMut2<'_, f64>>,
+    ) -> Result<()> {
+        let n = self.hidden_dim();
+        check_into(n, n, &y, &u, res.shape(), &[n])?;
+        if let Some(j) = &jac {
+            check_into(n, n, &y, &u, j.shape(), &[n, n])?;
+        }
+        // Unchecked: a search's trial step may overflow, and a non-finite residual is its
+        // answer to that (a rejected step), not an error.
+        res.assign(&self.reduced_unchecked(y, u, jac));
+        Ok(())
+    }
+
+    fn lift_root(&self, y: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
+        check::shape("input", &u, &[self.hidden_dim()])?;
+        self.lift(y)
+    }
+
+    fn restrict(&self, x: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
+        let n = self.hidden_dim();
+        check::shape("state", &x, &[3 * n])?;
+        Ok(x.slice(s![..n]).to_owned())
+    }
+}
+
 impl Flow for GatedWeights {
+    fn fixed_point_reduction(&self) -> Option<&dyn FixedPointReduction> {
+        Some(self)
+    }
+
     fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<Array1<f64>> {
         // h = J^h (s_r * tanh h) + b_h + u with 0 < s_r < 1; z = J^z tanh h + b_z; r likewise.
         // The constant input enters as a bias of h, so it belongs in h's bound.
