@@ -67,6 +67,13 @@ pub enum Error {
         /// The residual reached, where the method measures one.
         residual: Option<f64>,
     },
+    /// A long computation was stopped by the caller's hook ([`crate::interrupt`]) before it
+    /// finished; it returns no partial result.
+    #[error("{what} interrupted")]
+    Interrupted {
+        /// What was running, e.g. `"fixed-point search"`.
+        what: String,
+    },
     /// Text that could not be parsed.
     #[error("cannot parse {input:?}: {reason}")]
     Parse {

@@ -91,6 +91,7 @@ fn samples_map(
     let (mut x, mut next) = (x0.to_owned(), Array1::zeros(n));
     let mut out = Array2::zeros((length, n));
     for t in 0..transient + length {
+        emt_core::interrupt::check("attractor classification")?;
         map.step_into(x.view(), u, next.view_mut())?;
         std::mem::swap(&mut x, &mut next);
         if t >= transient {

@@ -319,6 +319,7 @@ pub fn certified_zeros(
     let mut stack = vec![domain.to_vec()];
     let mut out = CertifiedSearch { zeros: Vec::new(), undecided: Vec::new(), boxes: 0 };
     while let Some(x) = stack.pop() {
+        emt_core::interrupt::check("certified fixed-point search")?;
         out.boxes += 1;
         if out.boxes > params.max_boxes {
             return Err(Error::param(

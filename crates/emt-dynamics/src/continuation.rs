@@ -139,6 +139,7 @@ pub fn continue_branch<S: AsSystem>(
     let mut folds = Vec::new();
     let mut end = BranchEnd::Steps;
     'steps: for _ in 0..c.steps {
+        emt_core::interrupt::check("continuation")?;
         let (next, iters) = loop {
             let pred = &y + &(&t * ds);
             match correct(&family, u, pred.clone(), &t, &pred, c.tol)? {

@@ -115,6 +115,7 @@ fn flow_map(
     let h = t / steps as f64;
     let mut trace = 0.0;
     for _ in 0..steps {
+        emt_core::interrupt::check("limit-cycle shooting")?;
         trace += h * rk.step_tangent(flow, &mut x, &mut v, u, h)?;
     }
     Ok((x, v, trace))
@@ -173,6 +174,7 @@ pub fn shoot(
     let f_anchor = flow.field(anchor.view(), u)?;
     let mut residual = f64::INFINITY;
     for _ in 0..params.max_iters {
+        emt_core::interrupt::check("limit-cycle shooting")?;
         let (end, m, _) = flow_map(flow, &x, u, t, params.steps)?;
         let gap = &end - &x;
         residual = gap.dot(&gap).sqrt();
@@ -291,6 +293,7 @@ pub fn adjoint_prc(
     norm(&mut z)?;
     let mut stored = Array2::zeros((steps + 1, n));
     for pass in 0..periods {
+        emt_core::interrupt::check("phase response")?;
         // Backward from t = T (index 2 steps) to t = 0: in reverse time s, dZ/ds = J(x(T - s))^T Z.
         stored.row_mut(steps).assign(&z);
         for k in (0..steps).rev() {

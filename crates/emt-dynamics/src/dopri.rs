@@ -168,6 +168,7 @@ pub fn dopri5(
     let (mut stiff_run, mut calm_run) = (0usize, 0usize);
     let (mut t, mut h) = (0.0, p.h0.min(p.h_max));
     while t < t_end {
+        emt_core::interrupt::check("Dormand-Prince integration")?;
         let used = stats.accepted + stats.rejected;
         // A tenth of the budget in, the pace so far says whether the rest fits: a run that
         // would need more than twice what is left stops now instead of at the cap (a

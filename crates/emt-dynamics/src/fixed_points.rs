@@ -410,11 +410,20 @@ pub(crate) fn in_order_on_threads<T: Send>(count: usize, threads: usize, f: impl
         return (0..count).map(&f).collect();
     }
     let block = count.div_ceil(threads);
+    // The caller's interrupt hook goes with the work to every thread.
+    let hook = emt_core::interrupt::current();
     std::thread::scope(|scope| {
         let f = &f;
         let handles: Vec<_> = (0..count)
             .step_by(block)
-            .map(|start| scope.spawn(move || (start..(start + block).min(count)).map(f).collect::<Vec<T>>()))
+            .map(|start| {
+                let hook = hook.clone();
+                scope.spawn(move || {
+                    emt_core::interrupt::with_installed(hook, || {
+                        (start..(start + block).min(count)).map(f).collect::<Vec<T>>()
+                    })
+                })
+            })
             .collect();
         // A worker only panics if `f` does; pass that panic on rather than hide it.
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
@@ -597,6 +606,7 @@ fn minimise(
     // fails, on again after an accepted step.
     let mut newton_ok = true;
     for it in 0..p.max_iters {
+        emt_core::interrupt::check("fixed-point search")?;
         if q < 1e-30 || !q.is_finite() || stalled >= FLOOR_PATIENCE {
             break;
         }
@@ -706,6 +716,7 @@ fn classify(
     reduced: bool,
     p: &FixedPointParams,
 ) -> Result<FixedPoint> {
+    emt_core::interrupt::check("fixed-point classification")?;
     let tol = p.boundary_tol;
     let n = x.len();
     let (mut res, mut jac) = (Array1::zeros(n), Array2::zeros((n, n)));
@@ -867,6 +878,7 @@ pub fn trajectory_seeds(
         let mut x = start.to_owned();
         let mut next = Array1::zeros(n);
         for t in 1..=steps {
+            emt_core::interrupt::check("fixed-point seeding")?;
             match system {
                 System::Map(m) => {
                     m.step_into(x.view(), u, next.view_mut())?;

@@ -296,6 +296,7 @@ pub fn lyapunov_map(
     let with_det = p.sum_rule && k == n;
     let mut log_det = 0.0;
     for t in 0..p.transient + p.steps {
+        emt_core::interrupt::check("Lyapunov spectrum")?;
         let u = input_at(&inputs, t);
         let measure = t >= p.transient;
         map.jacobian_into(x.view(), u, jac.view_mut())?;
@@ -340,6 +341,7 @@ pub fn lyapunov_flow(
     let mut acc = Accumulator::new(k, &p);
     let mut trace_sum = 0.0;
     for t in 0..p.transient + p.steps {
+        emt_core::interrupt::check("Lyapunov spectrum")?;
         let u = input_at(&inputs, t);
         let measure = t >= p.transient;
         let tr = rk.step_tangent(flow, &mut x, &mut frame, u, p.dt)?;
@@ -380,6 +382,7 @@ pub fn lambda_max_map(
     let (mut xn, mut yn) = (Array1::zeros(n), Array1::zeros(n));
     let mut sum = 0.0;
     for t in 0..p.transient + p.steps {
+        emt_core::interrupt::check("Lyapunov spectrum")?;
         let u = input_at(&inputs, t);
         map.step_into(x.view(), u, xn.view_mut())?;
         map.step_into(y.view(), u, yn.view_mut())?;
@@ -409,6 +412,7 @@ pub fn lambda_max_flow(
     let mut rk = Rk4::new(n, 1);
     let mut sum = 0.0;
     for t in 0..p.transient + p.steps {
+        emt_core::interrupt::check("Lyapunov spectrum")?;
         let u = input_at(&inputs, t);
         rk.step(flow, &mut x, u, p.dt)?;
         rk.step(flow, &mut y, u, p.dt)?;

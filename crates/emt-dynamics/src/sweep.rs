@@ -259,6 +259,7 @@ pub fn sweep<S: AsSystem>(
     let mut points: Vec<SweepPoint> = Vec::new();
     let mut bifurcations = Vec::new();
     for k in 0..params.values {
+        emt_core::interrupt::check("parameter sweep")?;
         let p = params.from + step * k as f64;
         let mut all = seeds.to_owned();
         if let Some(prev) = points.last() {

@@ -302,6 +302,10 @@ pub enum StopReason {
     MaxSteps,
     /// An observer asked to stop.
     Observer,
+    /// The caller's interrupt hook ([`emt_core::interrupt`]) said stop (e.g. Ctrl-C in a
+    /// notebook): the run ends after the step in flight, evaluates, and the model so far stays
+    /// in the trainer.
+    Interrupted,
 }
 
 /// The outcome of [`Trainer::run`].
@@ -489,7 +493,8 @@ impl<T: Task> Trainer<T> {
         Ok(EvalInfo { step: self.step, horizon, stats })
     }
 
-    /// Trains until the target accuracy, the step budget, or an observer's stop.
+    /// Trains until the target accuracy, the step budget, an observer's stop or the caller's
+    /// interrupt hook ([`StopReason`]).
     pub fn run(&mut self, observers: &mut [&mut dyn Observer]) -> Result<TrainReport> {
         {
             let view = self.view();
@@ -535,6 +540,9 @@ impl<T: Task> Trainer<T> {
             }
             if reached {
                 break StopReason::TargetReached;
+            }
+            if emt_core::interrupt::check("training").is_err() {
+                break StopReason::Interrupted;
             }
         };
         let eval = match last_eval {

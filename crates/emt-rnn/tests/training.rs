@@ -97,6 +97,16 @@ fn learns_classic_repeat_copy() {
 }
 
 #[test]
+fn the_interrupt_hook_stops_the_run_after_the_step_in_flight() {
+    let mut trainer = Trainer::new(RepeatCopy::new(6, 7, 4).unwrap(), small(1, 1)).unwrap();
+    let mut rec = Recorder::default();
+    let report = emt_core::interrupt::with_hook(|| true, || trainer.run(&mut [&mut rec])).unwrap();
+    assert_eq!((report.stop, report.steps), (StopReason::Interrupted, 1));
+    assert_eq!(rec.finished, Some(1), "observers still see the finish");
+    assert!(trainer.model().is_ok(), "the model so far stays usable");
+}
+
+#[test]
 fn observers_can_stop_the_run() {
     let mut trainer = Trainer::new(RepeatCopy::new(6, 7, 4).unwrap(), small(1, 1)).unwrap();
     let mut rec = Recorder { stop_at: Some(7), ..Default::default() };

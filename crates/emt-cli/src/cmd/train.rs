@@ -240,6 +240,7 @@ fn train<T: Task>(args: &Args, task: T, params: TrainerParams, meta: WeightsMeta
         emt_rnn::StopReason::TargetReached => "target_reached",
         emt_rnn::StopReason::MaxSteps => "max_steps",
         emt_rnn::StopReason::Observer => "observer",
+        emt_rnn::StopReason::Interrupted => "interrupted",
     };
     let mut file = emt_core::cells::ModelFile::new(trainer.model()?);
     if let Some(h0) = trainer.settings().get_h0() {
