@@ -13,7 +13,7 @@ use ndarray::{Array1, Array2, ArrayView1, s};
 use num_complex::Complex64;
 
 use crate::sweep::{AsSystem, fold_newton};
-use crate::{Bifurcation, System};
+use crate::{Bifurcation, NewtonParams, System, newton};
 
 /// Settings of [`continue_branch`]; [`Default`]: `ds = 0.05` (its sign is the initial direction
 /// in `p`), `ds_min = 1e-6`, `ds_max = 0.2`, 500 steps, `p` in `[-inf, inf]`, `tol = 1e-10`.
@@ -225,34 +225,36 @@ fn tangent<S: AsSystem>(
     Ok(t / norm)
 }
 
-/// Newton on `[G(y); t.(y - pred)] = 0` from `y`; `None` if it does not converge in 15 steps.
+/// Newton on `[G(y); t.(y - pred)] = 0` from `y` (full steps until the correction is below
+/// `tol`, 15 at most); `None` if it does not converge (the caller shortens the step) or `G`
+/// cannot be evaluated on the way. An interrupt is passed on.
 fn correct<S: AsSystem>(
     family: &impl Fn(f64) -> Result<S>,
     u: ArrayView1<'_, f64>,
-    mut y: Array1<f64>,
+    y: Array1<f64>,
     t: &Array1<f64>,
     pred: &Array1<f64>,
     tol: f64,
 ) -> Result<Option<(Array1<f64>, usize)>> {
     let n = y.len() - 1;
-    for it in 1..=15 {
-        let Ok((g, j)) = extended(family, u, &y) else { return Ok(None) };
+    let eval = |y: ArrayView1<'_, f64>| -> Result<(Array1<f64>, Array2<f64>)> {
+        let y = y.to_owned();
+        let (g, j) = extended(family, u, &y)?;
         let mut m = Array2::zeros((n + 1, n + 1));
         m.slice_mut(s![..n, ..]).assign(&j);
         m.row_mut(n).assign(t);
         let mut f = Array1::zeros(n + 1);
         f.slice_mut(s![..n]).assign(&g);
         f[n] = t.dot(&(&y - pred));
-        let Ok(d) = emt_linalg::solve_vec(m.view(), f.view()) else { return Ok(None) };
-        y -= &d;
-        if !y.iter().all(|v| v.is_finite()) {
-            return Ok(None);
-        }
-        if d.iter().fold(0.0f64, |mx, v| mx.max(v.abs())) < tol {
-            return Ok(Some((y, it)));
-        }
+        Ok((f, m))
+    };
+    let p = NewtonParams { tol_residual: 0.0, tol_step: tol, max_iters: 15, line_search: false, ..Default::default() };
+    match newton(eval, y, &p) {
+        Ok(out) if out.converged() => Ok(Some((out.x, out.iterations))),
+        Ok(_) => Ok(None),
+        Err(e @ Error::Interrupted { .. }) => Err(e),
+        Err(_) => Ok(None),
     }
-    Ok(None)
 }
 
 fn point<S: AsSystem>(

@@ -73,6 +73,7 @@ mod fixed_points;
 mod helpers;
 mod integrate;
 mod lyapunov;
+mod newton;
 mod phase;
 mod sweep;
 
@@ -96,6 +97,7 @@ pub use lyapunov::{
     KaplanYorke, LyapunovParams, LyapunovSpectrum, SumRule, TimeUnit, TracePoint, lambda_max_flow, lambda_max_map,
     lyapunov_flow, lyapunov_map,
 };
+pub use newton::{NewtonOutcome, NewtonParams, NewtonStatus, newton};
 pub use phase::{PhaseParams, PhaseResponse, phase_response_map, wrap};
 pub use sweep::{
     AsFlow, AsMap, AsSystem, Bifurcation, Divergence, Sweep, SweepParams, SweepPoint, fit_period_divergence, sweep,

@@ -21,7 +21,7 @@ use emt_core::{DiscreteMap, Error, Flow, Result, check};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, concatenate};
 use num_complex::Complex;
 
-use crate::{FixedPoint, FixedPointParams, System, find_fixed_points};
+use crate::{FixedPoint, FixedPointParams, NewtonParams, System, find_fixed_points};
 
 /// Anything that is a map or a flow: the family a sweep varies returns one per parameter value.
 pub trait AsSystem {
@@ -404,7 +404,8 @@ pub(crate) fn fold_system<S: AsSystem>(
     Ok(out)
 }
 
-/// Newton on `G(x, p) = [res(x, p); det A(x, p)]` with a central-difference Jacobian.
+/// Newton on `G(x, p) = [res(x, p); det A(x, p)]` with a central-difference Jacobian: full
+/// steps until the correction is below `tol / 100`, 50 at most; `None` if it does not converge.
 pub(crate) fn fold_newton<S: AsSystem>(
     family: &impl Fn(f64) -> Result<S>,
     u: ArrayView1<'_, f64>,
@@ -416,7 +417,8 @@ pub(crate) fn fold_newton<S: AsSystem>(
     let mut y = Array1::zeros(n + 1);
     y.slice_mut(ndarray::s![..n]).assign(&x0);
     y[n] = p0;
-    for _ in 0..50 {
+    let eval = |y: ArrayView1<'_, f64>| -> Result<(Array1<f64>, Array2<f64>)> {
+        let y = y.to_owned();
         let gy = fold_system(family, u, &y)?;
         let mut jac = Array2::zeros((n + 1, n + 1));
         for k in 0..=n {
@@ -426,16 +428,21 @@ pub(crate) fn fold_newton<S: AsSystem>(
             ym[k] -= h;
             jac.column_mut(k).assign(&((fold_system(family, u, &yp)? - fold_system(family, u, &ym)?) / (2.0 * h)));
         }
-        let Ok(d) = emt_linalg::solve_vec(jac.view(), gy.view()) else { return Ok(None) };
-        y -= &d;
-        if !y.iter().all(|v| v.is_finite()) {
-            return Ok(None);
-        }
-        if d.iter().map(|v| v.abs()).fold(0.0, f64::max) < tol * 1e-2 {
-            return Ok(Some((y.slice(ndarray::s![..n]).to_owned(), y[n])));
-        }
+        Ok((gy, jac))
+    };
+    if tol.is_nan() || tol <= 0.0 {
+        // No step can be shorter than 0: this Newton could not converge.
+        return Ok(None);
     }
-    Ok(None)
+    let p = NewtonParams {
+        tol_residual: 0.0,
+        tol_step: tol * 1e-2,
+        max_iters: 50,
+        line_search: false,
+        ..Default::default()
+    };
+    let out = crate::newton(eval, y, &p)?;
+    Ok(out.converged().then(|| (out.x.slice(ndarray::s![..n]).to_owned(), out.x[n])))
 }
 
 /// How a cycle's period diverges at a global bifurcation.

@@ -588,39 +588,18 @@ fn count_fixed_points(w: &emt_core::cells::GatedWeights, seeds: usize, seed: u64
     Ok(out)
 }
 
-/// Damped Newton on the reduced fixed-point equation from `x`: halves the step until |F|_2
-/// drops (Armijo, 1e-4), at most 100 iterations; `None` if it stalls, meets a singular
-/// Jacobian or leaves the finite numbers. Returns the root and its |F|_inf.
+/// Damped Newton ([`emt_dynamics::newton`], its defaults: Armijo 1e-4 backtracking to 1e-6,
+/// at most 100 iterations) on the reduced fixed-point equation from `x`; `None` unless
+/// |F|_inf < 1e-10 (it stalled, met a singular Jacobian or ran out). Returns the root and its
+/// |F|_inf.
 fn newton_reduced(
     w: &emt_core::cells::GatedWeights,
-    mut x: Array1<f64>,
+    x: Array1<f64>,
     u: ndarray::ArrayView1<'_, f64>,
 ) -> Result<Option<(Array1<f64>, f64)>> {
-    let (mut f, mut df) = w.reduced_fixed_point_equation(x.view(), u)?;
-    for _ in 0..100 {
-        let inf = f.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
-        if inf < 1e-10 {
-            return Ok(Some((x, inf)));
-        }
-        let Ok(dx) = emt_linalg::solve_vec(df.view(), f.view()) else { return Ok(None) };
-        let norm = f.dot(&f).sqrt();
-        let mut t = 1.0;
-        loop {
-            let y = &x - &(&dx * t);
-            if y.iter().all(|v| v.is_finite()) {
-                let (fy, dfy) = w.reduced_fixed_point_equation(y.view(), u)?;
-                if fy.dot(&fy).sqrt() < (1.0 - 1e-4 * t) * norm {
-                    (x, f, df) = (y, fy, dfy);
-                    break;
-                }
-            }
-            t *= 0.5;
-            if t < 1e-6 {
-                return Ok(None);
-            }
-        }
-    }
-    Ok(None)
+    let out =
+        emt_dynamics::newton(|h| w.reduced_fixed_point_equation(h, u), x, &emt_dynamics::NewtonParams::default())?;
+    Ok(out.converged().then_some((out.x, out.residual)))
 }
 
 /// One curve per scanned size: the mean lambda_max of each scan against `xs`.
