@@ -205,6 +205,41 @@ impl Automaton {
     /// or `None` when no labelling works (or the table does not have `k` states). It tries the
     /// `(k - 1)!` labellings, so `k` is at most [`MAX_CYCLIC_ORDER`] (an error beyond).
     pub fn cyclic_group(&self, k: usize) -> Result<Option<(Vec<usize>, Vec<usize>)>> {
+        self.cyclic_labelling(k, false)
+    }
+
+    /// As [`cyclic_group`](Self::cyclic_group), with `sigma` also a bijection of the `k`
+    /// letters onto `Z_k` (the SET task's colours are the group's elements): a table where two
+    /// letters act alike fails. A letter with no transition takes the smallest value no other
+    /// letter has. Errors as `cyclic_group`, and when the alphabet does not have `k` letters.
+    ///
+    /// ```
+    /// use emt_dynamics::Automaton;
+    /// // Z_3 with letters 0, 1, 2 adding 0, 1, 2, and a table where letters 1 and 2 both add 1.
+    /// let words = vec![vec![1, 2, 0, 1], vec![2, 2, 1], vec![0, 1, 2]];
+    /// let run = |add: [usize; 3]| words.iter().map(|w| {
+    ///     let mut q = 0; let mut labels = vec![0];
+    ///     for &c in w { q = (q + add[c]) % 3; labels.push(q); }
+    ///     labels
+    /// }).collect::<Vec<_>>();
+    /// let z3 = Automaton::tabulate(&run([0, 1, 2]), &words, 3, 3)?;
+    /// assert_eq!(z3.cyclic_group_bijective(3)?, Some((vec![0, 1, 2], vec![0, 1, 2])));
+    /// let alike = Automaton::tabulate(&run([0, 1, 1]), &words, 3, 3)?;
+    /// assert!(alike.cyclic_group(3)?.is_some() && alike.cyclic_group_bijective(3)?.is_none());
+    /// # Ok::<(), emt_core::Error>(())
+    /// ```
+    pub fn cyclic_group_bijective(&self, k: usize) -> Result<Option<(Vec<usize>, Vec<usize>)>> {
+        if self.letters != k {
+            return Err(Error::param(
+                "k",
+                k,
+                format!("a bijection of the letters onto Z_k needs k letters; the alphabet has {}", self.letters),
+            ));
+        }
+        self.cyclic_labelling(k, true)
+    }
+
+    fn cyclic_labelling(&self, k: usize, bijective: bool) -> Result<Option<(Vec<usize>, Vec<usize>)>> {
         if k == 0 || k > MAX_CYCLIC_ORDER {
             return Err(Error::param(
                 "k",
@@ -236,9 +271,15 @@ impl Automaton {
                     }
                 })
             });
-            if consistent {
-                found = Some((pi, sigma.iter().map(|s| s.unwrap_or(0)).collect()));
+            if !consistent {
+                return false;
             }
+            let sigma = if bijective {
+                complete_bijection(&sigma, k)
+            } else {
+                Some(sigma.iter().map(|s| s.unwrap_or(0)).collect())
+            };
+            found = sigma.map(|sigma| (pi, sigma));
             found.is_some()
         });
         Ok(found)
@@ -249,6 +290,19 @@ impl Automaton {
 pub const MAX_CYCLIC_ORDER: usize = 9;
 
 /// Every permutation of `v[i..]` in place (by swaps); `visit` returns true to stop.
+/// `sigma` with its undefined letters given the unused values of `Z_k` in increasing order, if
+/// the defined ones are distinct (so the whole is a bijection); `None` otherwise.
+fn complete_bijection(sigma: &[Option<usize>], k: usize) -> Option<Vec<usize>> {
+    let mut used = vec![false; k];
+    for &s in sigma.iter().flatten() {
+        if std::mem::replace(&mut used[s], true) {
+            return None;
+        }
+    }
+    let mut free = (0..k).filter(|&v| !used[v]);
+    sigma.iter().map(|s| s.or_else(|| free.next())).collect()
+}
+
 fn permutations(v: &mut [usize], i: usize, visit: &mut dyn FnMut(&[usize]) -> bool) -> bool {
     if i + 1 >= v.len() {
         return visit(v);
@@ -356,9 +410,47 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(emt_testkit::proptest_config(48))]
+
+        /// With as many letters as states: the bijective test agrees with the definition read
+        /// literally (sigma a permutation), on tables built as Z_k under a random permutation
+        /// (which must pass, with that sigma up to the labelling) and on random tables.
+        #[test]
+        fn the_bijective_cyclic_test_agrees_with_brute_force(seed in 0u64..10_000, k in 2usize..5) {
+            let mut r = emt_core::rng::seeded(seed);
+            let mut perm: Vec<usize> = (0..k).collect();
+            for i in (1..k).rev() {
+                perm.swap(i, r.random_range(0..=i));
+            }
+            let group: Vec<Vec<usize>> = (0..k).map(|q| perm.iter().map(|&s| (q + s) % k).collect()).collect();
+            let random: Vec<Vec<usize>> = (0..k).map(|_| (0..k).map(|_| r.random_range(0..k)).collect()).collect();
+            for (table, must_pass) in [(group, true), (random, false)] {
+                let (labels, words) = runs(&table, k, 200, 6, seed);
+                let a = Automaton::tabulate(&labels, &words, k, k).unwrap();
+                let found = a.cyclic_group_bijective(k).unwrap();
+                if let Some((pi, sigma)) = &found {
+                    let mut sorted = sigma.clone();
+                    sorted.sort_unstable();
+                    prop_assert_eq!(sorted, (0..k).collect::<Vec<_>>());
+                    prop_assert_eq!(pi[a.start], 0);
+                }
+                prop_assert!(!must_pass || found.is_some() || a.states != k);
+                if a.states == k {
+                    prop_assert_eq!(found.is_some(), brute_cyclic_with(&a, k, true));
+                }
+            }
+        }
+    }
+
     /// Z_k by the definition, literally: some bijection pi (start -> 0) and some sigma in k^m
     /// with pi(delta(q, c)) = pi(q) + sigma(c) wherever delta is defined.
     fn brute_cyclic(a: &Automaton, k: usize) -> bool {
+        brute_cyclic_with(a, k, false)
+    }
+
+    /// As [`brute_cyclic`], with sigma also required to be a permutation when `bijective`.
+    fn brute_cyclic_with(a: &Automaton, k: usize, bijective: bool) -> bool {
         let m = a.letters;
         let pis: Vec<Vec<usize>> = (0..k.pow(k as u32))
             .map(|code| (0..k).map(|q| code / k.pow(q as u32) % k).collect::<Vec<usize>>())
@@ -367,7 +459,8 @@ mod tests {
         pis.iter().any(|pi| {
             (0..k.pow(m as u32)).any(|code| {
                 let sigma: Vec<usize> = (0..m).map(|c| code / k.pow(c as u32) % k).collect();
-                (0..k).all(|q| (0..m).all(|c| a.delta[q][c].is_none_or(|nq| pi[nq] == (pi[q] + sigma[c]) % k)))
+                (!bijective || (0..k).all(|v| sigma.contains(&v)))
+                    && (0..k).all(|q| (0..m).all(|c| a.delta[q][c].is_none_or(|nq| pi[nq] == (pi[q] + sigma[c]) % k)))
             })
         })
     }
@@ -391,5 +484,7 @@ mod tests {
         );
         assert!(a.cyclic_group(0).is_err() && a.cyclic_group(MAX_CYCLIC_ORDER + 1).is_err());
         assert_eq!(a.cyclic_group(3).unwrap(), None);
+        // One letter cannot map one-to-one onto Z_2.
+        assert!(matches!(a.cyclic_group_bijective(2), Err(Error::InvalidParameter { .. })));
     }
 }

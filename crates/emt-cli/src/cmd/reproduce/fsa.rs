@@ -68,18 +68,12 @@ impl Automaton {
             .count();
         let output: Vec<usize> = (0..k).map(|q| usize::from(accept.contains(&q))).collect();
         let class = table.moore_classes(&output)?;
-        let minimal = class.iter().max().map_or(0, |x| x + 1);
-        let mut min_delta = vec![[None; 3]; minimal];
-        for q in 0..k {
-            for c in 0..3 {
-                if let Some(nq) = delta[q][c] {
-                    min_delta[class[q]][c] = Some(class[nq]);
-                }
-            }
-        }
-        let maps = if minimal == 3 { z3_maps(&min_delta, class[start]) } else { None };
+        let minimal_table = table.quotient(&class)?;
+        let minimal = minimal_table.states;
+        // Z3 with the colours as its elements: a bijection of the colours, not only a labelling.
+        let maps = if minimal == 3 { minimal_table.cyclic_group_bijective(3)? } else { None };
         let z3 = maps.is_some();
-        let z3_maps = maps.map(|(pi, sigma)| (class.iter().map(|&c| pi[c]).collect(), sigma));
+        let z3_maps = maps.map(|(pi, sigma)| (class.iter().map(|&c| pi[c]).collect(), [sigma[0], sigma[1], sigma[2]]));
         let prefix = majority_prefixes(labels, k, cards);
         Ok(Automaton {
             states: k,
@@ -194,21 +188,8 @@ fn majority_prefixes(labels: &[[usize; 4]], k: usize, cards: &[[usize; 3]]) -> V
         .collect()
 }
 
+/// The six bijections of the three colours onto Z3.
 const PERMS: [[usize; 3]; 6] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
-
-/// The bijections pi (states -> Z3, start -> 0) and sigma (colours -> Z3) with
-/// pi(delta(q, c)) = pi(q) + sigma(c) wherever delta is defined, if a 3-state table has them.
-fn z3_maps(delta: &[[Option<usize>; 3]], start: usize) -> Option<(Vec<usize>, [usize; 3])> {
-    if delta.len() != 3 {
-        return None;
-    }
-    PERMS.iter().filter(|pi| pi[start] == 0).find_map(|pi| {
-        PERMS
-            .iter()
-            .find(|sigma| (0..3).all(|q| (0..3).all(|c| delta[q][c].is_none_or(|nq| pi[nq] == (pi[q] + sigma[c]) % 3))))
-            .map(|sigma| (pi.to_vec(), *sigma))
-    })
-}
 
 #[cfg(test)]
 mod tests {
