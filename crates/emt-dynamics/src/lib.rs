@@ -75,6 +75,7 @@ mod integrate;
 mod lyapunov;
 mod newton;
 mod phase;
+mod planar;
 mod sweep;
 
 pub use attractor::{Attractor, AttractorKind, AttractorParams, classify_attractor};
@@ -99,6 +100,7 @@ pub use lyapunov::{
 };
 pub use newton::{NewtonOutcome, NewtonParams, NewtonStatus, newton};
 pub use phase::{PhaseParams, PhaseResponse, phase_response_map, wrap};
+pub use planar::{SlowManifold, SlowManifoldParams, SlowPoint, nullcline, slow_manifold};
 pub use sweep::{
     AsFlow, AsMap, AsSystem, Bifurcation, Divergence, Sweep, SweepParams, SweepPoint, fit_period_divergence, sweep,
     sweep_flow, sweep_map,

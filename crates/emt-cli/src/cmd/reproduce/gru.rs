@@ -205,36 +205,6 @@ fn snic_gallery(quick: bool) -> Result<Value> {
     }))
 }
 
-/// The h2-values in `[-1, 1]` where component `k` of the zero-input field vanishes at `h1`
-/// (a 2-D ctgru's nullclines as graphs over h1): sign changes on a 200-point grid, refined by
-/// bisection to 1e-12.
-fn nullcline_at(net: &CtGruWeights, k: usize, h1: f64) -> Result<Vec<f64>> {
-    use emt_core::Flow;
-    let zero = Array1::zeros(Flow::input_dim(net));
-    let g = |h2: f64| -> Result<f64> { Ok(net.field(ndarray::array![h1, h2].view(), zero.view())?[k]) };
-    let grid: Vec<f64> = (0..=200).map(|i| -1.0 + 2.0 * i as f64 / 200.0).collect();
-    let mut roots = Vec::new();
-    let mut prev = g(grid[0])?;
-    for w in grid.windows(2) {
-        let next = g(w[1])?;
-        if prev == 0.0 || prev.signum() != next.signum() {
-            let (mut lo, mut hi, mut glo) = (w[0], w[1], prev);
-            while hi - lo > 1e-12 {
-                let mid = 0.5 * (lo + hi);
-                let gm = g(mid)?;
-                if gm.signum() == glo.signum() {
-                    (lo, glo) = (mid, gm);
-                } else {
-                    hi = mid;
-                }
-            }
-            roots.push(0.5 * (lo + hi));
-        }
-        prev = next;
-    }
-    Ok(roots)
-}
-
 /// Eigenvalues (real parts, ascending) of a flow's Jacobian at `h` with zero input.
 fn rates(net: &CtGruWeights, h: ArrayView1<'_, f64>) -> Result<Vec<f64>> {
     use emt_core::Flow;
@@ -263,7 +233,7 @@ fn pseudo_line(eps: f64, c: f64) -> Result<CtGruWeights> {
 /// at the stable ones, and along the h2-nullcline (the slow curve when both nullclines are
 /// close) over h1 in [-0.9, 0.9]: the gap to the other nullcline and the speed |f|. `slow_span`
 /// is the longest h1-interval where the gap stays below `gap_tol`, `max_speed_in_span` the
-/// fastest |f| there.
+/// fastest |f| there (`emt_dynamics::slow_manifold` with its default grid).
 fn slow_manifold(net: &CtGruWeights, gap_tol: f64) -> Result<Value> {
     use emt_core::Flow;
     let census = certified_census(net)?;
@@ -272,32 +242,13 @@ fn slow_manifold(net: &CtGruWeights, gap_tol: f64) -> Result<Value> {
     for p in census.iter().flat_map(|c| &c.1) {
         stable.push(json!({"state": p.to_vec(), "rates": rates(net, p.view())?}));
     }
-    let (mut curve, mut inside) = (Vec::new(), Vec::new());
-    for i in 0..=90 {
-        let h1 = -0.9 + 0.02 * i as f64;
-        let (a, b) = (nullcline_at(net, 1, h1)?, nullcline_at(net, 0, h1)?);
-        if let Some(&h2) = a.first() {
-            let gap = b.iter().map(|v| (v - h2).abs()).fold(f64::INFINITY, f64::min);
-            let speed = net.field(ndarray::array![h1, h2].view(), zero.view())?.mapv(|v| v * v).sum().sqrt();
-            curve.push(json!({"h1": h1, "h2": h2, "gap": gap, "speed": speed}));
-            if gap < gap_tol {
-                inside.push((h1, speed));
-            }
-        }
-    }
-    // The longest run of consecutive grid points inside the tolerance.
-    let (mut best, mut run): (&[(f64, f64)], usize) = (&[], 0);
-    for k in 0..inside.len() {
-        run = if k > 0 && inside[k].0 - inside[k - 1].0 < 0.021 { run + 1 } else { 1 };
-        if run > best.len() {
-            best = &inside[k + 1 - run..=k];
-        }
-    }
-    let span = best.first().zip(best.last()).map(|(a, b)| [a.0, b.0]);
-    let max_speed = best.iter().map(|p| p.1).fold(0.0, f64::max);
+    let params = emt_dynamics::SlowManifoldParams { gap_tol, ..Default::default() };
+    let m = emt_dynamics::slow_manifold(net, zero.view(), &params)?;
+    let curve: Vec<Value> =
+        m.curve.iter().map(|p| json!({"h1": p.x1, "h2": p.x2, "gap": p.gap, "speed": p.speed})).collect();
     Ok(json!({
         "fixed_points": census.as_ref().map(|c| c.0), "stable": stable,
-        "slow_span": span, "max_speed_in_span": max_speed, "curve": curve,
+        "slow_span": m.slow_span, "max_speed_in_span": m.max_speed_in_span, "curve": curve,
     }))
 }
 
@@ -422,7 +373,8 @@ mod tests {
             "the slow rate's first-order form"
         );
         for h1 in [-0.7, -0.3, 0.1, 0.5] {
-            let h2 = nullcline_at(&net, 1, h1).unwrap();
+            let zero = ndarray::Array1::zeros(emt_core::Flow::input_dim(&net));
+            let h2 = emt_dynamics::nullcline(&net, zero.view(), 1, h1, [-1.0, 1.0], 200).unwrap();
             assert_eq!(h2.len(), 1);
             assert!((h2[0] - (c * h1).tanh()).abs() < 1e-10);
         }
