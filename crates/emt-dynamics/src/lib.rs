@@ -76,6 +76,7 @@ mod lyapunov;
 mod newton;
 mod phase;
 mod planar;
+mod scan;
 mod sweep;
 
 pub use attractor::{Attractor, AttractorKind, AttractorParams, classify_attractor};
@@ -101,6 +102,7 @@ pub use lyapunov::{
 pub use newton::{NewtonOutcome, NewtonParams, NewtonStatus, newton};
 pub use phase::{PhaseParams, PhaseResponse, phase_response_map, wrap};
 pub use planar::{SlowManifold, SlowManifoldParams, SlowPoint, nullcline, slow_manifold};
+pub use scan::{ScanSummary, Transition, TransitionThresholds, summarise_scan, transition_verdict};
 pub use sweep::{
     AsFlow, AsMap, AsSystem, Bifurcation, Divergence, Sweep, SweepParams, SweepPoint, fit_period_divergence, sweep,
     sweep_flow, sweep_map,

@@ -99,33 +99,6 @@ fn gated(
     emt_core::cells::GatedWeights::new(&j0[0] * gains[0], &j0[1] * gains[1], &j0[2] * gains[2], biases, params, None)
 }
 
-/// Continuous or abrupt, from the mean curve and its per-point spread over `k` draws, with
-/// "non-chaotic" meaning lambda_max <= 0.005 and "chaotic" >= 0.02: "continuous" if some grid
-/// point sits resolved in between (more than 3 standard errors from both thresholds), so the
-/// exponent takes intermediate values; "abrupt" if instead one step between neighbours goes from
-/// non-chaotic to chaotic by more than 3 standard errors of the difference and no point lies in
-/// between (abrupt at this grid's resolution); "undecided" otherwise (or with one draw).
-fn transition_verdict(mean: &[f64], sd: &[f64], k: usize) -> &'static str {
-    const LO: f64 = 0.005;
-    const HI: f64 = 0.02;
-    if k < 2 || mean.len() < 2 {
-        return "undecided";
-    }
-    let se = |i: usize| sd[i] / (k as f64).sqrt();
-    let intermediate = (0..mean.len()).any(|i| mean[i] - 3.0 * se(i) > LO && mean[i] + 3.0 * se(i) < HI);
-    let jump = (0..mean.len() - 1).any(|i| {
-        mean[i] <= LO && mean[i + 1] >= HI && mean[i + 1] - mean[i] > 3.0 * (se(i).powi(2) + se(i + 1).powi(2)).sqrt()
-    });
-    let between = mean.iter().any(|&v| v > LO && v < HI);
-    if intermediate {
-        "continuous"
-    } else if jump && !between {
-        "abrupt"
-    } else {
-        "undecided"
-    }
-}
-
 /// The theory of gating (Krishnamurthy, Can & Schwab), with docs/DYNAMICS.md §8's equations. The
 /// summary's `transition` has, for N/2 and N at g_h = 2.5, lambda_max along alpha_r (the mean
 /// over `--transition-seeds` coupling draws; `lambda_max_sd`, `lambda_max_by_seed`), the first
@@ -265,7 +238,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
             let params = emt_core::cells::GatedParams { alpha_r, ..Default::default() };
             gated(j, [2.5, 1.0, 1.0], [None, None, None], params)
         })?;
-        let mut entry = summarise_scan(&fine, &curves, "alpha_r");
+        let mut entry = summarise_scan(&fine, &curves, "alpha_r")?;
         errln!(
             "N = {size}, g_h = 2.5, {} draws of {t_steps} steps along alpha_r: {}",
             curves.len(),
@@ -298,7 +271,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
             let p = 1.0 / (g_in * m);
             boundaries.push(if p < 1.0 { Some((p / (1.0 - p)).ln() / ar_in) } else { None });
         }
-        let mut entry = summarise_scan(&inputs, &curves, "b_r");
+        let mut entry = summarise_scan(&inputs, &curves, "b_r")?;
         errln!(
             "N = {size}, g_h = {g_in}, alpha_r = {ar_in}, {} draws along the r-gate input b_r: {}; zero state unstable from b_r = {}",
             curves.len(),
@@ -678,34 +651,21 @@ fn on_two_threads<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R> + S
 /// Mean and spread over draws of a lambda_max scan, the first value with mean > 0.01
 /// (`onset_<name>`; `onset_alpha_r` for the alpha_r scan), the largest step between
 /// neighbours and the verdict; `summary` is a one-line account for stderr.
-fn summarise_scan(values: &[f64], curves: &[Vec<f64>], name: &str) -> Value {
-    let k = curves.len() as f64;
-    let mean: Vec<f64> = (0..values.len()).map(|i| curves.iter().map(|c| c[i]).sum::<f64>() / k).collect();
-    let sd: Vec<f64> = (0..values.len())
-        .map(|i| {
-            if curves.len() < 2 {
-                return f64::NAN;
-            }
-            (curves.iter().map(|c| (c[i] - mean[i]).powi(2)).sum::<f64>() / (k - 1.0)).sqrt()
-        })
-        .collect();
-    let onset = values.iter().zip(&mean).find(|(_, l)| **l > 0.01).map(|(a, _)| *a);
-    let (jump_at, jump) = mean
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .enumerate()
-        .fold((0, f64::NEG_INFINITY), |best, (i, d)| if d > best.1 { (i, d) } else { best });
-    let verdict = transition_verdict(&mean, &sd, curves.len());
+fn summarise_scan(values: &[f64], curves: &[Vec<f64>], name: &str) -> Result<Value> {
+    let s = emt_dynamics::summarise_scan(values, curves, &emt_dynamics::TransitionThresholds::default())?;
     let summary = format!(
-        "mean lambda_max {mean:.3?} over {name} {values:?}; onset {}, largest step {jump:.3} at {name} {}; {verdict}",
-        show_opt(onset),
-        values.get(jump_at).copied().unwrap_or(f64::NAN)
+        "mean lambda_max {:.3?} over {name} {values:?}; onset {}, largest step {:.3} at {name} {}; {}",
+        s.mean,
+        show_opt(s.onset),
+        s.largest_step,
+        s.largest_step_at.unwrap_or(f64::NAN),
+        s.verdict
     );
-    json!({
-        "lambda_max": mean, "lambda_max_sd": sd, "lambda_max_by_seed": curves,
-        format!("onset_{name}"): onset, "largest_step": jump,
-        "largest_step_at": values.get(jump_at), "verdict": verdict, "summary": summary,
-    })
+    Ok(json!({
+        "lambda_max": s.mean, "lambda_max_sd": s.sd, "lambda_max_by_seed": curves,
+        format!("onset_{name}"): s.onset, "largest_step": s.largest_step,
+        "largest_step_at": s.largest_step_at, "verdict": s.verdict.as_str(), "summary": summary,
+    }))
 }
 
 /// A value that may be absent, for people: the number, or "none" (not `Some(2.75)` / `None`).
@@ -742,16 +702,5 @@ mod tests {
         assert!(parse_grid("0x1").unwrap_err().contains("g_h value 0"));
         assert!(parse_grid("1x").unwrap_err().contains("alpha_r value ``"));
         assert!(parse_grid("1,2").unwrap_err().contains("g_h x alpha_r"));
-    }
-
-    #[test]
-    fn the_verdict_tells_a_jump_from_a_rise_and_says_when_it_cannot() {
-        let tight = [0.001; 5];
-        assert_eq!(transition_verdict(&[-0.01, -0.01, 0.0, 0.05, 0.06], &tight, 4), "abrupt");
-        assert_eq!(transition_verdict(&[-0.01, 0.0, 0.012, 0.03, 0.05], &tight, 4), "continuous");
-        // The same rise but with scatter as large as the steps: no resolved intermediate point.
-        assert_eq!(transition_verdict(&[-0.01, 0.0, 0.012, 0.03, 0.05], &[0.03; 5], 4), "undecided");
-        // One draw never decides.
-        assert_eq!(transition_verdict(&[-0.01, -0.01, 0.0, 0.05, 0.06], &[f64::NAN; 5], 1), "undecided");
     }
 }
