@@ -577,8 +577,9 @@ const FLOOR_PATIENCE: usize = 3;
 /// Far from a root a step solves `(A^T A + mu s I) d = A^T res` (`s` the largest diagonal of
 /// `A^T A`); once the damping is below [`NEWTON_DAMPING`] it is the Newton step `A d = res`, one
 /// LU of `A` instead of the product `A^T A` (2n^3) and its LU: near a root the two steps agree
-/// to that relative size, and a singular `A` or a step that does not lower `q` returns to
-/// damped steps. Polishing stops at `q < 1e-30` or at rounding level: below `tol_q`,
+/// to that relative size. A Newton step that does not lower `q` is halved up to
+/// [`NEWTON_HALVINGS`] times; if it still fails (or `A` is singular) the next step is damped at
+/// the same `mu`, and Newton is tried again after the next accepted step. Polishing stops at `q < 1e-30` or at rounding level: below `tol_q`,
 /// [`FLOOR_PATIENCE`] iterations that do not halve `q` (at n = 2000, `q` stalls near 1e-27
 /// and waiting for the damping to reach 1e12 took 55 of 71 iterations).
 fn minimise(
