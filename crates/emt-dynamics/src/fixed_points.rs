@@ -62,19 +62,27 @@ impl System<'_> {
         res: &mut Array1<f64>,
         a: &mut Array2<f64>,
     ) -> Result<()> {
+        self.value(x, u, res)?;
+        match self {
+            System::Map(m) => {
+                m.jacobian_into(x.view(), u, a.view_mut())?;
+                a.diag_mut().mapv_inplace(|v| v - 1.0);
+            }
+            System::Flow(f) => f.jacobian_into(x.view(), u, a.view_mut())?,
+        }
+        Ok(())
+    }
+
+    /// The residual `res` `(n)` alone: `F(x, u) - x` (maps) or `f(x, u)` (flows).
+    pub(crate) fn value(&self, x: &Array1<f64>, u: ArrayView1<'_, f64>, res: &mut Array1<f64>) -> Result<()> {
         match self {
             System::Map(m) => {
                 m.step_into(x.view(), u, res.view_mut())?;
                 *res -= x;
-                m.jacobian_into(x.view(), u, a.view_mut())?;
-                a.diag_mut().mapv_inplace(|v| v - 1.0);
+                Ok(())
             }
-            System::Flow(f) => {
-                f.field_into(x.view(), u, res.view_mut())?;
-                f.jacobian_into(x.view(), u, a.view_mut())?;
-            }
+            System::Flow(f) => f.field_into(x.view(), u, res.view_mut()),
         }
-        Ok(())
     }
 
     /// The system's reduced fixed-point equation, if it has one
@@ -127,12 +135,7 @@ impl Problem<'_> {
     /// the gated reduction and the cells whose Jacobian costs a matrix product).
     fn value(&self, x: &Array1<f64>, u: ArrayView1<'_, f64>, res: &mut Array1<f64>) -> Result<()> {
         match self {
-            Problem::Full(System::Map(m)) => {
-                m.step_into(x.view(), u, res.view_mut())?;
-                *res -= x;
-                Ok(())
-            }
-            Problem::Full(System::Flow(f)) => f.field_into(x.view(), u, res.view_mut()),
+            Problem::Full(s) => s.value(x, u, res),
             Problem::Reduced(r) => r.reduced_residual_into(x.view(), u, res.view_mut(), None),
         }
     }

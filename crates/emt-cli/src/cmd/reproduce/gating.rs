@@ -533,7 +533,11 @@ fn count_fixed_points(w: &emt_core::cells::GatedWeights, seeds: usize, seed: u64
     let mut roots: Vec<(Array1<f64>, f64)> = Vec::new();
     let mut converged = 0;
     for x0 in starts {
-        if let Some((h, res)) = newton_reduced(w, x0, u.view())? {
+        // Damped Newton with the library's defaults (Armijo 1e-4 backtracking to 1e-6, at most
+        // 100 iterations); a root has |F|_inf < 1e-10.
+        let out = emt_dynamics::newton(|h| w.reduced_fixed_point_equation(h, u.view()), x0, &Default::default())?;
+        if out.converged() {
+            let (h, res) = (out.x, out.residual);
             converged += 1;
             let scale = 1.0 + h.dot(&h).sqrt();
             if !roots.iter().any(|(q, _)| (q - &h).mapv(|v| v * v).sum().sqrt() < 1e-6 * scale) {
@@ -559,20 +563,6 @@ fn count_fixed_points(w: &emt_core::cells::GatedWeights, seeds: usize, seed: u64
         out.stable += usize::from(eig.iter().all(|z| z.re < 0.0));
     }
     Ok(out)
-}
-
-/// Damped Newton ([`emt_dynamics::newton`], its defaults: Armijo 1e-4 backtracking to 1e-6,
-/// at most 100 iterations) on the reduced fixed-point equation from `x`; `None` unless
-/// |F|_inf < 1e-10 (it stalled, met a singular Jacobian or ran out). Returns the root and its
-/// |F|_inf.
-fn newton_reduced(
-    w: &emt_core::cells::GatedWeights,
-    x: Array1<f64>,
-    u: ndarray::ArrayView1<'_, f64>,
-) -> Result<Option<(Array1<f64>, f64)>> {
-    let out =
-        emt_dynamics::newton(|h| w.reduced_fixed_point_equation(h, u), x, &emt_dynamics::NewtonParams::default())?;
-    Ok(out.converged().then_some((out.x, out.residual)))
 }
 
 /// One curve per scanned size: the mean lambda_max of each scan against `xs`.
