@@ -6,6 +6,9 @@ use clap::Args;
 use emt_core::{Error, Result};
 use emt_tasks::TaskId;
 
+// Output safety lives in the library (Python and library users write files too).
+pub use emt_core::fs::{ensure_writable, output_target, write_atomic};
+
 /// `--task ID1,ID2,ID3 --s S --d D`.
 #[derive(Args, Debug, Clone)]
 pub struct TaskArgs {
@@ -27,83 +30,6 @@ impl TaskArgs {
     }
 }
 
-/// Errors now, before any work, if `path` cannot be written: its directory is missing or
-/// read-only, it is a directory, a device, a FIFO or a socket, a dangling symlink, or it is
-/// the same file as one of `inputs` (writing would destroy what is being read). Leaves no file
-/// behind.
-pub fn ensure_writable(path: &Path, inputs: &[&Path]) -> Result<()> {
-    let target = output_target(path)?;
-    for input in inputs {
-        if same_file(&target, input) {
-            return Err(Error::param(
-                "output path",
-                path.display(),
-                format!("is the input {} itself: writing it would destroy what is read", input.display()),
-            ));
-        }
-    }
-    let probe = temp_sibling(&target);
-    std::fs::write(&probe, b"").map_err(|e| Error::file(path, e))?;
-    std::fs::remove_file(&probe).map_err(|e| Error::file(&probe, e))
-}
-
-/// Where writing `path` really goes: `path` itself, or for a symlink the file it points to (so
-/// the link survives and its target is replaced). Only regular files are ever replaced: emt
-/// turned `/dev/full` into a regular file when run as root, and would have replaced a FIFO a
-/// pipeline was reading.
-pub fn output_target(path: &Path) -> Result<PathBuf> {
-    let meta = match std::fs::symlink_metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(path.to_path_buf()),
-        Err(e) => return Err(Error::file(path, e)),
-        Ok(m) => m,
-    };
-    if meta.file_type().is_symlink() {
-        let target = std::fs::canonicalize(path).map_err(|e| {
-            Error::param("output path", path.display(), format!("is a symlink whose target cannot be resolved ({e})"))
-        })?;
-        return regular(path, &target, std::fs::metadata(&target).map_err(|e| Error::file(&target, e))?);
-    }
-    regular(path, path, meta)
-}
-
-fn regular(path: &Path, target: &Path, meta: std::fs::Metadata) -> Result<PathBuf> {
-    let what = if meta.is_file() {
-        return Ok(target.to_path_buf());
-    } else if meta.is_dir() {
-        "a directory"
-    } else {
-        "not a regular file (a device, FIFO or socket); emt replaces only regular files"
-    };
-    let shown = if path == target {
-        format!("{}", path.display())
-    } else {
-        format!("{} -> {}", path.display(), target.display())
-    };
-    Err(Error::param("output path", shown, format!("is {what}")))
-}
-
-/// Whether `a` and `b` name one existing file (through links, `..` or hard links).
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        #[cfg(unix)]
-        (Ok(x), Ok(y)) => {
-            use std::os::unix::fs::MetadataExt;
-            x.dev() == y.dev() && x.ino() == y.ino()
-        }
-        #[cfg(not(unix))]
-        (Ok(_), Ok(_)) => std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok(),
-        _ => false,
-    }
-}
-
-fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map_or("out".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-/// Temporary files being written now: the deadline removes them before it ends the process.
-static IN_FLIGHT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-
 /// When `--max-seconds` runs out (set once, at start).
 static DEADLINE: std::sync::OnceLock<(std::time::Instant, f64)> = std::sync::OnceLock::new();
 
@@ -122,10 +48,7 @@ pub fn arm_deadline(seconds: f64, cooperative: bool) -> Result<()> {
     let fire_after = if cooperative { 2.0 * seconds + 10.0 } else { seconds };
     std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_secs_f64(fire_after));
-        let temps = std::mem::take(&mut *IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()));
-        for t in temps {
-            let _ = std::fs::remove_file(t);
-        }
+        emt_core::fs::remove_in_flight();
         let _ = std::io::Write::write_fmt(
             &mut std::io::stderr(),
             format_args!(
@@ -142,22 +65,6 @@ pub fn arm_deadline(seconds: f64, cooperative: bool) -> Result<()> {
 /// `--max-seconds` as (start, seconds), if given.
 pub fn deadline() -> Option<(std::time::Instant, f64)> {
     DEADLINE.get().copied()
-}
-
-/// Writes `bytes` to a temporary file beside the target and renames it over the target, so a
-/// reader (or a killed run) never sees a half-written file. The target is `path`, or the file
-/// a symlink at `path` points to; anything but a regular file is refused
-/// ([`output_target`]). A failed write removes its temporary file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let target = output_target(path)?;
-    let tmp = temp_sibling(&target);
-    IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()).push(tmp.clone());
-    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &target));
-    IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()).retain(|t| t != &tmp);
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::file(path, e)
-    })
 }
 
 /// Prints the summary as the last stdout line, or the error on stderr with a failing code.

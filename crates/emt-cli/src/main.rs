@@ -23,7 +23,6 @@ macro_rules! errln {
 mod cmd;
 mod common;
 mod observers;
-mod plots;
 
 use std::process::ExitCode;
 

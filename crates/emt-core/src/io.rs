@@ -344,7 +344,7 @@ pub fn weights_from_safetensors(bytes: &[u8], source: &str) -> Result<(ElmanWeig
 /// Writes Elman weights to a safetensors file.
 pub fn save_weights<F: Real>(path: impl AsRef<Path>, w: &ElmanWeights<F>, meta: &WeightsMetadata) -> Result<()> {
     let path = path.as_ref();
-    std::fs::write(path, weights_to_safetensors(w, meta)?).map_err(|e| Error::file(path, e))
+    crate::fs::write_atomic(path, &weights_to_safetensors(w, meta)?)
 }
 
 /// Reads Elman weights from a safetensors file.

@@ -34,6 +34,7 @@ pub mod check;
 mod container;
 mod episode;
 mod error;
+pub mod fs;
 pub mod interrupt;
 pub mod io;
 pub mod maps;

@@ -16,13 +16,13 @@ use clap::Subcommand;
 use emt_basis::{ExtractOptions, VariableBasis};
 use emt_core::cells::ModelFile;
 use emt_core::{Error, Result, Task, rng};
+use emt_plot::RGBColor;
 use emt_tasks::{LinearVb, Phi};
 use ndarray::{Array1, Axis, s};
-use plotters::style::RGBColor;
 use serde_json::json;
 
 use crate::common::{ModelTaskArgs, elman_of};
-use crate::plots::{self, Curve, EigenSet, render};
+use emt_plot::{Curve, EigenSet};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -161,7 +161,6 @@ enum Plot {
 }
 
 pub fn run(args: &Args) -> Result<serde_json::Value> {
-    plots::register_fonts()?;
     match &args.plot {
         Plot::Spectrum { weights, task, out } => spectrum(weights, task, out),
         Plot::Phi { weights, task, out } => phi(weights, task, out),
@@ -177,7 +176,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
 }
 
 fn decoding(weights: &Path, flags: &ModelTaskArgs, seed: u64, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out, &[weights])?;
+    emt_plot::check_out(out, &[weights])?;
     let file = ModelFile::load(weights)?;
     let w = crate::common::elman_of(&file, weights, "plot decoding")?;
     let task = task_of(&file, flags)?;
@@ -203,7 +202,17 @@ fn decoding(weights: &Path, flags: &ModelTaskArgs, seed: u64, out: &Path) -> Res
     } else {
         "sign accuracy of the window content".to_string()
     };
-    render!(out, (1100, 700), plots::bars, &title, &y_desc, &groups, &series, (floor, 1.0));
+    emt_plot::save(
+        out,
+        (1100, 700),
+        &emt_plot::Figure::Bars {
+            title: &title,
+            y_desc: &y_desc,
+            groups: &groups,
+            series: &series,
+            y_range: (floor, 1.0),
+        },
+    )?;
     let mut j = summary("decoding", out)?;
     j["y_axis_from"] = json!(floor);
     j["decoding_accuracy"] = json!(means);
@@ -211,7 +220,7 @@ fn decoding(weights: &Path, flags: &ModelTaskArgs, seed: u64, out: &Path) -> Res
 }
 
 fn prc(args: &crate::cmd::phase::Args, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out, &args.input_paths())?;
+    emt_plot::check_out(out, &args.input_paths())?;
     let r = crate::cmd::phase::responses(args)?;
     let curves: Vec<(String, Vec<(f64, f64)>)> = r
         .curves
@@ -224,7 +233,7 @@ fn prc(args: &crate::cmd::phase::Args, out: &Path) -> Result<serde_json::Value> 
         })
         .collect();
     let title = format!("Phase response of the {} cell ({}, period {:.2})", r.cell, r.kind.name(), r.period);
-    render!(out, (1000, 750), plots::prc, &title, &curves);
+    emt_plot::save(out, (1000, 750), &emt_plot::Figure::Prc { title: &title, curves: &curves })?;
     let mut j = summary("prc", out)?;
     j["period"] = json!(r.period);
     j["shifts"] =
@@ -233,7 +242,7 @@ fn prc(args: &crate::cmd::phase::Args, out: &Path) -> Result<serde_json::Value> 
 }
 
 fn bifurcation(sweep: &Path, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out, &[sweep])?;
+    emt_plot::check_out(out, &[sweep])?;
     let text = std::fs::read_to_string(sweep).map_err(|e| Error::file(sweep, e))?;
     let bad = |line: usize, why: String| Error::Format {
         path: sweep.display().to_string(),
@@ -291,9 +300,9 @@ fn bifurcation(sweep: &Path, out: &Path) -> Result<serde_json::Value> {
         .collect();
     let param = summary_line["param"].as_str().unwrap_or("parameter").to_string();
     let y_desc = format!("x{coord}");
-    let diagram = plots::Diagram { x_desc: &param, y_desc: &y_desc, branches, points, cycles, periods, marks };
+    let diagram = emt_plot::Diagram { x_desc: &param, y_desc: &y_desc, branches, points, cycles, periods, marks };
     let title = format!("Bifurcation diagram of the {} cell in {param}", summary_line["cell"].as_str().unwrap_or("?"));
-    render!(out, (1000, 900), plots::bifurcation, &title, &diagram);
+    emt_plot::save(out, (1000, 900), &emt_plot::Figure::Bifurcation { title: &title, diagram: &diagram })?;
     let mut j = summary("bifurcation", out)?;
     j["values"] = json!(values.len());
     j["bifurcations"] = summary_line["bifurcations"].clone();
@@ -301,7 +310,7 @@ fn bifurcation(sweep: &Path, out: &Path) -> Result<serde_json::Value> {
 }
 
 fn fsa(path: &Path, alpha: f64, seed: u64, key: &str, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out, &[path])?;
+    emt_plot::check_out(out, &[path])?;
     let text = std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?;
     let bad = |why: String| Error::Format { path: path.display().to_string(), reason: why };
     let mut found = None;
@@ -318,7 +327,7 @@ fn fsa(path: &Path, alpha: f64, seed: u64, key: &str, out: &Path) -> Result<serd
     let graph = fsa_graph(automaton).map_err(|why| bad(format!("alpha {alpha}, seed {seed}, `{key}`: {why}")))?;
     let what = if key == "lattice_fsa" { "count-lattice automaton" } else { "automaton" };
     let title = format!("The {what} of the SET network alpha = {alpha}, seed {seed}");
-    render!(out, (1100, 800), plots::automaton, &title, &graph);
+    emt_plot::save(out, (1100, 800), &emt_plot::Figure::Automaton { title: &title, graph: &graph })?;
     let mut j = summary("fsa", out)?;
     j["states"] = automaton["states"].clone();
     j["verdicts_match"] = automaton["verdicts_match"].clone();
@@ -328,7 +337,7 @@ fn fsa(path: &Path, alpha: f64, seed: u64, key: &str, out: &Path) -> Result<serd
 /// The figure of an automaton in `emt reproduce phase-codes`'s JSON (`fsa` or `lattice_fsa`):
 /// layered by depth from the start when it has a `shape` (count lattice), else on a circle
 /// ordered by the Z3 element each state stands for (when the table is Z3's).
-pub(crate) fn fsa_graph(v: &serde_json::Value) -> std::result::Result<plots::Graph<'static>, String> {
+pub(crate) fn fsa_graph(v: &serde_json::Value) -> std::result::Result<emt_plot::Graph<'static>, String> {
     let k = v["states"].as_u64().ok_or("no `states`")? as usize;
     let start = v["start"].as_u64().ok_or("no `start`")? as usize;
     if start >= k {
@@ -363,8 +372,8 @@ pub(crate) fn fsa_graph(v: &serde_json::Value) -> std::result::Result<plots::Gra
         }
     }
     let layered = v.get("shape").is_some();
-    let mut nodes: Vec<plots::Node> = (0..k)
-        .map(|q| plots::Node {
+    let mut nodes: Vec<emt_plot::Node> = (0..k)
+        .map(|q| emt_plot::Node {
             at: (0.5, 0.5),
             label: if layered {
                 text("state_counts", q).unwrap_or_else(|| q.to_string())
@@ -403,7 +412,7 @@ pub(crate) fn fsa_graph(v: &serde_json::Value) -> std::result::Result<plots::Gra
     } else {
         "qK = state K (the table is not Z3's)"
     };
-    Ok(plots::Graph { nodes, edges, symbols: &["G (green)", "P (purple)", "R (red)"], columns, note: note.into() })
+    Ok(emt_plot::Graph { nodes, edges, symbols: &["G (green)", "P (purple)", "R (red)"], columns, note: note.into() })
 }
 
 const BLUE: RGBColor = RGBColor(33, 102, 172);
@@ -422,9 +431,9 @@ fn label(task: &LinearVb) -> String {
 }
 
 fn summary(kind: &str, out: &Path) -> Result<serde_json::Value> {
-    let format = match plots::format_of(out)? {
-        plots::Format::Png => "png",
-        plots::Format::Svg => "svg",
+    let format = match emt_plot::format_of(out)? {
+        emt_plot::Format::Png => "png",
+        emt_plot::Format::Svg => "svg",
     };
     let bytes = std::fs::metadata(out).map_err(|e| Error::file(out, e))?.len();
     outln!("{kind} plot -> {} ({bytes} bytes)", out.display());
@@ -432,7 +441,7 @@ fn summary(kind: &str, out: &Path) -> Result<serde_json::Value> {
 }
 
 fn spectrum(weights: &Path, flags: &ModelTaskArgs, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out, &[weights])?;
+    emt_plot::check_out(out, &[weights])?;
     let file = ModelFile::load(weights)?;
     let kind = file.model.kind();
     let (values, phi_values, title, flow) = match &file.model {
@@ -468,7 +477,7 @@ fn spectrum(weights: &Path, flags: &ModelTaskArgs, out: &Path) -> Result<serde_j
     if let Some(p) = &phi_values {
         sets.push(EigenSet { label: "Phi", values: p, color: RED, cross: true });
     }
-    render!(out, (900, 900), plots::spectrum, &title, &sets, flow);
+    emt_plot::save(out, (900, 900), &emt_plot::Figure::Spectrum { title: &title, sets: &sets, flow })?;
     let mut j = summary("spectrum", out)?;
     j["cell"] = json!(kind.name());
     j["eigenvalues"] = json!(values.len());
@@ -489,7 +498,7 @@ fn basis_of(
 }
 
 fn phi(weights: &Path, flags: &ModelTaskArgs, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out, &[weights])?;
+    emt_plot::check_out(out, &[weights])?;
     let (_, task, basis) = basis_of(weights, flags, "plot phi")?;
     let m = basis.coordinates().len();
     let title = format!(
@@ -498,16 +507,17 @@ fn phi(weights: &Path, flags: &ModelTaskArgs, out: &Path) -> Result<serde_json::
         basis.phi_error()
     );
     let panels = [("Phi_emp = Psi* W_hh Psi / g", basis.phi_emp()), ("Phi (theory)", basis.phi_theory())];
-    render!(
+    emt_plot::save(
         out,
         (1500, 760),
-        plots::heatmaps,
-        &title,
-        &panels,
-        "memory coordinate",
-        "memory coordinate",
-        Some(task.d())
-    );
+        &emt_plot::Figure::Heatmaps {
+            title: &title,
+            panels: &panels,
+            x_desc: "memory coordinate",
+            y_desc: "memory coordinate",
+            row_groups: Some(task.d()),
+        },
+    )?;
     let mut j = summary("phi", out)?;
     j["coordinates"] = json!(m);
     j["phi_error"] = json!(basis.phi_error());
@@ -516,7 +526,7 @@ fn phi(weights: &Path, flags: &ModelTaskArgs, out: &Path) -> Result<serde_json::
 }
 
 fn memory(weights: &Path, flags: &ModelTaskArgs, horizon: usize, seed: u64, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out, &[weights])?;
+    emt_plot::check_out(out, &[weights])?;
     let (w, task, basis) = basis_of(weights, flags, "plot memory")?;
     let ep = task.sample(horizon, 1, &mut rng::seeded(seed))?;
     let traj = w.simulate(ep.inputs().mapv(f64::from).view())?;
@@ -526,16 +536,17 @@ fn memory(weights: &Path, flags: &ModelTaskArgs, horizon: usize, seed: u64, out:
     let m = coords.nrows();
     let title = format!("One episode in the variable basis, {}, {m} coordinates", label(&task));
     let panel = [("coordinate value", coords.view())];
-    render!(
+    emt_plot::save(
         out,
         (1400, 800),
-        plots::heatmaps,
-        &title,
-        &panel,
-        "time step",
-        "memory coordinate (slot-major)",
-        Some(task.d())
-    );
+        &emt_plot::Figure::Heatmaps {
+            title: &title,
+            panels: &panel,
+            x_desc: "time step",
+            y_desc: "memory coordinate (slot-major)",
+            row_groups: Some(task.d()),
+        },
+    )?;
     let mut j = summary("memory", out)?;
     j["coordinates"] = json!(m);
     j["steps"] = json!(coords.ncols());
@@ -543,7 +554,7 @@ fn memory(weights: &Path, flags: &ModelTaskArgs, horizon: usize, seed: u64, out:
 }
 
 fn training(log: &Path, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out, &[log])?;
+    emt_plot::check_out(out, &[log])?;
     let text = std::fs::read_to_string(log).map_err(|e| Error::file(log, e))?;
     let (mut loss, mut acc, mut horizon, mut eval) = (vec![], vec![], vec![], vec![]);
     // A run killed mid-write leaves its last line without its newline: that one line is
@@ -613,7 +624,7 @@ fn training(log: &Path, out: &Path) -> Result<serde_json::Value> {
     ];
     let title =
         format!("Training log {}", log.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
-    render!(out, (1100, 1200), plots::curves, &title, &panels);
+    emt_plot::save(out, (1100, 1200), &emt_plot::Figure::Curves { title: &title, panels: &panels })?;
     let mut j = summary("training", out)?;
     j["steps"] = json!(loss.last().map_or(0.0, |p| p.0));
     j["evaluations"] = json!(eval.len());
@@ -623,7 +634,7 @@ fn training(log: &Path, out: &Path) -> Result<serde_json::Value> {
 }
 
 fn lyapunov(run: &crate::cmd::lyapunov::RunArgs, out: &Path) -> Result<serde_json::Value> {
-    plots::check_out(out, &[&run.model.weights])?;
+    emt_plot::check_out(out, &[&run.model.weights])?;
     let (file, s, _) = crate::cmd::lyapunov::spectrum(run)?;
     let unit = s.time_unit.name();
     let spectrum: Vec<(f64, f64)> = s.exponents.iter().enumerate().map(|(i, &l)| ((i + 1) as f64, l)).collect();
@@ -658,7 +669,7 @@ fn lyapunov(run: &crate::cmd::lyapunov::RunArgs, out: &Path) -> Result<serde_jso
     ];
     let title =
         format!("Lyapunov spectrum of the {} cell (per {unit}), {}", file.model.kind(), run.model.weights.display());
-    render!(out, (1100, 1000), plots::curves, &title, &panels);
+    emt_plot::save(out, (1100, 1000), &emt_plot::Figure::Curves { title: &title, panels: &panels })?;
     let mut j = summary("lyapunov", out)?;
     j["exponents"] = json!(s.exponents);
     j["time_unit"] = json!(unit);
@@ -714,7 +725,7 @@ fn fixed_points(
     trials: Option<&Path>,
     out: &Path,
 ) -> Result<serde_json::Value> {
-    plots::check_out(out, &args.input_paths(trials))?;
+    emt_plot::check_out(out, &args.input_paths(trials))?;
     let search = crate::cmd::fixed_points::search(args)?;
     let ends = trials.map(|p| trial_endpoints(&search.file, p)).transpose()?;
     let system = search.system()?;
@@ -758,12 +769,15 @@ fn fixed_points(
                 }
             }
         }
-        plots::Portrait {
+        emt_plot::Portrait {
             x_desc: "x1",
             y_desc: "x2",
             x_range: (-b, b),
             y_range: (-b, b),
-            nullclines: vec![plots::zero_contour(&xs, &xs, &fields[0]), plots::zero_contour(&xs, &xs, &fields[1])],
+            nullclines: vec![
+                emt_plot::zero_contour(&xs, &xs, &fields[0]),
+                emt_plot::zero_contour(&xs, &xs, &fields[1]),
+            ],
             arrows,
             trajectories: trajs.iter().map(|t| t.rows().into_iter().map(|r| (r[0], r[1])).collect()).collect(),
             points: found
@@ -809,7 +823,7 @@ fn fixed_points(
             hi = (hi.0.max(x), hi.1.max(y));
         }
         let pad = |a: f64, b: f64| if b > a { 0.08 * (b - a) } else { 1.0 };
-        plots::Portrait {
+        emt_plot::Portrait {
             x_desc: "PC1",
             y_desc: "PC2",
             x_range: (lo.0 - pad(lo.0, hi.0), hi.0 + pad(lo.0, hi.0)),
@@ -825,7 +839,7 @@ fn fixed_points(
             reference,
         }
     };
-    render!(out, (1000, 1000), plots::portrait, &title, &portrait);
+    emt_plot::save(out, (1000, 1000), &emt_plot::Figure::Portrait { title: &title, portrait: &portrait })?;
     let mut j = summary("fixed-points", out)?;
     j["count"] = json!(found.fixed.len());
     j["stable_count"] = json!(found.stable_count());

@@ -552,10 +552,11 @@ impl ModelFile {
         }
     }
 
-    /// Writes the file; errors name the path.
+    /// Writes the file atomically ([`crate::fs::write_atomic`]: a regular file or a symlink's
+    /// target, never half-written); errors name the path.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_bytes()?).map_err(|e| Error::file(path, e))
+        crate::fs::write_atomic(path, &self.to_bytes()?)
     }
 
     /// Reads a model file; errors name the path and the offending tensor.

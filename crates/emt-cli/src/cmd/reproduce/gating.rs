@@ -118,7 +118,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
     }
     // Figures are checked before the long runs, so a bad path fails in a second, not at the end.
     for path in [&a.figure, &a.phase_diagram].into_iter().flatten() {
-        crate::plots::check_out(path, &[])?;
+        emt_plot::check_out(path, &[])?;
     }
     if let (true, Some(path)) = (a.input_only, &a.phase_diagram) {
         return Err(emt_core::Error::param(
@@ -312,7 +312,6 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         }));
     }
     if let Some(path) = &a.phase_diagram {
-        crate::plots::register_fonts()?;
         let cell = |bias: f64, key: &str| {
             Array2::from_shape_fn((ar_grid.len(), g_grid.len()), |(i, j)| {
                 chaos
@@ -324,43 +323,43 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         };
         let (l0, l1, pr) = (cell(0.0, "lambda_max"), cell(0.5, "lambda_max"), cell(0.0, "participation_ratio"));
         let panels = [
-            crate::plots::PhasePanel { title: "lambda_max, no bias", values: l0.view(), diverging: true },
-            crate::plots::PhasePanel { title: "lambda_max, bias b_h = 0.5", values: l1.view(), diverging: true },
-            crate::plots::PhasePanel { title: "participation ratio, no bias", values: pr.view(), diverging: false },
+            emt_plot::PhasePanel { title: "lambda_max, no bias", values: l0.view(), diverging: true },
+            emt_plot::PhasePanel { title: "lambda_max, bias b_h = 0.5", values: l1.view(), diverging: true },
+            emt_plot::PhasePanel { title: "participation ratio, no bias", values: pr.view(), diverging: false },
         ];
         let title = format!("Gated RNN phase diagram, N = {n}, seed {seed} (red: chaotic)");
         let width = 150 + 90 * 3 * g_grid.len() as u32;
         let height = 160 + 60 * ar_grid.len() as u32;
-        crate::plots::render!(
+        emt_plot::save(
             path,
             (width.max(1200), height.max(500)),
-            crate::plots::phase_diagram,
-            &title,
-            &panels,
-            &g_grid,
-            &ar_grid,
-            "g_h",
-            "alpha_r"
-        );
+            &emt_plot::Figure::PhaseDiagram {
+                title: &title,
+                panels: &panels,
+                xs: &g_grid,
+                ys: &ar_grid,
+                x_desc: "g_h",
+                y_desc: "alpha_r",
+            },
+        )?;
     }
     if let Some(path) = &a.figure {
-        crate::plots::register_fonts()?;
         let palette = [
-            plotters::style::RGBColor(33, 102, 172),
-            plotters::style::RGBColor(27, 120, 55),
-            plotters::style::RGBColor(118, 42, 131),
-            plotters::style::RGBColor(178, 24, 43),
-            plotters::style::RGBColor(230, 97, 1),
-            plotters::style::RGBColor(110, 110, 110),
-            plotters::style::RGBColor(0, 0, 0),
-            plotters::style::RGBColor(53, 151, 143),
+            emt_plot::RGBColor(33, 102, 172),
+            emt_plot::RGBColor(27, 120, 55),
+            emt_plot::RGBColor(118, 42, 131),
+            emt_plot::RGBColor(178, 24, 43),
+            emt_plot::RGBColor(230, 97, 1),
+            emt_plot::RGBColor(110, 110, 110),
+            emt_plot::RGBColor(0, 0, 0),
+            emt_plot::RGBColor(53, 151, 143),
         ];
         let labels: Vec<String> = g_grid.iter().map(|g| format!("g_h = {g}")).collect();
-        let panel_for = |bias: f64| -> Vec<crate::plots::Curve<'_>> {
+        let panel_for = |bias: f64| -> Vec<emt_plot::Curve<'_>> {
             g_grid
                 .iter()
                 .enumerate()
-                .map(|(k, &g)| crate::plots::Curve {
+                .map(|(k, &g)| emt_plot::Curve {
                     label: &labels[k],
                     points: chaos
                         .iter()
@@ -378,7 +377,7 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
         let sizes = size_curves(&transition, &fine, &size_labels, &palette);
         let input_curves = size_curves(&input_transition, &inputs, &input_labels, &palette);
         let input_title = format!("the input-driven transition (g_h = {g_in}, alpha_r = {ar_in}) for two sizes");
-        let mut panels: Vec<crate::plots::Panel<'_>> = Vec::new();
+        let mut panels: Vec<emt_plot::Panel<'_>> = Vec::new();
         if !a.input_only {
             panels.push(("lambda_max, no bias", "alpha_r", "lambda_max", false, panel_for(0.0)));
             panels.push(("lambda_max, bias b_h = 0.5", "alpha_r", "lambda_max", false, panel_for(0.5)));
@@ -389,11 +388,11 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
             .iter()
             .flat_map(|e| [format!("N = {}: all", e["n"]), format!("N = {}: stable", e["n"])])
             .collect();
-        let fp_curves: Vec<crate::plots::Curve<'_>> = input_fixed_points
+        let fp_curves: Vec<emt_plot::Curve<'_>> = input_fixed_points
             .iter()
             .enumerate()
             .flat_map(|(k, e)| ["fixed_points", "stable"].into_iter().enumerate().map(move |(m, key)| (k, m, e, key)))
-            .map(|(k, m, e, key)| crate::plots::Curve {
+            .map(|(k, m, e, key)| emt_plot::Curve {
                 label: &fp_labels[2 * k + m],
                 points: inputs
                     .iter()
@@ -408,13 +407,14 @@ pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
             panels.push((&fp_title, "input b_r to the r-gate", "fixed points", false, fp_curves));
         }
         let height = 100 + 400 * panels.len() as u32;
-        crate::plots::render!(
+        emt_plot::save(
             path,
             (1000, height),
-            crate::plots::curves,
-            "Gated RNN: the r-gate drives the transition to chaos",
-            &panels
-        );
+            &emt_plot::Figure::Curves {
+                title: "Gated RNN: the r-gate drives the transition to chaos",
+                panels: &panels,
+            },
+        )?;
     }
     Ok(json!({
         "n": n,
@@ -570,13 +570,13 @@ fn size_curves<'a>(
     scans: &[Value],
     xs: &[f64],
     labels: &'a [String],
-    palette: &[plotters::style::RGBColor],
-) -> Vec<crate::plots::Curve<'a>> {
+    palette: &[emt_plot::RGBColor],
+) -> Vec<emt_plot::Curve<'a>> {
     scans
         .iter()
         .zip(labels)
         .enumerate()
-        .map(|(k, (t, label))| crate::plots::Curve {
+        .map(|(k, (t, label))| emt_plot::Curve {
             label,
             points: xs
                 .iter()

@@ -113,7 +113,6 @@ fn z3_fit(shifts: &[f64; 3]) -> (f64, f64, [usize; 3]) {
 pub(super) fn phase_codes(a: &PhaseArgs) -> Result<Value> {
     let (seeds, epochs, hidden) = if a.quick { (1, 20, 32) } else { (a.seeds, a.epochs, a.hidden) };
     std::fs::create_dir_all(&a.out).map_err(|e| emt_core::Error::file(&a.out, e))?;
-    crate::plots::register_fonts()?;
     let start = std::time::Instant::now();
     let mut summary = serde_json::Map::new();
     let mut oscillator_correct = Vec::new();
@@ -266,7 +265,7 @@ fn draw_fsa(v: &Value, path: &std::path::Path, what: &str, alpha: f64, seed: u64
         reason: format!("cannot draw the automaton: {why}"),
     })?;
     let title = format!("The {what} of the SET network alpha = {alpha}, seed {seed}");
-    crate::plots::render!(path, (1100, 800), crate::plots::automaton, &title, &graph);
+    emt_plot::save(path, (1100, 800), &emt_plot::Figure::Automaton { title: &title, graph: &graph })?;
     Ok(())
 }
 

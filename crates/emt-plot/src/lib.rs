@@ -1,7 +1,32 @@
-//! Figures as PNG or SVG (chosen by the file extension), drawn with plotters. Text uses a
-//! font compiled into the binary (a subset of DejaVu Sans): PNGs never touch system fonts,
-//! and SVGs carry the same font inline (`@font-face` with a data URL), so both look the same
-//! on any machine.
+//! # emt-plot: figures from emt's results, as PNG or SVG
+//!
+//! Every figure emt draws lives here, so a library user (or the Python package) gets the same
+//! pictures as `emt plot` without the binary; plotters is a dependency of this crate only.
+//! A [`Figure`] says what to draw (eigenvalues, heatmaps, stacked curves, a phase portrait, a
+//! bifurcation diagram, phase-response curves, bars, an automaton); [`save`] draws it to a
+//! `.png` or `.svg` path (chosen by the extension) atomically ([`emt_core::fs::write_atomic`]
+//! for SVG; PNGs go through a temporary sibling too).
+//!
+//! Text uses a font compiled into the crate (a subset of DejaVu Sans, `assets/`, Bitstream
+//! Vera licence): PNGs never touch system fonts, and SVGs carry the same font inline
+//! (`@font-face` with a data URL), so both look the same on any machine.
+//!
+//! ```
+//! use emt_plot::{Curve, Figure, RGBColor};
+//!
+//! let dir = std::env::temp_dir().join(format!("emt-plot-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let points: Vec<(f64, f64)> = (0..50).map(|t| (t as f64, (-0.1 * t as f64).exp())).collect();
+//! let curve = Curve { label: "loss", points, color: RGBColor(33, 102, 172) };
+//! let panels = [("training", "step", "loss", true, vec![curve])];
+//! let out = dir.join("loss.svg");
+//! emt_plot::save(&out, (800, 500), &Figure::Curves { title: "a run", panels: &panels })?;
+//! assert!(std::fs::read_to_string(&out)?.contains("@font-face"));
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), emt_core::Error>(())
+//! ```
+
+#![warn(missing_docs)]
 
 use std::path::Path;
 
@@ -12,13 +37,30 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+/// Colours of curves, sets and nodes (plotters' RGB triple).
+pub use plotters::style::RGBColor;
+
 /// The embedded font (DejaVu Sans subset: Latin, Greek, common math symbols).
 pub const FONT: &[u8] = include_bytes!("../assets/emt-sans.ttf");
 /// The family name the plots use.
 pub const FAMILY: &str = "emt-sans";
 
+/// Eight colours that stay distinct in print and for the common colour-vision deficiencies
+/// (blue, green, purple, red, orange, grey, black, teal), for series drawn in order.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(33, 102, 172),
+    RGBColor(27, 120, 55),
+    RGBColor(118, 42, 131),
+    RGBColor(178, 24, 43),
+    RGBColor(230, 97, 1),
+    RGBColor(110, 110, 110),
+    RGBColor(0, 0, 0),
+    RGBColor(53, 151, 143),
+];
+
 /// Registers the embedded font under our family and plotters' default "sans-serif" (used by
-/// axis labels unless a style says otherwise), in both styles plotters asks for.
+/// axis labels unless a style says otherwise), in both styles plotters asks for. [`save`] calls
+/// it; it is idempotent.
 pub fn register_fonts() -> Result<()> {
     for family in [FAMILY, "sans-serif"] {
         for style in [FontStyle::Normal, FontStyle::Bold] {
@@ -40,6 +82,7 @@ pub enum Format {
     Svg,
 }
 
+/// The format a path asks for (`.png` / `.svg`, any case); anything else is an error naming it.
 pub fn format_of(path: &Path) -> Result<Format> {
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("png") => Ok(Format::Png),
@@ -48,7 +91,7 @@ pub fn format_of(path: &Path) -> Result<Format> {
     }
 }
 
-pub fn draw_err(path: &Path, e: impl std::fmt::Display) -> Error {
+fn draw_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Format { path: path.display().to_string(), reason: format!("cannot draw the figure: {e}") }
 }
 
@@ -83,29 +126,157 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Renders `$draw(&root, args..)` to `$path` (PNG or SVG by extension) at `$size` pixels.
-macro_rules! render {
-    ($path:expr, $size:expr, $draw:path $(, $arg:expr)* $(,)?) => {{
-        let path: &std::path::Path = $path;
-        match $crate::plots::format_of(path)? {
-            $crate::plots::Format::Png => {
-                let root = plotters::prelude::IntoDrawingArea::into_drawing_area(plotters::prelude::BitMapBackend::new(path, $size));
-                $draw(&root $(, $arg)*).map_err(|e| $crate::plots::draw_err(path, e))?;
-                root.present().map_err(|e| $crate::plots::draw_err(path, e))?;
-            }
-            $crate::plots::Format::Svg => {
-                let mut svg = String::new();
-                {
-                    let root = plotters::prelude::IntoDrawingArea::into_drawing_area(plotters::prelude::SVGBackend::with_string(&mut svg, $size));
-                    $draw(&root $(, $arg)*).map_err(|e| $crate::plots::draw_err(path, e))?;
-                    root.present().map_err(|e| $crate::plots::draw_err(path, e))?;
-                }
-                $crate::common::write_atomic(path, $crate::plots::embed_font(&svg).as_bytes())?;
-            }
-        }
-    }};
+/// PNG bytes of an RGB8 buffer (what plotters' bitmap backend would write to a file).
+fn encode_png(pixels: &[u8], size: (u32, u32)) -> std::result::Result<Vec<u8>, image::ImageError> {
+    use image::ImageEncoder;
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png).write_image(pixels, size.0, size.1, image::ColorType::Rgb8)?;
+    Ok(png)
 }
-pub(crate) use render;
+
+/// One figure, ready to draw: what it shows and the data, borrowed from the caller.
+pub enum Figure<'a> {
+    /// Eigenvalues in the complex plane with the stability boundary ([`spectrum`]).
+    Spectrum {
+        /// Title above the plot.
+        title: &'a str,
+        /// The labelled sets.
+        sets: &'a [EigenSet<'a>],
+        /// A flow (boundary: the imaginary axis) rather than a map (the unit circle).
+        flow: bool,
+    },
+    /// Side-by-side heatmaps of matrices on one diverging scale ([`heatmaps`]).
+    Heatmaps {
+        /// Title above the panels.
+        title: &'a str,
+        /// (panel title, matrix (rows, columns)) per panel.
+        panels: &'a [(&'a str, ArrayView2<'a, f64>)],
+        /// Label of the column axis.
+        x_desc: &'a str,
+        /// Label of the row axis.
+        y_desc: &'a str,
+        /// Draw a separator every this many rows (e.g. between tasks).
+        row_groups: Option<usize>,
+    },
+    /// A grid of labelled cells over two parameters ([`phase_diagram`]).
+    PhaseDiagram {
+        /// Title above the panels.
+        title: &'a str,
+        /// One panel per quantity, values `(ys.len(), xs.len())`.
+        panels: &'a [PhasePanel<'a>],
+        /// Column parameter values.
+        xs: &'a [f64],
+        /// Row parameter values.
+        ys: &'a [f64],
+        /// Label of the column parameter.
+        x_desc: &'a str,
+        /// Label of the row parameter.
+        y_desc: &'a str,
+    },
+    /// Stacked panels of curves, each with its own axes ([`curves`]).
+    Curves {
+        /// Title above the panels.
+        title: &'a str,
+        /// The panels, top to bottom.
+        panels: &'a [Panel<'a>],
+    },
+    /// A phase portrait or a projection with fixed points by kind ([`portrait`]).
+    Portrait {
+        /// Title above the plot.
+        title: &'a str,
+        /// What to draw.
+        portrait: &'a Portrait<'a>,
+    },
+    /// A bifurcation diagram with the cycles' periods below it ([`bifurcation`]).
+    Bifurcation {
+        /// Title above the plot.
+        title: &'a str,
+        /// What to draw.
+        diagram: &'a Diagram<'a>,
+    },
+    /// Phase-response curves over one period ([`prc`]).
+    Prc {
+        /// Title above the plot.
+        title: &'a str,
+        /// (label, (phase in [0, 2 pi), response)) per curve.
+        curves: &'a [(String, Vec<(f64, f64)>)],
+    },
+    /// Grouped bars with missing values marked ([`bars`]).
+    Bars {
+        /// Title above the plot.
+        title: &'a str,
+        /// Label of the value axis.
+        y_desc: &'a str,
+        /// Group names along the x axis.
+        groups: &'a [String],
+        /// (label, one value per group) per series.
+        series: &'a [(String, Vec<Option<f64>>)],
+        /// The value axis range.
+        y_range: (f64, f64),
+    },
+    /// A state diagram of an automaton ([`automaton`]).
+    Automaton {
+        /// Title above the plot.
+        title: &'a str,
+        /// States and transitions.
+        graph: &'a Graph<'a>,
+    },
+}
+
+impl Figure<'_> {
+    /// Draws the figure on any plotters drawing area.
+    pub fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        match *self {
+            Figure::Spectrum { title, sets, flow } => spectrum(root, title, sets, flow),
+            Figure::Heatmaps { title, panels, x_desc, y_desc, row_groups } => {
+                heatmaps(root, title, panels, x_desc, y_desc, row_groups)
+            }
+            Figure::PhaseDiagram { title, panels, xs, ys, x_desc, y_desc } => {
+                phase_diagram(root, title, panels, xs, ys, x_desc, y_desc)
+            }
+            Figure::Curves { title, panels } => curves(root, title, panels),
+            Figure::Portrait { title, portrait: p } => portrait(root, title, p),
+            Figure::Bifurcation { title, diagram } => bifurcation(root, title, diagram),
+            Figure::Prc { title, curves } => prc(root, title, curves),
+            Figure::Bars { title, y_desc, groups, series, y_range } => {
+                bars(root, title, y_desc, groups, series, y_range)
+            }
+            Figure::Automaton { title, graph } => automaton(root, title, graph),
+        }
+    }
+}
+
+/// Draws `figure` at `size` pixels (width, height) to `path`, PNG or SVG by its extension, with
+/// the embedded font. The path is checked first ([`check_out`]); the file is written through a
+/// temporary sibling and renamed, so it is never seen half-drawn.
+pub fn save(path: &Path, size: (u32, u32), figure: &Figure<'_>) -> Result<()> {
+    let format = check_out(path, &[])?;
+    register_fonts()?;
+    if size.0 == 0 || size.1 == 0 || size.0 > 20_000 || size.1 > 20_000 {
+        return Err(Error::param("figure size", format!("{}x{}", size.0, size.1), "must be 1..=20000 pixels each way"));
+    }
+    match format {
+        Format::Png => {
+            let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+                figure.draw(&root).map_err(|e| draw_err(path, e))?;
+                root.present().map_err(|e| draw_err(path, e))?;
+            }
+            let png = encode_png(&pixels, size).map_err(|e| draw_err(path, e))?;
+            emt_core::fs::write_atomic(path, &png)
+        }
+        Format::Svg => {
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+                figure.draw(&root).map_err(|e| draw_err(path, e))?;
+                root.present().map_err(|e| draw_err(path, e))?;
+            }
+            emt_core::fs::write_atomic(path, embed_font(&svg).as_bytes())
+        }
+    }
+}
 
 type DrawResult<DB> = std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
@@ -115,9 +286,13 @@ fn font(size: u32) -> TextStyle<'static> {
 
 /// One labelled set of eigenvalues.
 pub struct EigenSet<'a> {
+    /// Legend entry.
     pub label: &'a str,
+    /// The eigenvalues.
     pub values: &'a [Complex64],
+    /// Marker colour.
     pub color: RGBColor,
+    /// Crosses instead of filled dots (to overlay a second set).
     pub cross: bool,
 }
 
@@ -296,8 +471,12 @@ fn sequential(v: f64, scale: f64) -> RGBColor {
 /// One panel of a [`phase_diagram`]: a title, values `(ys, xs)` and whether the colours diverge
 /// around 0 (blue - white - red, scale shared by every diverging panel) or run from 0 up.
 pub struct PhasePanel<'a> {
+    /// Panel title.
     pub title: &'a str,
+    /// One value per cell, `(rows = y values, columns = x values)`; NaN cells are left grey.
     pub values: ArrayView2<'a, f64>,
+    /// A diverging scale around 0 (e.g. lambda_max: red chaotic, blue stable) instead of a
+    /// sequential one.
     pub diverging: bool,
 }
 
@@ -372,8 +551,11 @@ pub fn phase_diagram<DB: DrawingBackend>(
 
 /// One training-log series.
 pub struct Curve<'a> {
+    /// Legend entry.
     pub label: &'a str,
+    /// (x, y) in drawing order.
     pub points: Vec<(f64, f64)>,
+    /// Line colour.
     pub color: RGBColor,
 }
 
@@ -463,7 +645,7 @@ pub fn curves<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, pa
 /// `inputs`).
 pub fn check_out(path: &Path, inputs: &[&Path]) -> Result<Format> {
     let f = format_of(path)?;
-    crate::common::ensure_writable(path, inputs)?;
+    emt_core::fs::ensure_writable(path, inputs)?;
     Ok(f)
 }
 
@@ -473,12 +655,19 @@ pub type Segment = ((f64, f64), (f64, f64));
 /// What a phase portrait shows: nullcline segments (one list per state coordinate), vector-field
 /// arrows, trajectories, and fixed points by kind.
 pub struct Portrait<'a> {
+    /// Label of the horizontal axis.
     pub x_desc: &'a str,
+    /// Label of the vertical axis.
     pub y_desc: &'a str,
+    /// Horizontal extent.
     pub x_range: (f64, f64),
+    /// Vertical extent.
     pub y_range: (f64, f64),
+    /// Nullcline segments, one list per state coordinate ([`zero_contour`]).
     pub nullclines: Vec<Vec<Segment>>,
+    /// Vector-field arrows (tail, head).
     pub arrows: Vec<Segment>,
+    /// Trajectories as polylines.
     pub trajectories: Vec<Vec<(f64, f64)>>,
     /// (point, stable, unstable dimensions).
     pub points: Vec<((f64, f64), bool, usize)>,
@@ -621,7 +810,9 @@ pub fn zero_contour(xs: &[f64], ys: &[f64], values: &[Vec<f64>]) -> Vec<Segment>
 
 /// What a bifurcation diagram shows (from `emt sweep-param`'s output).
 pub struct Diagram<'a> {
+    /// Label of the parameter axis.
     pub x_desc: &'a str,
+    /// Label of the state-coordinate axis.
     pub y_desc: &'a str,
     /// Continued branches: polylines of (parameter, coordinate, stable).
     pub branches: Vec<Vec<(f64, f64, bool)>>,
@@ -893,17 +1084,25 @@ pub fn bars<DB: DrawingBackend>(
 /// One state of an automaton figure: where it sits (fractions of the canvas), its label, and
 /// whether it accepts / starts.
 pub struct Node {
+    /// Position as fractions (0..1) of the drawing area below the title.
     pub at: (f64, f64),
+    /// Text inside the circle.
     pub label: String,
+    /// An accepting state (double circle).
     pub accept: bool,
+    /// The start state (an arrow into it).
     pub start: bool,
 }
 
 /// An automaton figure: states and transitions `(from, to, symbol, determinism)`, one colour
 /// per symbol; a transition's opacity is its determinism.
 pub struct Graph<'a> {
+    /// The states.
     pub nodes: Vec<Node>,
+    /// Transitions `(from, to, symbol, determinism in [0, 1])`, indices into `nodes` and
+    /// `symbols`.
     pub edges: Vec<(usize, usize, usize, f64)>,
+    /// The symbols' names, for the legend.
     pub symbols: &'a [&'a str],
     /// Column captions (layered layouts), placed at the given fractions of the width.
     pub columns: Vec<(f64, String)>,
@@ -1062,3 +1261,8 @@ mod tests {
         assert!(out.contains("font-family=\"emt-sans\">x</text>") && out.ends_with("</svg>"));
     }
 }
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
