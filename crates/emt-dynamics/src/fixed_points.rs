@@ -406,8 +406,14 @@ struct Candidate {
 }
 
 /// `f(0), .., f(count - 1)` computed on up to `threads` threads over contiguous blocks, returned
-/// in index order (so the result never depends on the thread count).
-pub(crate) fn in_order_on_threads<T: Send>(count: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+/// in index order (so the result never depends on the thread count). The caller's interrupt
+/// hook ([`emt_core::interrupt`]) goes with the work to every thread; a panic in `f` is passed on.
+///
+/// ```
+/// let squares = emt_dynamics::in_order_on_threads(5, 2, |i| i * i);
+/// assert_eq!(squares, vec![0, 1, 4, 9, 16]);
+/// ```
+pub fn in_order_on_threads<T: Send>(count: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let threads = threads.clamp(1, count.max(1));
     if threads == 1 {
         return (0..count).map(&f).collect();

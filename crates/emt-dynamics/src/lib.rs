@@ -89,7 +89,7 @@ pub use cycles::{AdjointPrc, CycleParams, LimitCycle, adjoint_prc, limit_cycle, 
 pub use dopri::{Dopri5Params, Dopri5Stats, Step, dopri5};
 pub use fixed_points::{
     FixedPoint, FixedPointParams, FixedPoints, SeedParams, Seeds, Stability, System, box_half_width, find_fixed_points,
-    find_fixed_points_per_input, sample_states, seed_states, trajectory_seeds,
+    find_fixed_points_per_input, in_order_on_threads, sample_states, seed_states, trajectory_seeds,
 };
 pub use helpers::{
     CircularLaw, autocorrelation_time, circular_law, participation_ratio, participation_ratio_of_vector,
