@@ -9,6 +9,9 @@
 //! - [`VariableBasis::extract`] with [`Method::DualRecursion`] (ours, default: exact for any
 //!   invertible basis, with closure residuals for trained networks) or
 //!   [`Method::PaperKrylov`] (the paper's procedure, for comparison).
+//! - [`compare_methods`]: all three extractions (dual recursion, the paper's, least squares) of
+//!   one network with their decoding accuracy, as `emt analyze` and `emt table --decoding`
+//!   report them.
 //! - [`spectral_error`]: the paper's spectral comparison, with an optimal assignment and
 //!   explicit count mismatches (never NaN).
 //! - [`linalg`]: emt-linalg re-exported (eigendecomposition, SVD, pseudo-inverse, PCA).
@@ -36,10 +39,12 @@
 
 /// Linear algebra, re-exported from emt-linalg (kept here so `emt_basis::linalg` paths work).
 pub use emt_linalg as linalg;
+mod compare;
 mod decoding;
 mod spectral;
 mod variable;
 
+pub use compare::{Extraction, METHODS, compare_methods};
 pub use decoding::{Decoding, decoding_accuracy, memory_windows, stack_states};
 pub use spectral::{SpectralComparison, compare_spectra, spectral_error};
 pub use variable::{ClosureResidual, ExtractOptions, Grounding, Method, VariableBasis};

@@ -135,6 +135,7 @@ fn encode_png(pixels: &[u8], size: (u32, u32)) -> std::result::Result<Vec<u8>, i
 }
 
 /// One figure, ready to draw: what it shows and the data, borrowed from the caller.
+#[derive(Debug, Clone, Copy)]
 pub enum Figure<'a> {
     /// Eigenvalues in the complex plane with the stability boundary ([`spectrum`]).
     Spectrum {
@@ -285,6 +286,7 @@ fn font(size: u32) -> TextStyle<'static> {
 }
 
 /// One labelled set of eigenvalues.
+#[derive(Debug, Clone)]
 pub struct EigenSet<'a> {
     /// Legend entry.
     pub label: &'a str,
@@ -470,6 +472,7 @@ fn sequential(v: f64, scale: f64) -> RGBColor {
 
 /// One panel of a [`phase_diagram`]: a title, values `(ys, xs)` and whether the colours diverge
 /// around 0 (blue - white - red, scale shared by every diverging panel) or run from 0 up.
+#[derive(Debug, Clone)]
 pub struct PhasePanel<'a> {
     /// Panel title.
     pub title: &'a str,
@@ -550,6 +553,7 @@ pub fn phase_diagram<DB: DrawingBackend>(
 }
 
 /// One training-log series.
+#[derive(Debug, Clone)]
 pub struct Curve<'a> {
     /// Legend entry.
     pub label: &'a str,
@@ -654,6 +658,7 @@ pub type Segment = ((f64, f64), (f64, f64));
 
 /// What a phase portrait shows: nullcline segments (one list per state coordinate), vector-field
 /// arrows, trajectories, and fixed points by kind.
+#[derive(Debug, Clone)]
 pub struct Portrait<'a> {
     /// Label of the horizontal axis.
     pub x_desc: &'a str,
@@ -809,6 +814,7 @@ pub fn zero_contour(xs: &[f64], ys: &[f64], values: &[Vec<f64>]) -> Vec<Segment>
 }
 
 /// What a bifurcation diagram shows (from `emt sweep-param`'s output).
+#[derive(Debug, Clone)]
 pub struct Diagram<'a> {
     /// Label of the parameter axis.
     pub x_desc: &'a str,
@@ -1083,6 +1089,7 @@ pub fn bars<DB: DrawingBackend>(
 
 /// One state of an automaton figure: where it sits (fractions of the canvas), its label, and
 /// whether it accepts / starts.
+#[derive(Debug, Clone)]
 pub struct Node {
     /// Position as fractions (0..1) of the drawing area below the title.
     pub at: (f64, f64),
@@ -1096,6 +1103,7 @@ pub struct Node {
 
 /// An automaton figure: states and transitions `(from, to, symbol, determinism)`, one colour
 /// per symbol; a transition's opacity is its determinism.
+#[derive(Debug, Clone)]
 pub struct Graph<'a> {
     /// The states.
     pub nodes: Vec<Node>,

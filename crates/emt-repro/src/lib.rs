@@ -7,6 +7,8 @@
 //!
 //! - [`gating`]: the theory of gating (Krishnamurthy, Can & Schwab; docs/DYNAMICS.md §8).
 //! - [`gru`]: continuous-time GRUs in 2-D (Jordan, Sokol & Park).
+//! - [`phase_codes`]: the SET / mod-3 task (Murray): phase codes on limit cycles vs lattices of
+//!   fixed points, the automata the trained networks implement.
 //!
 //! Long runs report progress through a `say` callback (one line per finished measurement); the
 //! library never prints. Every analysis inside checks the caller's interrupt hook
@@ -16,6 +18,7 @@
 
 pub mod gating;
 pub mod gru;
+pub mod phase_codes;
 
 /// Where a run's progress lines go (the CLI prints them on stderr; pass `&mut |_| {}` to drop them).
 pub type Say<'a> = &'a mut dyn FnMut(&str);

@@ -22,14 +22,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use emt_basis::{
-    Decoding, ExtractOptions, Grounding, Method, VariableBasis, decoding_accuracy, memory_windows, spectral_error,
-    stack_states,
-};
+use emt_basis::{Grounding, spectral_error};
 use emt_core::io::tensors_to_safetensors;
-use emt_core::{ElmanWeights, Result, Task, metrics, rng};
+use emt_core::{Result, Task, metrics, rng};
 use emt_tasks::{LinearVb, Phi};
-use ndarray::{Array2, Axis};
+use ndarray::Axis;
 use serde_json::json;
 
 use crate::common::{ModelTaskArgs, elman_of, ensure_writable, write_atomic};
@@ -64,50 +61,6 @@ pub struct Args {
     save: Option<PathBuf>,
 }
 
-/// One method's basis and its decoding, or why it failed.
-pub type Extraction = Result<(VariableBasis, Decoding)>;
-
-/// The three extractions of one network, each with its decoding accuracy on 64 fresh
-/// sequences at H = 200 (seed stream 7). The least-squares basis is fitted to 32 other sequences
-/// (stream 6), whose hidden states also feed the PCA complement of the other two.
-pub fn compare(
-    weights: &ElmanWeights<f64>,
-    task: &LinearVb,
-    seed: u64,
-    pca: usize,
-    grounding: Grounding,
-) -> Result<Vec<(&'static str, Extraction)>> {
-    let (s, d) = (task.s(), task.d());
-    let phi = Phi::new(task);
-    let data = |stream: u64, batch: usize| -> Result<(Array2<f64>, Array2<f64>)> {
-        let ep = task.sample(200, batch, &mut rng::stream(seed, stream))?;
-        let traj = weights.simulate(ep.inputs().mapv(f64::from).view())?;
-        Ok((stack_states(traj.hidden.view(), s)?, memory_windows(ep.inputs(), ep.targets(), s, d, s)?))
-    };
-    let (fit_h, fit_w) = data(6, 32)?;
-    let (dec_h, dec_w) = data(7, 64)?;
-    let build = |name: &str| -> Result<VariableBasis> {
-        match name {
-            "least_squares" => VariableBasis::fit_least_squares(weights, &phi, fit_h.view(), fit_w.view(), 1e-6),
-            _ => {
-                let method = if name == "dual" { Method::DualRecursion } else { Method::PaperKrylov(grounding) };
-                let opts = ExtractOptions { method, pca_components: pca, ..Default::default() };
-                VariableBasis::extract(weights, &phi, Some(fit_h.view()), &opts)
-            }
-        }
-    };
-    Ok(["dual", "paper", "least_squares"]
-        .into_iter()
-        .map(|name| {
-            let entry = build(name).and_then(|b| {
-                let dec = decoding_accuracy(&b, dec_h.view(), dec_w.view(), s, d)?;
-                Ok((b, dec))
-            });
-            (name, entry)
-        })
-        .collect())
-}
-
 pub fn run(args: &Args) -> Result<serde_json::Value> {
     if let Some(path) = &args.save {
         ensure_writable(path, &[&args.model.weights])?;
@@ -125,7 +78,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     let n = weights.hidden_dim();
 
     let grounding = if args.ground_on_input { Grounding::Input } else { Grounding::Readout };
-    let compared = compare(&weights, &task, args.seed, args.pca, grounding)?;
+    let compared = emt_basis::compare_methods(&weights, &task, args.seed, args.pca, grounding)?;
     let mut methods = serde_json::Map::new();
     for (name, entry) in &compared {
         let v = match entry {

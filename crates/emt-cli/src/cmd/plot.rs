@@ -180,7 +180,7 @@ fn decoding(weights: &Path, flags: &ModelTaskArgs, seed: u64, out: &Path) -> Res
     let file = ModelFile::load(weights)?;
     let w = crate::common::elman_of(&file, weights, "plot decoding")?;
     let task = task_of(&file, flags)?;
-    let compared = crate::cmd::analyze::compare(&w, &task, seed, 0, emt_basis::Grounding::Readout)?;
+    let compared = emt_basis::compare_methods(&w, &task, seed, 0, emt_basis::Grounding::Readout)?;
     let groups: Vec<String> = (0..task.s()).map(|k| k.to_string()).collect();
     let mut series = Vec::new();
     let mut means = serde_json::Map::new();
@@ -324,95 +324,17 @@ fn fsa(path: &Path, alpha: f64, seed: u64, key: &str, out: &Path) -> Result<serd
     let automaton = entry.get(key).ok_or_else(|| {
         bad(format!("the network with alpha {alpha}, seed {seed} has no `{key}` (unsolved, or not attractive)"))
     })?;
-    let graph = fsa_graph(automaton).map_err(|why| bad(format!("alpha {alpha}, seed {seed}, `{key}`: {why}")))?;
+    let graph: emt_repro::phase_codes::AutomatonGraph = serde_json::from_value(automaton.clone())
+        .map_err(|why| bad(format!("alpha {alpha}, seed {seed}, `{key}`: {why}")))?;
+    // A table that names states it does not have is the summary's fault: say which entry.
+    emt_repro::phase_codes::automaton_figure(&graph)
+        .map_err(|why| bad(format!("alpha {alpha}, seed {seed}, `{key}`: {why}")))?;
     let what = if key == "lattice_fsa" { "count-lattice automaton" } else { "automaton" };
-    let title = format!("The {what} of the SET network alpha = {alpha}, seed {seed}");
-    emt_plot::save(out, (1100, 800), &emt_plot::Figure::Automaton { title: &title, graph: &graph })?;
+    emt_repro::phase_codes::draw_automaton(&graph, out, what, alpha, seed)?;
     let mut j = summary("fsa", out)?;
     j["states"] = automaton["states"].clone();
     j["verdicts_match"] = automaton["verdicts_match"].clone();
     Ok(j)
-}
-
-/// The figure of an automaton in `emt reproduce phase-codes`'s JSON (`fsa` or `lattice_fsa`):
-/// layered by depth from the start when it has a `shape` (count lattice), else on a circle
-/// ordered by the Z3 element each state stands for (when the table is Z3's).
-pub(crate) fn fsa_graph(v: &serde_json::Value) -> std::result::Result<emt_plot::Graph<'static>, String> {
-    let k = v["states"].as_u64().ok_or("no `states`")? as usize;
-    let start = v["start"].as_u64().ok_or("no `start`")? as usize;
-    if start >= k {
-        return Err(format!("start state {start} is not among the {k} states"));
-    }
-    let mut edges = Vec::new();
-    for t in v["transitions"].as_array().ok_or("no `transitions`")? {
-        let (Some(q), Some(c), Some(n)) = (t[0].as_u64(), t[1].as_str(), t[2].as_u64()) else {
-            return Err(format!("bad transition {t}"));
-        };
-        let sym = emt_tasks::COLOURS.iter().position(|x| c.starts_with(*x)).ok_or(format!("bad colour {c}"))?;
-        let (q, n) = (q as usize, n as usize);
-        if q >= k || n >= k {
-            return Err(format!("transition {t} names a state beyond {k}"));
-        }
-        edges.push((q, n, sym, t[3].as_f64().unwrap_or(1.0)));
-    }
-    let accept: Vec<usize> =
-        v["accept_states"].as_array().into_iter().flatten().filter_map(|x| x.as_u64()).map(|x| x as usize).collect();
-    let text = |key: &str, q: usize| v[key][q].as_str().map(str::to_string);
-    let element = |q: usize| v["z3_element"][q].as_u64();
-    // Depth from the start (breadth first).
-    let mut depth = vec![usize::MAX; k];
-    depth[start] = 0;
-    let mut queue = std::collections::VecDeque::from([start]);
-    while let Some(q) = queue.pop_front() {
-        for e in edges.iter().filter(|e| e.0 == q) {
-            if depth[e.1] == usize::MAX {
-                depth[e.1] = depth[q] + 1;
-                queue.push_back(e.1);
-            }
-        }
-    }
-    let layered = v.get("shape").is_some();
-    let mut nodes: Vec<emt_plot::Node> = (0..k)
-        .map(|q| emt_plot::Node {
-            at: (0.5, 0.5),
-            label: if layered {
-                text("state_counts", q).unwrap_or_else(|| q.to_string())
-            } else {
-                element(q).map_or_else(|| format!("q{q}"), |e| format!("q{q}:{e}"))
-            },
-            accept: accept.contains(&q),
-            start: q == start,
-        })
-        .collect();
-    let mut columns = Vec::new();
-    if layered {
-        let deepest = depth.iter().filter(|&&d| d != usize::MAX).max().copied().unwrap_or(0).max(1);
-        let captions = ["before card 1", "before card 2", "before card 3", "end"];
-        for d in 0..=deepest {
-            let mut col: Vec<usize> = (0..k).filter(|&q| depth[q] == d).collect();
-            col.sort_by(|a, b| nodes[*a].label.cmp(&nodes[*b].label));
-            let x = d as f64 / deepest as f64;
-            for (i, &q) in col.iter().enumerate() {
-                nodes[q].at = (x, (i as f64 + 0.5) / col.len() as f64);
-            }
-            columns.push((x, captions.get(d).map_or_else(|| format!("moment {d}"), |c| c.to_string())));
-        }
-    } else {
-        let mut order: Vec<usize> = (0..k).collect();
-        order.sort_by_key(|&q| (q != start, element(q).unwrap_or(9), q));
-        for (i, &q) in order.iter().enumerate() {
-            let a = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / k as f64;
-            nodes[q].at = (0.5 + 0.42 * a.cos(), 0.5 + 0.45 * a.sin());
-        }
-    }
-    let note = if layered {
-        "a state is labelled by the colours read (most trials)"
-    } else if v["z3_element"].is_array() {
-        "qK:E = state K, Z3 element E (the table is Z3's)"
-    } else {
-        "qK = state K (the table is not Z3's)"
-    };
-    Ok(emt_plot::Graph { nodes, edges, symbols: &["G (green)", "P (purple)", "R (red)"], columns, note: note.into() })
 }
 
 const BLUE: RGBColor = RGBColor(33, 102, 172);

@@ -53,7 +53,6 @@ const BEGIN: &str = "<!-- emt table: begin -->";
 const END: &str = "<!-- emt table: end -->";
 const DEC_BEGIN: &str = "<!-- emt decoding: begin -->";
 const DEC_END: &str = "<!-- emt decoding: end -->";
-const METHODS: [&str; 3] = ["dual", "paper", "least_squares"];
 
 fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
@@ -163,7 +162,7 @@ fn decode_run(dir: &Path, r: &Value) -> Result<RunMeasures> {
     let id: emt_tasks::TaskId = r["task"].as_str().unwrap_or_default().parse()?;
     let (s, d) = (r["s"].as_u64().unwrap_or(8) as usize, r["d"].as_u64().unwrap_or(8) as usize);
     let task = emt_tasks::LinearVb::new(id, s, d)?;
-    let compared = crate::cmd::analyze::compare(&w, &task, 0, 0, emt_basis::Grounding::Readout)?;
+    let compared = emt_basis::compare_methods(&w, &task, 0, 0, emt_basis::Grounding::Readout)?;
     Ok(compared
         .into_iter()
         .map(|(name, e)| match e {
@@ -183,7 +182,7 @@ fn add_decoding(dir: &Path, results: &[Value], rows: &mut [Value]) -> Result<Str
     for row in rows.iter_mut() {
         let mine: Vec<&RunMeasures> = per_run.iter().filter(|(r, _)| same(r, row)).map(|(_, m)| m).collect();
         let mut obj = serde_json::Map::new();
-        for method in METHODS {
+        for method in emt_basis::METHODS {
             let stats: Vec<Value> = (0..3)
                 .map(|k| {
                     let v: Vec<f64> = mine

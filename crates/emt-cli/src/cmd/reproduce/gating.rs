@@ -88,6 +88,14 @@ fn parse_grid(text: &str) -> std::result::Result<Grid, String> {
 /// settings the flags give (`--quick`: [`GatingSettings::quick`], else the paper's defaults;
 /// any flag given overrides either). The JSON keys are [`emt_repro::gating::GatingReport`]'s.
 pub(super) fn gating(a: &GatingArgs) -> Result<Value> {
+    if let (true, Some(path)) = (a.input_only, &a.phase_diagram) {
+        // Named by its flags here; the library names the settings' fields.
+        return Err(emt_core::Error::param(
+            "--phase-diagram",
+            path.display(),
+            "needs the (g_h, alpha_r) grid, which --input-only skips",
+        ));
+    }
     let mut s = if a.quick { GatingSettings::quick() } else { GatingSettings::default() };
     s.seed = a.seed;
     if let Some(n) = a.n {

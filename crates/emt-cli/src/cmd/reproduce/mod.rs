@@ -10,7 +10,6 @@
 //! Each prints one JSON summary (phase-codes: one line per network first) and says what it
 //! measured on stderr; the submodules' docs list the keys.
 
-mod fsa;
 mod gating;
 mod gru;
 mod phase_codes;

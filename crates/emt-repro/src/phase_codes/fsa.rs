@@ -6,13 +6,15 @@
 //! A trial is seen at four input-free moments (before each card, and at the end); `labels[b][k]`
 //! is the state of trial `b` at moment `k`, and `cards[b]` its three colours.
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use emt_core::Result;
 use emt_tasks::SetTask;
 
-/// A transition table tabulated from labelled trials, and its minimal form.
-pub(super) struct Automaton {
+use super::Colours;
+
+/// A SET task's transition table tabulated from labelled trials, and its minimal form.
+pub struct SetAutomaton {
     /// Number of states.
     pub states: usize,
     /// The majority state at moment 0.
@@ -40,11 +42,11 @@ pub(super) struct Automaton {
     table: emt_dynamics::Automaton,
 }
 
-impl Automaton {
+impl SetAutomaton {
     /// Tabulates `labels` (per trial: the state at moments 0..=3, each `< states`) with the
     /// library's [`emt_dynamics::Automaton`] (majority table, determinism, Moore classes); the
     /// SET oracle's verdicts, the Z3 test and the prefixes are this task's.
-    pub fn tabulate(labels: &[[usize; 4]], states: usize, cards: &[[usize; 3]]) -> Result<Automaton> {
+    pub fn tabulate(labels: &[[usize; 4]], states: usize, cards: &[[usize; 3]]) -> Result<SetAutomaton> {
         let k = states.max(1);
         let runs: Vec<Vec<usize>> = labels.iter().map(|l| l.to_vec()).collect();
         let words: Vec<Vec<usize>> = cards.iter().map(|c| c.to_vec()).collect();
@@ -75,7 +77,7 @@ impl Automaton {
         let z3 = maps.is_some();
         let z3_maps = maps.map(|(pi, sigma)| (class.iter().map(|&c| pi[c]).collect(), [sigma[0], sigma[1], sigma[2]]));
         let prefix = majority_prefixes(labels, k, cards);
-        Ok(Automaton {
+        Ok(SetAutomaton {
             states: k,
             start,
             delta,
@@ -91,28 +93,33 @@ impl Automaton {
         })
     }
 
-    /// The JSON of `emt reproduce phase-codes` (`fsa`): states, minimal_states, start,
-    /// transitions `[q, colour, next, determinism]`, accept_states, verdicts_match, z3.
-    pub fn to_json(&self, trials: usize) -> Value {
-        let mut table = Vec::new();
+    /// The report of `emt reproduce phase-codes` (`fsa`).
+    pub fn report(&self, trials: usize) -> AutomatonReport {
+        let mut transitions = Vec::new();
         for q in 0..self.states {
             for c in 0..3 {
                 if let Some(next) = self.delta[q][c] {
-                    table.push(json!([q, emt_tasks::COLOURS[c].to_string(), next, self.determinism[q][c]]));
+                    transitions.push((q, emt_tasks::COLOURS[c].to_string(), next, self.determinism[q][c]));
                 }
             }
         }
-        json!({
-            "states": self.states, "minimal_states": self.minimal, "start": self.start, "transitions": table,
-            "accept_states": self.accept, "verdicts_match": self.verdicts, "z3": self.z3, "trials": trials,
-            "minimal_class": self.class,
-            "state_counts": self.prefix.iter().map(|p| p.0.clone()).collect::<Vec<_>>(),
-            "state_counts_share": self.prefix.iter().map(|p| p.1).collect::<Vec<_>>(),
-            "state_sum": self.prefix.iter().map(|p| p.2).collect::<Vec<_>>(),
-            "state_sum_share": self.prefix.iter().map(|p| p.3).collect::<Vec<_>>(),
-            "z3_element": self.z3_maps.as_ref().map(|m| m.0.clone()),
-            "z3_sigma": self.z3_maps.as_ref().map(|m| json!({"G": m.1[0], "P": m.1[1], "R": m.1[2]})),
-        })
+        AutomatonReport {
+            states: self.states,
+            minimal_states: self.minimal,
+            start: self.start,
+            transitions,
+            accept_states: self.accept.clone(),
+            verdicts_match: self.verdicts,
+            z3: self.z3,
+            trials,
+            minimal_class: self.class.clone(),
+            state_counts: self.prefix.iter().map(|p| p.0.clone()).collect(),
+            state_counts_share: self.prefix.iter().map(|p| p.1).collect(),
+            state_sum: self.prefix.iter().map(|p| p.2).collect(),
+            state_sum_share: self.prefix.iter().map(|p| p.3).collect(),
+            z3_element: self.z3_maps.as_ref().map(|m| m.0.clone()),
+            z3_sigma: self.z3_maps.as_ref().map(|m| Colours { g: m.1[0], p: m.1[1], r: m.1[2] }),
+        }
     }
 
     /// The layered shape of the table (count lattice: 1, 3, 6, 10 states per moment; ordered
@@ -121,7 +128,7 @@ impl Automaton {
     /// (1 for counts, ~0 for an ordered memory). `sum_mod3_homomorphism`: a bijection sigma of
     /// the colours onto Z3 and a map pi (start -> 0) with pi(delta(q, c)) = pi(q) + sigma(c) on
     /// every transition, whose accept end states are exactly those with pi = 0.
-    pub fn shape(&self, labels: &[[usize; 4]]) -> Value {
+    pub fn shape(&self, labels: &[[usize; 4]]) -> Shape {
         let mut per_moment = [0usize; 4];
         let mut moments_of = vec![[false; 4]; self.states];
         for l in labels {
@@ -152,13 +159,101 @@ impl Automaton {
             .iter()
             .find_map(|sigma| self.table.homomorphism(sigma, 3).ok().flatten())
             .is_some_and(|pi| ends.iter().all(|q| (pi[*q] == Some(0)) == self.accept.contains(q)));
-        json!({
-            "states_per_moment": per_moment,
-            "states_at_several_moments": shared,
-            "commuting": if pairs == 0 { f64::NAN } else { same as f64 / pairs as f64 },
-            "commuting_pairs": pairs,
-            "sum_mod3_homomorphism": homomorphism,
-        })
+        Shape {
+            states_per_moment: per_moment,
+            states_at_several_moments: shared,
+            commuting: if pairs == 0 { f64::NAN } else { same as f64 / pairs as f64 },
+            commuting_pairs: pairs,
+            sum_mod3_homomorphism: homomorphism,
+        }
+    }
+}
+
+/// A SET automaton as reported (and as `emt plot fsa` reads it back).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AutomatonReport {
+    /// States (clusters kept).
+    pub states: usize,
+    /// States of the minimal (Moore) table.
+    pub minimal_states: usize,
+    /// The majority start state.
+    pub start: usize,
+    /// `(state, colour letter, next state, determinism)` per defined transition.
+    pub transitions: Vec<(usize, String, usize, f64)>,
+    /// End states reached mostly by accepted trials.
+    pub accept_states: Vec<usize>,
+    /// Of the 27 sequences, how many the table classifies as the oracle does.
+    pub verdicts_match: usize,
+    /// Whether the minimal table is Z3's with the colours as its elements.
+    pub z3: bool,
+    /// Trials tabulated.
+    pub trials: usize,
+    /// Moore class of every state.
+    pub minimal_class: Vec<usize>,
+    /// Per state, the most common colour counts of the prefixes read (letters sorted, "-" for none).
+    pub state_counts: Vec<String>,
+    /// Their share of the state's visits (NaN, serialised null, for an unvisited state).
+    pub state_counts_share: Vec<f64>,
+    /// Per state, the most common prefix sum mod 3 (G = 0, P = 1, R = 2).
+    pub state_sum: Vec<usize>,
+    /// Its share.
+    pub state_sum_share: Vec<f64>,
+    /// When Z3: the group element of every state.
+    pub z3_element: Option<Vec<usize>>,
+    /// When Z3: the element of every colour.
+    pub z3_sigma: Option<Colours<usize>>,
+}
+
+/// The layered shape of a table ([`SetAutomaton::shape`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shape {
+    /// States seen at moments 0..=3 (count lattice: 1, 3, 6, 10; ordered tree 1, 3, 9, 27).
+    pub states_per_moment: [usize; 4],
+    /// States seen at more than one moment.
+    pub states_at_several_moments: usize,
+    /// Share of two-card detours (a then b vs b then a) that meet (NaN with none defined).
+    pub commuting: f64,
+    /// Detours checked.
+    pub commuting_pairs: usize,
+    /// Whether the sum mod 3 is a homomorphism of the table that decides acceptance.
+    pub sum_mod3_homomorphism: bool,
+}
+
+/// What the automaton figure needs, read from a report or from its JSON (other keys ignored).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AutomatonGraph {
+    /// States.
+    pub states: usize,
+    /// Start state.
+    pub start: usize,
+    /// `(state, colour letter, next, determinism)`.
+    pub transitions: Vec<(usize, String, usize, Option<f64>)>,
+    /// Accepting end states.
+    #[serde(default)]
+    pub accept_states: Vec<usize>,
+    /// Colour counts per state (labels of a layered figure).
+    #[serde(default)]
+    pub state_counts: Vec<String>,
+    /// Z3 element per state.
+    #[serde(default)]
+    pub z3_element: Option<Vec<usize>>,
+    /// Present for a count-lattice table: draw in layers by depth.
+    #[serde(default)]
+    pub shape: Option<serde::de::IgnoredAny>,
+}
+
+impl AutomatonGraph {
+    /// The figure's input from a report (`layered` for a count-lattice table).
+    pub fn of(report: &AutomatonReport, layered: bool) -> Self {
+        AutomatonGraph {
+            states: report.states,
+            start: report.start,
+            transitions: report.transitions.iter().map(|(q, c, n, d)| (*q, c.clone(), *n, Some(*d))).collect(),
+            accept_states: report.accept_states.clone(),
+            state_counts: report.state_counts.clone(),
+            z3_element: report.z3_element.clone(),
+            shape: layered.then_some(serde::de::IgnoredAny),
+        }
     }
 }
 
@@ -194,6 +289,7 @@ const PERMS: [[usize; 3]; 6] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// The count lattice's labels: a state per multiset of the cards seen, numbered
     /// 1 + 3 + 6 + 10 by first appearance.
@@ -217,13 +313,13 @@ mod tests {
     fn the_count_lattice_commutes_and_maps_onto_z3() {
         let cards = SetTask::sequences();
         let (labels, k) = lattice_labels(&cards);
-        let a = Automaton::tabulate(&labels, k, &cards).unwrap();
+        let a = SetAutomaton::tabulate(&labels, k, &cards).unwrap();
         assert_eq!(a.verdicts, 27);
         assert!(!a.z3, "a layered lattice is not the 3-state ring");
         let s = a.shape(&labels);
-        assert_eq!(s["states_per_moment"], json!([1, 3, 6, 10]));
-        assert_eq!(s["commuting"], json!(1.0));
-        assert_eq!(s["sum_mod3_homomorphism"], json!(true));
+        assert_eq!(s.states_per_moment, [1, 3, 6, 10]);
+        assert_eq!(s.commuting, 1.0);
+        assert!(s.sum_mod3_homomorphism);
     }
 
     #[test]
@@ -240,21 +336,21 @@ mod tests {
                 })
             })
             .collect();
-        let tree = Automaton::tabulate(&labels, ids.len(), &cards).unwrap();
+        let tree = SetAutomaton::tabulate(&labels, ids.len(), &cards).unwrap();
         let s = tree.shape(&labels);
-        assert_eq!(s["states_per_moment"], json!([1, 3, 9, 27]));
-        assert_eq!(s["commuting"], json!(0.0));
+        assert_eq!(s.states_per_moment, [1, 3, 9, 27]);
+        assert_eq!(s.commuting, 0.0);
         assert_eq!(tree.verdicts, 27);
         // The ring: the state is the running sum mod 3 (G = 1, P = 2, R = 0).
         let sigma = [1, 2, 0];
         let ring: Vec<[usize; 4]> =
             cards.iter().map(|c| [0, 1, 2, 3].map(|m| c[..m].iter().map(|&x| sigma[x]).sum::<usize>() % 3)).collect();
-        let z = Automaton::tabulate(&ring, 3, &cards).unwrap();
+        let z = SetAutomaton::tabulate(&ring, 3, &cards).unwrap();
         assert!(z.z3 && z.minimal == 3 && z.verdicts == 27);
-        let j = z.to_json(27);
+        let j = serde_json::to_value(z.report(27)).unwrap();
         assert_eq!(j["z3_sigma"], json!({"G": 1, "P": 2, "R": 0}));
         assert_eq!(j["z3_element"], json!([0, 1, 2]));
-        assert_eq!(z.shape(&ring)["sum_mod3_homomorphism"], json!(true));
+        assert!(z.shape(&ring).sum_mod3_homomorphism);
     }
 
     #[test]
@@ -263,9 +359,9 @@ mod tests {
         // Collapse G and P: the state counts only reds mod 3.
         let labels: Vec<[usize; 4]> =
             cards.iter().map(|c| [0, 1, 2, 3].map(|m| c[..m].iter().filter(|&&x| x == 2).count() % 3)).collect();
-        let a = Automaton::tabulate(&labels, 3, &cards).unwrap();
+        let a = SetAutomaton::tabulate(&labels, 3, &cards).unwrap();
         assert!(a.verdicts < 27);
-        assert_eq!(a.shape(&labels)["sum_mod3_homomorphism"], json!(false));
+        assert!(!a.shape(&labels).sum_mod3_homomorphism);
     }
 
     proptest::proptest! {
@@ -289,7 +385,7 @@ mod tests {
             let mut perm: Vec<usize> = (0..k).collect();
             perm.shuffle(&mut emt_core::rng::seeded(perm_seed));
             let renamed: Vec<[usize; 4]> = labels.iter().map(|l| l.map(|q| perm[q])).collect();
-            let (a, b) = (Automaton::tabulate(&labels, k, &cards).unwrap(), Automaton::tabulate(&renamed, k, &cards).unwrap());
+            let (a, b) = (SetAutomaton::tabulate(&labels, k, &cards).unwrap(), SetAutomaton::tabulate(&renamed, k, &cards).unwrap());
             proptest::prop_assert_eq!((a.verdicts, a.minimal, a.z3), (b.verdicts, b.minimal, b.z3));
             proptest::prop_assert_eq!(a.shape(&labels), b.shape(&renamed));
             proptest::prop_assert_eq!(a.verdicts, 27);
