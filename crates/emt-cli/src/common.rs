@@ -213,25 +213,3 @@ pub fn elman_of(file: &emt_core::cells::ModelFile, path: &Path, command: &str) -
     }
 }
 
-/// Where a zero-input analysis starts: the file's `h0`, else a seeded small random state
-/// (uniform in ±0.05, stream 1 of `seed`), never exactly on an equilibrium such as the origin
-/// (docs/DYNAMICS.md §4).
-pub fn start_state(file: &emt_core::cells::ModelFile, seed: u64) -> ndarray::Array1<f64> {
-    use rand::Rng;
-    match &file.h0 {
-        Some(h0) => h0.clone(),
-        None => {
-            let mut r = emt_core::rng::stream(seed, 1);
-            ndarray::Array1::from_shape_simple_fn(file.model.state_dim(), || 0.1 * (r.random::<f64>() - 0.5))
-        }
-    }
-}
-
-/// The time one step of the cell's map covers: the Euler `dt` of a flow, 1 for a map.
-pub fn step_time(model: &emt_core::cells::Model) -> f64 {
-    match model {
-        emt_core::cells::Model::CtGru(w) => w.dt(),
-        emt_core::cells::Model::Gated(w) => w.params().dt,
-        _ => 1.0,
-    }
-}

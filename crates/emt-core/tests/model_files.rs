@@ -422,3 +422,18 @@ fn mixed_dtype_files_stay_f64_and_f32_never_writes_inf() {
     let e = file.with_dtype(emt_core::cells::Dtype::F32).to_bytes().unwrap_err().to_string();
     assert!(e.contains("weight_hh_l0[0, 1]") && e.contains("does not fit f32"), "{e}");
 }
+
+/// The start of a zero-input analysis: the file's h0 when it has one, else a small seeded state
+/// off the origin, the same for the same seed.
+#[test]
+fn start_state_is_h0_or_a_small_seeded_state() {
+    let net = CtGruWeights::new(ndarray::Array2::zeros((6, 2)), None, None, 0.1, None).unwrap();
+    let file = ModelFile::new(Model::CtGru(net));
+    let (a, b, c) = (file.start_state(3), file.start_state(3), file.start_state(4));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert!(a.iter().all(|v| v.abs() <= 0.05 && *v != 0.0), "{a}");
+    let with = file.with_h0(ndarray::array![0.5, -0.25]).unwrap();
+    assert_eq!(with.start_state(3), ndarray::array![0.5, -0.25]);
+    assert_eq!(with.model.step_time(), 0.1);
+}

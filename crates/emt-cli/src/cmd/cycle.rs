@@ -36,7 +36,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     let file = args.model.load()?;
     let model = &file.model;
     let (_n, d) = (model.state_dim(), model.input_dim());
-    let x0 = crate::common::start_state(&file, args.seed);
+    let x0 = file.start_state(args.seed);
     let system = model.system()?;
     let flow = matches!(system, System::Flow(_));
     let defaults = if flow {
@@ -83,9 +83,9 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
 pub fn zero_input_orbit(file: &ModelFile, seed: u64) -> Result<Option<ndarray::Array2<f64>>> {
     let model = &file.model;
     let (n, d) = (model.state_dim(), model.input_dim());
-    let x0 = crate::common::start_state(file, seed);
+    let x0 = file.start_state(seed);
     let system = model.system()?;
-    let dt = crate::common::step_time(model);
+    let dt = model.step_time();
     let params = if matches!(system, System::Flow(_)) {
         AttractorParams { transient: 200.0, length: 200.0, ..Default::default() }
     } else {

@@ -55,7 +55,7 @@ pub fn spectrum(args: &RunArgs) -> Result<(ModelFile, LyapunovSpectrum, f64)> {
     let file = args.model.load()?;
     let model = &file.model;
     let _n = model.state_dim();
-    let x0 = crate::common::start_state(&file, args.seed);
+    let x0 = file.start_state(args.seed);
     let inputs = Array2::zeros((1, model.input_dim()));
     let params = LyapunovParams {
         exponents: args.k,

@@ -73,7 +73,7 @@ pub fn responses(args: &Args) -> Result<Responses> {
     if symbols.is_empty() {
         return Err(Error::Format { path: args.pulses.display().to_string(), reason: "no pulse tensors".into() });
     }
-    let x0 = crate::common::start_state(&file, args.seed);
+    let x0 = file.start_state(args.seed);
     let map = model.cell().map();
     let zero = Array1::zeros(d);
     let params = AttractorParams { transient: args.transient as f64, ..Default::default() };

@@ -115,7 +115,7 @@ fn attractor(
     let a = classify_attractor(system, x0.view(), u.view(), &params)?;
     // The range over one period (or 200 steps) of the cell's step map from the final state.
     let map = model.cell().map();
-    let dt = crate::common::step_time(model);
+    let dt = model.step_time();
     let steps = a.period.map_or(200, |p| ((p / dt).ceil() as usize).clamp(1, 100_000));
     let mut x = a.state.clone();
     let (mut lo, mut hi) = (x[coord], x[coord]);
@@ -198,7 +198,7 @@ pub fn run(args: &Args) -> Result<Value> {
         &params,
     )?;
     bar.finish_and_clear();
-    let x0 = crate::common::start_state(&file, args.seed);
+    let x0 = file.start_state(args.seed);
     let flow = matches!(model0.system()?, System::Flow(_));
     let mut rows = Vec::new();
     for pt in &swept.points {

@@ -165,6 +165,24 @@ pub enum Model {
 }
 
 impl Model {
+    /// The time one step of the cell's map covers: the Euler `dt` of a flow (ctgru, gated), 1
+    /// for a map (elman, gru, lstm, ctrnn, whose `alpha` is part of its map, stacks). Converts a
+    /// period in steps to time units.
+    ///
+    /// ```
+    /// use emt_core::cells::{CtGruWeights, Model};
+    /// let net = CtGruWeights::new(ndarray::Array2::zeros((6, 2)), None, None, 0.1, None)?;
+    /// assert_eq!(Model::CtGru(net).step_time(), 0.1);
+    /// # Ok::<(), emt_core::Error>(())
+    /// ```
+    pub fn step_time(&self) -> f64 {
+        match self {
+            Model::CtGru(w) => w.dt(),
+            Model::Gated(w) => w.params().dt,
+            _ => 1.0,
+        }
+    }
+
     /// Which cell.
     pub fn kind(&self) -> CellKind {
         match self {
@@ -487,6 +505,21 @@ impl ModelFile {
         check::finite("h0", &h0)?;
         self.h0 = Some(h0);
         Ok(self)
+    }
+
+    /// Where a zero-input analysis starts `(state_dim)`: the file's `h0`, else a seeded small
+    /// random state (uniform in +-0.05, stream 1 of `seed`), never exactly on an equilibrium
+    /// such as the origin (docs/DYNAMICS.md §4). Every emt command that runs a model from "its
+    /// start" (cycle, lyapunov, phase, sweep-param) uses this.
+    pub fn start_state(&self, seed: u64) -> Array1<f64> {
+        use rand::Rng;
+        match &self.h0 {
+            Some(h0) => h0.clone(),
+            None => {
+                let mut r = crate::rng::stream(seed, 1);
+                Array1::from_shape_simple_fn(self.model.state_dim(), || 0.1 * (r.random::<f64>() - 0.5))
+            }
+        }
     }
 
     /// Sets the metadata.
