@@ -173,8 +173,10 @@ pub fn shoot(
     let anchor = x.clone();
     let f_anchor = flow.field(anchor.view(), u)?;
     let mut residual = f64::INFINITY;
+    let mut iterations = 0;
     for _ in 0..params.max_iters {
         emt_core::interrupt::check("limit-cycle shooting")?;
+        iterations += 1;
         let (end, m, _) = flow_map(flow, &x, u, t, params.steps)?;
         let gap = &end - &x;
         residual = gap.dot(&gap).sqrt();
@@ -197,7 +199,11 @@ pub fn shoot(
         }
     }
     if residual >= params.tol {
-        return Err(Error::param("tol", params.tol, format!("shooting stopped at |phi_T(x0) - x0| = {residual:e}")));
+        return Err(Error::NotConverged {
+            what: format!("limit-cycle shooting to |phi_T(x0) - x0| < tol = {:e}", params.tol),
+            iterations: Some(iterations),
+            residual: Some(residual),
+        });
     }
     let (_, m, trace) = flow_map(flow, &x, u, t, params.steps)?;
     let eig = emt_linalg::eig(m.view())?;

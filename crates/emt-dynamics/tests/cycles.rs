@@ -156,3 +156,24 @@ fn adjoint_prc_predicts_small_kicks() {
     eprintln!("van der Pol adjoint PRC vs kicks of 1e-5: worst |difference| / eps = {worst:.2e}");
     assert!(worst < 1e-2, "{worst}");
 }
+
+/// Shooting that runs out of iterations says so as NotConverged, with the iterations spent and
+/// the residual reached (not as a bad parameter).
+#[test]
+fn shooting_out_of_iterations_is_not_converged() {
+    let sys = StuartLandau { l: 1.0, w: 1.0, q: 0.0 };
+    // A guess off the cycle (radius 0.6, period 20 % long) and a single Newton step.
+    let params = CycleParams { max_iters: 1, ..Default::default() };
+    let e = shoot(&sys, array![0.6, 0.0].view(), 1.2 * std::f64::consts::TAU, none().view(), &params).unwrap_err();
+    match &e {
+        emt_core::Error::NotConverged { what, iterations, residual } => {
+            assert!(what.contains("shooting"), "{e}");
+            assert_eq!(*iterations, Some(1));
+            assert!(residual.is_some_and(|r| r.is_finite() && r > 1e-10), "{e}");
+        }
+        other => panic!("expected NotConverged, got {other}"),
+    }
+    // With its default budget the same guess converges onto the unit circle.
+    let c = shoot(&sys, array![0.6, 0.0].view(), 1.2 * std::f64::consts::TAU, none().view(), &CycleParams::default()).unwrap();
+    assert!((c.point.dot(&c.point).sqrt() - 1.0).abs() < 1e-8 && (c.period - std::f64::consts::TAU).abs() < 1e-8);
+}
