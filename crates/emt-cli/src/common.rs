@@ -36,30 +36,74 @@ static DEADLINE: std::sync::OnceLock<(std::time::Instant, f64)> = std::sync::Onc
 /// The exit status when `--max-seconds` passes: timeout(1)'s.
 pub const EXIT_DEADLINE: i32 = 124;
 
+/// The exit status after Ctrl-C: a shell's for SIGINT (128 + 2).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Set by the first Ctrl-C.
+static CTRL_C: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Seconds the `--max-seconds` watchdog waits past the deadline for the analysis to stop
+/// itself at its next interrupt check (a clean error with the same message) before it ends the
+/// process.
+const DEADLINE_GRACE: f64 = 2.0;
+
 /// Arms `--max-seconds S`. `train` watches the deadline itself (it stops and saves), so its
-/// watchdog only fires as a backstop, at 2 S + 10 s; every other command's fires at S: it
-/// removes temporary files in flight, says so on stderr and exits with [`EXIT_DEADLINE`].
+/// watchdog only fires as a backstop, at 2 S + 10 s. Every other command is asked to stop at S
+/// through the interrupt hook ([`stop_requested`]; the library's long loops check it), and the
+/// watchdog fires at S + 2 s for work that has no check: it removes temporary files in flight,
+/// says so on stderr and exits with [`EXIT_DEADLINE`].
 pub fn arm_deadline(seconds: f64, cooperative: bool) -> Result<()> {
     if !(seconds.is_finite() && seconds > 0.0) {
         return Err(Error::param("--max-seconds", seconds, "must be finite and > 0"));
     }
     let start = std::time::Instant::now();
     let _ = DEADLINE.set((start, seconds));
-    let fire_after = if cooperative { 2.0 * seconds + 10.0 } else { seconds };
+    let fire_after = if cooperative { 2.0 * seconds + 10.0 } else { seconds + DEADLINE_GRACE };
     std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_secs_f64(fire_after));
         emt_core::fs::remove_in_flight();
-        let _ = std::io::Write::write_fmt(
-            &mut std::io::stderr(),
-            format_args!(
-                "error: stopped after --max-seconds {seconds} ({:.1} s of wall time) before the command finished: \
-                 no summary; files it had finished writing stay, none is partial\n",
-                start.elapsed().as_secs_f64()
-            ),
-        );
+        let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("error: {}\n", deadline_message()));
         std::process::exit(EXIT_DEADLINE);
     });
     Ok(())
+}
+
+/// What a command stopped by `--max-seconds` says.
+fn deadline_message() -> String {
+    let (start, seconds) = DEADLINE.get().copied().unwrap_or((std::time::Instant::now(), 0.0));
+    format!(
+        "stopped after --max-seconds {seconds} ({:.1} s of wall time) before the command finished: \
+         no summary; files it had finished writing stay, none is partial",
+        start.elapsed().as_secs_f64()
+    )
+}
+
+/// Whether `--max-seconds` has passed.
+fn deadline_passed() -> bool {
+    DEADLINE.get().is_some_and(|(start, s)| start.elapsed().as_secs_f64() >= *s)
+}
+
+/// Installs the Ctrl-C handler: the first press asks the running command to stop at its next
+/// interrupt check ([`stop_requested`]; training stops after the step in flight and saves), a
+/// second press removes temporary files in flight and exits with [`EXIT_INTERRUPTED`] at once.
+pub fn install_ctrl_c() {
+    // Without a handler (e.g. one is already installed) Ctrl-C keeps its default: exit at once.
+    let _ = ctrlc::set_handler(|| {
+        if CTRL_C.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            emt_core::fs::remove_in_flight();
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+        let _ = std::io::Write::write_fmt(
+            &mut std::io::stderr(),
+            format_args!("\ninterrupt: stopping at the next check (Ctrl-C again to quit at once)\n"),
+        );
+    });
+}
+
+/// The interrupt hook of every command (`emt_core::interrupt`): stop after Ctrl-C, and for
+/// commands that do not watch `--max-seconds` themselves (all but `train`), once it passes.
+pub fn stop_requested(watch_deadline: bool) -> bool {
+    CTRL_C.load(std::sync::atomic::Ordering::Relaxed) || (watch_deadline && deadline_passed())
 }
 
 /// `--max-seconds` as (start, seconds), if given.
@@ -76,6 +120,16 @@ pub fn finish(result: Result<serde_json::Value>) -> std::process::ExitCode {
                 stream_failed("stdout", &e);
             }
             std::process::ExitCode::SUCCESS
+        }
+        // Stopped through the interrupt hook: by the deadline (timeout(1)'s status) or Ctrl-C.
+        Err(Error::Interrupted { what }) if deadline_passed() => {
+            emt_core::fs::remove_in_flight();
+            errln!("error: {} ({what} interrupted)", deadline_message());
+            std::process::ExitCode::from(EXIT_DEADLINE as u8)
+        }
+        Err(e @ Error::Interrupted { .. }) => {
+            errln!("error: {e} by Ctrl-C: no summary; files it had finished writing stay, none is partial");
+            std::process::ExitCode::from(EXIT_INTERRUPTED as u8)
         }
         Err(e) => {
             errln!("error: {e}");
@@ -212,4 +266,3 @@ pub fn elman_of(file: &emt_core::cells::ModelFile, path: &Path, command: &str) -
         )),
     }
 }
-

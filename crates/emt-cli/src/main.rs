@@ -34,10 +34,12 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Stop any command after S seconds of wall time: `train` stops after the step in flight
-    /// and saves what it has (JSON `stop`: "deadline"); every other command ends with an
-    /// error and exit status 124 (as timeout(1)), leaving no partial file (its outputs are
-    /// written atomically; a sweep keeps its finished runs). Apart from this, every command's
-    /// work is bounded by its own arguments (see its --help).
+    /// and saves what it has (JSON `stop`: "deadline"); every other command stops at its next
+    /// interrupt check (within 2 s at most) with an error and exit status 124 (as timeout(1)),
+    /// leaving no partial file (its outputs are written atomically; a sweep keeps its finished
+    /// runs). Apart from this, every command's work is bounded by its own arguments (see its
+    /// --help). Ctrl-C works the same way (status 130; `train` saves with stop "interrupted");
+    /// a second Ctrl-C quits at once.
     #[arg(long, global = true, value_name = "S")]
     max_seconds: Option<f64>,
 }
@@ -117,7 +119,17 @@ fn main() -> ExitCode {
             return common::finish(Err(e));
         }
     }
-    let result = match &cli.command {
+    common::install_ctrl_c();
+    // `train` watches --max-seconds itself (it stops and saves); every other command is stopped
+    // by the hook, which the library's long loops check.
+    let watch_deadline = !matches!(cli.command, Command::Train(_));
+    let result = emt_core::interrupt::with_hook(move || common::stop_requested(watch_deadline), || dispatch(&cli));
+    common::finish(result)
+}
+
+/// Runs the chosen command.
+fn dispatch(cli: &Cli) -> emt_core::Result<serde_json::Value> {
+    match &cli.command {
         Command::Train(a) => cmd::train::run(a),
         Command::Circuit(a) => cmd::circuit::run(a),
         Command::Plant(a) => cmd::plant::run(a),
@@ -132,6 +144,5 @@ fn main() -> ExitCode {
         Command::Reproduce(a) => cmd::reproduce::run(a),
         Command::SweepParam(a) => cmd::sweep_param::run(a),
         Command::Plot(a) => cmd::plot::run(a),
-    };
-    common::finish(result)
+    }
 }

@@ -174,6 +174,7 @@ fn shooting_out_of_iterations_is_not_converged() {
         other => panic!("expected NotConverged, got {other}"),
     }
     // With its default budget the same guess converges onto the unit circle.
-    let c = shoot(&sys, array![0.6, 0.0].view(), 1.2 * std::f64::consts::TAU, none().view(), &CycleParams::default()).unwrap();
+    let c = shoot(&sys, array![0.6, 0.0].view(), 1.2 * std::f64::consts::TAU, none().view(), &CycleParams::default())
+        .unwrap();
     assert!((c.point.dot(&c.point).sqrt() - 1.0).abs() < 1e-8 && (c.period - std::f64::consts::TAU).abs() < 1e-8);
 }

@@ -556,7 +556,7 @@ pub fn trained_lines(s: &GruSettings, say: Say<'_>) -> Result<TrainedLines> {
             .tanh(TanhMode::Exact)
             .seed(seed);
         let mut trainer = Trainer::new(task, settings)?;
-        let report = trainer.run(&mut [])?;
+        let report = trainer.run(&mut [])?.completed("analog-memory training")?;
         let file = ModelFile::new(trainer.model()?);
         let Model::CtGru(net) = &file.model else {
             return Err(Error::param("cell", file.model.kind().name(), "expected a ctgru"));

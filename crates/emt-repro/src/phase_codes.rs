@@ -315,7 +315,7 @@ fn network(s: &PhaseSettings, alpha: f64, seed: u64, summary: &mut AlphaSummary)
         .max_steps(per_epoch * s.epochs);
     let mut trainer = Trainer::new(data, params)?;
     let mut check = SolveCheck { test: &test, every: per_epoch, accuracy: 0.0 };
-    let report = trainer.run(&mut [&mut check])?;
+    let report = trainer.run(&mut [&mut check])?.completed("SET-task training")?;
     let accuracy = test_accuracy(trainer.params(), &test)?;
     summary.solved += usize::from(accuracy >= 1.0);
     let model = trainer.model()?;

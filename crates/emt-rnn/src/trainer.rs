@@ -327,6 +327,18 @@ pub struct TrainReport {
     pub level: usize,
 }
 
+impl TrainReport {
+    /// The report, or [`Error::Interrupted`] naming `what` when the caller's hook stopped the
+    /// run: for callers (a reproduction, a sweep) that must not analyse or record a run cut
+    /// short as if it had finished.
+    pub fn completed(self, what: &str) -> Result<TrainReport> {
+        if self.stop == StopReason::Interrupted {
+            return Err(Error::Interrupted { what: format!("{what} (after {} steps)", self.steps) });
+        }
+        Ok(self)
+    }
+}
+
 /// Trains a network of any [`CellSpec`] (f32) on any task.
 ///
 /// ```

@@ -238,7 +238,8 @@ fn run_one(r: &RunSpec, out: &Path) -> Result<Value> {
     let task = LinearVb::new(r.task, r.s, r.d)?;
     let phi = Phi::new(&task);
     let mut trainer = Trainer::new(task, settings(r)?)?;
-    let report = trainer.run(&mut [])?;
+    // A run stopped by Ctrl-C is not a result: a restart trains it again.
+    let report = trainer.run(&mut [])?.completed("sweep run")?;
     let weights = trainer.weights()?.cast::<f64>();
     let spectral = spectral_error(weights.w_hh(), phi.matrix().view(), 0.9)?;
     let key = r.key();
@@ -370,34 +371,53 @@ pub fn run(args: &Args) -> Result<Value> {
     let next = AtomicUsize::new(0);
     let write_lock = Mutex::new(());
     let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let interrupted = std::sync::atomic::AtomicBool::new(false);
+    // The caller's interrupt hook (Ctrl-C, the deadline) goes with the work to every job.
+    let hook = emt_core::interrupt::current();
     std::thread::scope(|scope| {
         for _ in 0..args.jobs.min(todo.len()) {
+            let hook = hook.clone();
             scope.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(r) = todo.get(k) else { break };
-                    match run_one(r, &args.out) {
-                        Ok(v) => {
-                            bar.println(format!(
-                                "{}: accuracy {:.5}, spectral error {:.2e} rad, {} steps",
-                                r.key(),
-                                v["eval_accuracy"].as_f64().unwrap_or(f64::NAN),
-                                v["spectral_error_rad"].as_f64().unwrap_or(f64::NAN),
-                                v["steps"]
-                            ));
-                            let _guard = write_lock.lock().unwrap_or_else(|p| p.into_inner());
-                            if let Err(e) = finished(&args.out).and_then(|f| write_results(&args.out, f)) {
-                                errors.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string());
+                emt_core::interrupt::with_installed(hook, || {
+                    loop {
+                        if emt_core::interrupt::check("sweep").is_err() {
+                            interrupted.store(true, Ordering::SeqCst);
+                            break;
+                        }
+                        let k = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(r) = todo.get(k) else { break };
+                        match run_one(r, &args.out) {
+                            Ok(v) => {
+                                bar.println(format!(
+                                    "{}: accuracy {:.5}, spectral error {:.2e} rad, {} steps",
+                                    r.key(),
+                                    v["eval_accuracy"].as_f64().unwrap_or(f64::NAN),
+                                    v["spectral_error_rad"].as_f64().unwrap_or(f64::NAN),
+                                    v["steps"]
+                                ));
+                                let _guard = write_lock.lock().unwrap_or_else(|p| p.into_inner());
+                                if let Err(e) = finished(&args.out).and_then(|f| write_results(&args.out, f)) {
+                                    errors.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string());
+                                }
+                            }
+                            Err(Error::Interrupted { .. }) => interrupted.store(true, Ordering::SeqCst),
+                            Err(e) => {
+                                errors.lock().unwrap_or_else(|p| p.into_inner()).push(format!("{}: {e}", r.key()))
                             }
                         }
-                        Err(e) => errors.lock().unwrap_or_else(|p| p.into_inner()).push(format!("{}: {e}", r.key())),
+                        bar.inc(1);
                     }
-                    bar.inc(1);
-                }
+                })
             });
         }
     });
     bar.finish_and_clear();
+    if interrupted.load(Ordering::SeqCst) {
+        let done = finished(&args.out)?.len();
+        return Err(Error::Interrupted {
+            what: format!("sweep ({done} of {} runs finished and kept; a restart runs the rest)", all.len()),
+        });
+    }
     let errors = errors.into_inner().unwrap_or_else(|p| p.into_inner());
     if let Some(first) = errors.first() {
         return Err(Error::param("sweep", format!("{} failed run(s)", errors.len()), first.clone()));
