@@ -104,8 +104,8 @@ pub use phase::{PhaseParams, PhaseResponse, phase_response_map, wrap};
 pub use planar::{SlowManifold, SlowManifoldParams, SlowPoint, nullcline, slow_manifold};
 pub use scan::{ScanSummary, Transition, TransitionThresholds, summarise_scan, transition_verdict};
 pub use sweep::{
-    AsFlow, AsMap, AsSystem, Bifurcation, Divergence, Sweep, SweepParams, SweepPoint, fit_period_divergence, sweep,
-    sweep_flow, sweep_map,
+    AsFlow, AsMap, AsSystem, Bifurcation, Divergence, DivergenceFit, PeriodDivergence, Sweep, SweepParams, SweepPoint,
+    fit_period_divergence, locate_cycle_loss, orbit_range, sweep, sweep_flow, sweep_map,
 };
 
 /// The README example, compiled and run as a doctest.

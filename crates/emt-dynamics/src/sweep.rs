@@ -505,9 +505,164 @@ pub fn fit_period_divergence(params: &[f64], periods: &[f64], kind: Divergence) 
     Ok((-intercept / slope, residual))
 }
 
+/// One fit of [`PeriodDivergence`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DivergenceFit {
+    /// Which law.
+    pub kind: Divergence,
+    /// The critical parameter.
+    pub critical: f64,
+    /// The fit's largest relative residual.
+    pub residual: f64,
+}
+
+/// Where a family of cycles is lost with a growing period ([`locate_cycle_loss`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodDivergence {
+    /// The better fit (smaller residual).
+    pub best: DivergenceFit,
+    /// Every law that could be fitted: the saddle-node on the cycle always, the homoclinic one
+    /// when a saddle with `lambda_u > 0` is known at the edge.
+    pub fits: Vec<DivergenceFit>,
+    /// The parameters used (the up to 6 cycles nearest the loss).
+    pub parameters: Vec<f64>,
+    /// Their periods.
+    pub periods: Vec<f64>,
+}
+
+impl Divergence {
+    /// `"saddle_node_on_cycle"` or `"homoclinic"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Divergence::SaddleNodeOnCycle => "saddle_node_on_cycle",
+            Divergence::Homoclinic { .. } => "homoclinic",
+        }
+    }
+}
+
+/// Along a sweep, `rows[i] = (parameter, period if the attractor is a cycle, lambda_u of a
+/// saddle there or NaN)` in sweep order: where the cycles end with a growing period, fits the
+/// divergence ([`fit_period_divergence`]) on the up to 6 cycles nearest that end, by both laws
+/// where it can, and keeps the better. `None` when fewer than 4 values have cycles, when no end
+/// of the cycle range borders a value without one while its period grows towards it, or when no
+/// fit succeeds.
+///
+/// ```
+/// use emt_dynamics::locate_cycle_loss;
+/// // A SNIC at p_c = 1, T = 2 pi / sqrt(p^2 - 1), swept down through it.
+/// let rows: Vec<(f64, Option<f64>, f64)> = (0..14)
+///     .map(|k| 1.2 - 0.02 * k as f64)
+///     .map(|p| (p, (p > 1.0).then(|| 2.0 * std::f64::consts::PI / (p * p - 1.0).sqrt()), f64::NAN))
+///     .collect();
+/// let d = locate_cycle_loss(&rows).expect("a fit");
+/// assert_eq!(d.best.kind.name(), "saddle_node_on_cycle");
+/// assert!((d.best.critical - 1.0).abs() < 3e-3);
+/// ```
+pub fn locate_cycle_loss(rows: &[(f64, Option<f64>, f64)]) -> Option<PeriodDivergence> {
+    let cycles: Vec<(usize, f64)> = rows.iter().enumerate().filter_map(|(i, r)| r.1.map(|t| (i, t))).collect();
+    if cycles.len() < 4 {
+        return None;
+    }
+    // Which end of the cycle range borders the loss of the cycle with growing period?
+    let (first, last) = (cycles[0].0, cycles[cycles.len() - 1].0);
+    let grows_up = cycles[cycles.len() - 1].1 > cycles[cycles.len() - 2].1 && last + 1 < rows.len();
+    let grows_down = cycles[0].1 > cycles[1].1 && first > 0;
+    let take: Vec<(usize, f64)> = if grows_up && (!grows_down || cycles[cycles.len() - 1].1 >= cycles[0].1) {
+        cycles[cycles.len().saturating_sub(6)..].to_vec()
+    } else if grows_down {
+        cycles[..6.min(cycles.len())].to_vec()
+    } else {
+        return None;
+    };
+    let (parameters, periods): (Vec<f64>, Vec<f64>) = take.iter().map(|&(i, t)| (rows[i].0, t)).unzip();
+    let mut fits = Vec::new();
+    let mut fit = |kind: Divergence| {
+        if let Ok((critical, residual)) = fit_period_divergence(&parameters, &periods, kind) {
+            fits.push(DivergenceFit { kind, critical, residual });
+        }
+    };
+    fit(Divergence::SaddleNodeOnCycle);
+    let edge = if grows_up { take[take.len() - 1].0 } else { take[0].0 };
+    let lambda_u = rows[edge].2;
+    if lambda_u.is_finite() && lambda_u > 0.0 {
+        fit(Divergence::Homoclinic { lambda_u });
+    }
+    // The first fit wins ties (the saddle-node law when both fit equally well).
+    let best = fits.iter().fold(None::<&DivergenceFit>, |b, f| match b {
+        Some(b) if !f.residual.lt(&b.residual) => Some(b),
+        _ => Some(f),
+    })?;
+    Some(PeriodDivergence { best: best.clone(), fits: fits.clone(), parameters, periods })
+}
+
+/// The range `[min, max]` of coordinate `coord` over `steps` steps of `map` from `x` under the
+/// constant input `u` (`x` included): an attractor's extent, e.g. a cycle's min and max for a
+/// bifurcation diagram. Errors on a bad `coord` or a step that fails.
+pub fn orbit_range(
+    map: &dyn emt_core::DiscreteMap,
+    x: ndarray::ArrayView1<'_, f64>,
+    u: ndarray::ArrayView1<'_, f64>,
+    steps: usize,
+    coord: usize,
+) -> Result<[f64; 2]> {
+    if coord >= x.len() {
+        return Err(Error::param("coord", coord, format!("must be < the state dimension {}", x.len())));
+    }
+    let mut x = x.to_owned();
+    let (mut lo, mut hi) = (x[coord], x[coord]);
+    for _ in 0..steps {
+        emt_core::interrupt::check("orbit range")?;
+        x = map.step(x.view(), u)?;
+        lo = lo.min(x[coord]);
+        hi = hi.max(x[coord]);
+    }
+    Ok([lo, hi])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Cycles everywhere, or too few of them: nothing diverges inside the range.
+    #[test]
+    fn no_cycle_loss_without_an_end_or_enough_cycles() {
+        let rows: Vec<(f64, Option<f64>, f64)> = (0..10).map(|k| (k as f64, Some(5.0 + k as f64), f64::NAN)).collect();
+        assert!(locate_cycle_loss(&rows).is_none());
+        let few: Vec<(f64, Option<f64>, f64)> =
+            (0..10).map(|k| (k as f64, (k < 3).then_some(9.0 - k as f64), f64::NAN)).collect();
+        assert!(locate_cycle_loss(&few).is_none());
+    }
+
+    /// A homoclinic loss (T = -ln(p_c - p) / lambda_u + C) with its saddle known: the homoclinic
+    /// law fits better than the saddle-node one and finds p_c.
+    #[test]
+    fn a_homoclinic_loss_prefers_the_homoclinic_law() {
+        let lambda_u = 0.8;
+        let rows: Vec<(f64, Option<f64>, f64)> = (0..14)
+            .map(|k| 0.9 + 0.009 * k as f64)
+            .map(|p: f64| (p, (p < 1.0).then(|| -(1.0 - p).ln() / lambda_u + 2.0), lambda_u))
+            .collect();
+        let d = locate_cycle_loss(&rows).expect("a fit");
+        assert_eq!(d.fits.len(), 2);
+        assert_eq!(d.best.kind.name(), "homoclinic");
+        assert!((d.best.critical - 1.0).abs() < 1e-9, "{d:?}");
+    }
+
+    /// A rotation by 2 pi / 8 on the unit circle: over 8 steps from (1, 0) the first coordinate
+    /// spans [-1, 1]; a coordinate beyond the state is refused by name.
+    #[test]
+    fn orbit_range_of_a_rotation() {
+        let a = std::f64::consts::FRAC_PI_4;
+        let w = ndarray::array![[a.cos(), -a.sin()], [a.sin(), a.cos()]];
+        let net = emt_core::ElmanWeights::new(w, ndarray::Array2::zeros((2, 1)), ndarray::Array2::zeros((1, 2)))
+            .unwrap()
+            .with_activation(emt_core::Activation::Identity);
+        let (x, u) = (ndarray::array![1.0, 0.0], ndarray::array![0.0]);
+        let [lo, hi] = orbit_range(&net, x.view(), u.view(), 8, 0).unwrap();
+        assert!((lo + 1.0).abs() < 1e-12 && (hi - 1.0).abs() < 1e-12, "{lo} {hi}");
+        assert_eq!(orbit_range(&net, x.view(), u.view(), 0, 1).unwrap(), [0.0, 0.0]);
+        assert!(orbit_range(&net, x.view(), u.view(), 8, 2).unwrap_err().to_string().contains("coord"));
+    }
 
     #[test]
     fn bifurcations_are_sorted_and_each_listed_once() {

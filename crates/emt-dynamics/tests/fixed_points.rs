@@ -390,8 +390,15 @@ mod gated {
             let net = GatedWeights::new(j(0) * g, j(1), j(2), [None, None, None], GatedParams::default(), None).unwrap();
             proptest::prop_assert_eq!(net.fixed_point_reduction().map(|r| r.reduced_dim()), Some(n));
             let u = emt_testkit::gaussian(n, 1, seed + 3).column(0).mapv(|v| 0.3 * v);
-            let seeds = seed_states(System::Flow(&net), u.view(), None, &SeedParams { starts: 6, steps: 40, ..Default::default() }).unwrap().seeds;
-            let found = search(&net, &u, &seeds, true);
+            let mut seeds = seed_states(System::Flow(&net), u.view(), None, &SeedParams { starts: 6, steps: 40, ..Default::default() }).unwrap().seeds;
+            let mut found = search(&net, &u, &seeds, true);
+            if found.fixed.is_empty() {
+                // A gated flow under constant input has a fixed point (the field points inward on a
+                // large box), but 30 seeds can miss a lone unstable one (n = 4, g = 3.32, seed 76:
+                // 3 slow points; both searches alike). The default seeding (1,344) must find it.
+                seeds = seed_states(System::Flow(&net), u.view(), None, &SeedParams::default()).unwrap().seeds;
+                found = search(&net, &u, &seeds, true);
+            }
             proptest::prop_assert!(!found.fixed.is_empty());
             for p in &found.fixed {
                 let f = net.field(p.state.view(), u.view()).unwrap();

@@ -33,8 +33,8 @@ use emt_core::io::{ParamPath, Tensors};
 use emt_core::{Error, Result};
 use emt_dynamics::{
     AsSystem, AttractorKind, AttractorParams, Bifurcation, ContinuationParams, Divergence, FixedPointParams,
-    SeedParams, Stability, SweepParams, System, classify_attractor, continue_branch, find_fixed_points,
-    fit_period_divergence, seed_states, sweep,
+    SeedParams, Stability, SweepParams, System, classify_attractor, continue_branch, find_fixed_points, seed_states,
+    sweep,
 };
 use ndarray::Array1;
 use serde_json::{Value, json};
@@ -114,56 +114,27 @@ fn attractor(
     let u = Array1::zeros(model.input_dim());
     let a = classify_attractor(system, x0.view(), u.view(), &params)?;
     // The range over one period (or 200 steps) of the cell's step map from the final state.
-    let map = model.cell().map();
-    let dt = model.step_time();
-    let steps = a.period.map_or(200, |p| ((p / dt).ceil() as usize).clamp(1, 100_000));
-    let mut x = a.state.clone();
-    let (mut lo, mut hi) = (x[coord], x[coord]);
-    for _ in 0..steps {
-        x = map.step(x.view(), u.view())?;
-        lo = lo.min(x[coord]);
-        hi = hi.max(x[coord]);
-    }
-    Ok((a.kind, a.period, [lo, hi]))
+    let steps = a.period.map_or(200, |p| ((p / model.step_time()).ceil() as usize).clamp(1, 100_000));
+    let range = emt_dynamics::orbit_range(model.cell().map().as_ref(), a.state.view(), u.view(), steps, coord)?;
+    Ok((a.kind, a.period, range))
 }
 
-/// Fits the period divergence at the end of the longest run of cycles whose period grows
-/// towards it; `None` when no such run of at least 4 values exists.
+/// The JSON of [`emt_dynamics::locate_cycle_loss`]: `kind`, `critical`, `residual`, `fits` (per
+/// law: `critical`, `residual`, and `lambda_u` for the homoclinic one), `periods`, `parameters`.
 fn period_divergence(rows: &[(f64, Option<f64>, f64)]) -> Option<Value> {
-    // rows: (parameter, period if a cycle, lambda_u of a saddle there or NaN).
-    let cycles: Vec<(usize, f64)> = rows.iter().enumerate().filter_map(|(i, r)| r.1.map(|t| (i, t))).collect();
-    if cycles.len() < 4 {
-        return None;
-    }
-    // Which end of the cycle range borders the loss of the cycle with growing period?
-    let (first, last) = (cycles[0].0, cycles[cycles.len() - 1].0);
-    let grows_up = cycles[cycles.len() - 1].1 > cycles[cycles.len() - 2].1 && last + 1 < rows.len();
-    let grows_down = cycles[0].1 > cycles[1].1 && first > 0;
-    let take: Vec<(usize, f64)> = if grows_up && (!grows_down || cycles[cycles.len() - 1].1 >= cycles[0].1) {
-        cycles[cycles.len().saturating_sub(6)..].to_vec()
-    } else if grows_down {
-        cycles[..6.min(cycles.len())].to_vec()
-    } else {
-        return None;
-    };
-    let (ps, ts): (Vec<f64>, Vec<f64>) = take.iter().map(|&(i, t)| (rows[i].0, t)).unzip();
+    let d = emt_dynamics::locate_cycle_loss(rows)?;
     let mut fits = serde_json::Map::new();
-    let mut best: Option<(&str, f64, f64)> = None;
-    if let Ok((pc, res)) = fit_period_divergence(&ps, &ts, Divergence::SaddleNodeOnCycle) {
-        fits.insert("saddle_node_on_cycle".into(), json!({"critical": pc, "residual": res}));
-        best = Some(("saddle_node_on_cycle", pc, res));
-    }
-    let edge = if grows_up { take[take.len() - 1].0 } else { take[0].0 };
-    let lambda_u = rows[edge].2;
-    if lambda_u.is_finite() && lambda_u > 0.0 {
-        if let Ok((pc, res)) = fit_period_divergence(&ps, &ts, Divergence::Homoclinic { lambda_u }) {
-            fits.insert("homoclinic".into(), json!({"critical": pc, "residual": res, "lambda_u": lambda_u}));
-            if best.is_none_or(|b| res < b.2) {
-                best = Some(("homoclinic", pc, res));
-            }
+    for f in &d.fits {
+        let mut j = json!({"critical": f.critical, "residual": f.residual});
+        if let Divergence::Homoclinic { lambda_u } = f.kind {
+            j["lambda_u"] = json!(lambda_u);
         }
+        fits.insert(f.kind.name().into(), j);
     }
-    best.map(|(kind, pc, res)| json!({"kind": kind, "critical": pc, "residual": res, "fits": fits, "periods": ts, "parameters": ps}))
+    Some(json!({
+        "kind": d.best.kind.name(), "critical": d.best.critical, "residual": d.best.residual, "fits": fits,
+        "periods": d.periods, "parameters": d.parameters,
+    }))
 }
 
 pub fn run(args: &Args) -> Result<Value> {
