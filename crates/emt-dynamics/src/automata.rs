@@ -318,6 +318,166 @@ fn permutations(v: &mut [usize], i: usize, visit: &mut dyn FnMut(&[usize]) -> bo
     false
 }
 
+/// Greedy clustering of `items` in order: each joins the first cluster whose centre (its first
+/// item) it is `same` as, else starts a new one. Clusters with fewer than `min_size` items
+/// (stragglers: states that had not settled yet) are then merged into the kept cluster whose
+/// centre is nearest by `distance` (ties: the first). Returns each item's label in `0..k` and
+/// `k` (the kept clusters, at least 1). The order of `items` decides the centres, so the result
+/// is deterministic.
+///
+/// ```
+/// use emt_dynamics::cluster_greedy;
+/// let xs = [0.0, 0.05, 1.0, 1.02, 0.01, 5.0];
+/// let (labels, k) = cluster_greedy(&xs, |a, b| (a - b).abs() < 0.1, |a, b| (a - b).abs(), 2);
+/// // 5.0 is alone (1 < 2 items) and joins the nearest kept cluster, {1.0, 1.02}.
+/// assert_eq!((labels, k), (vec![0, 0, 1, 1, 0, 1], 2));
+/// ```
+pub fn cluster_greedy<F>(
+    items: &[F],
+    same: impl Fn(&F, &F) -> bool,
+    distance: impl Fn(&F, &F) -> f64,
+    min_size: usize,
+) -> (Vec<usize>, usize) {
+    let mut centres: Vec<&F> = Vec::new();
+    let raw: Vec<usize> = items
+        .iter()
+        .map(|x| match centres.iter().position(|c| same(c, x)) {
+            Some(k) => k,
+            None => {
+                centres.push(x);
+                centres.len() - 1
+            }
+        })
+        .collect();
+    let mut size = vec![0usize; centres.len()];
+    raw.iter().for_each(|&c| size[c] += 1);
+    let kept: Vec<usize> = (0..centres.len()).filter(|&c| size[c] >= min_size).collect();
+    let remap: Vec<usize> = (0..centres.len())
+        .map(|c| {
+            kept.iter()
+                .enumerate()
+                .min_by(|(_, p), (_, q)| {
+                    distance(centres[c], centres[**p]).total_cmp(&distance(centres[c], centres[**q]))
+                })
+                .map_or(0, |(i, _)| i)
+        })
+        .collect();
+    (raw.iter().map(|&c| remap[c]).collect(), kept.len().max(1))
+}
+
+/// How [`Automaton::extract`] groups states into automaton states.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtractParams {
+    /// Two states are one when `|x - y| < tol (1 + |x|)` (`x` the cluster's first state).
+    pub tol: f64,
+    /// Clusters holding fewer than this share of all states are merged into the nearest kept
+    /// one (stragglers that had not settled).
+    pub min_share: f64,
+}
+
+impl Default for ExtractParams {
+    fn default() -> Self {
+        ExtractParams { tol: 1e-3, min_share: 0.05 }
+    }
+}
+
+/// An automaton read off a system's states ([`Automaton::extract`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extracted {
+    /// The tabulated automaton.
+    pub automaton: Automaton,
+    /// Each run's automaton state at moments `0..=T`.
+    pub labels: Vec<Vec<usize>>,
+}
+
+impl Automaton {
+    /// The automaton a system implements, from its states at input-free moments:
+    /// `states[b]` holds run `b`'s states `(n)` at moments `0..=T` (before each letter, and at
+    /// the end; relaxed to where they settle, if the system moves without input), `words[b]` its
+    /// `T` letters. States are clustered ([`cluster_greedy`] with [`ExtractParams`], in run
+    /// order) and the runs tabulated ([`Automaton::tabulate`]). Errors name the run whose
+    /// length, state shape or values are wrong.
+    ///
+    /// ```
+    /// use emt_dynamics::{Automaton, ExtractParams};
+    /// use ndarray::array;
+    /// // A rotation by a third of a turn per letter 1 (letter 0: stay), read at the moments.
+    /// let angle = |k: usize| 2.0 * std::f64::consts::PI * k as f64 / 3.0;
+    /// let words = vec![vec![1, 1, 0], vec![0, 1, 1], vec![1, 0, 1], vec![1, 1, 1]];
+    /// let states: Vec<Vec<ndarray::Array1<f64>>> = words
+    ///     .iter()
+    ///     .map(|w: &Vec<usize>| {
+    ///         let mut k = 0;
+    ///         let mut out = vec![array![1.0, 0.0]];
+    ///         for &c in w {
+    ///             k += c;
+    ///             out.push(array![angle(k).cos(), angle(k).sin()]);
+    ///         }
+    ///         out
+    ///     })
+    ///     .collect();
+    /// let e = Automaton::extract(&states, &words, 2, &ExtractParams { min_share: 0.0, ..Default::default() })?;
+    /// assert_eq!(e.automaton.states, 3);
+    /// assert!(e.automaton.cyclic_group(3)?.is_some()); // Z_3: letter 1 generates it
+    /// # Ok::<(), emt_core::Error>(())
+    /// ```
+    pub fn extract(
+        states: &[Vec<ndarray::Array1<f64>>],
+        words: &[Vec<usize>],
+        letters: usize,
+        params: &ExtractParams,
+    ) -> Result<Extracted> {
+        if !(params.tol.is_finite() && params.tol > 0.0) {
+            return Err(Error::param("tol", params.tol, "must be finite and > 0"));
+        }
+        if !(params.min_share.is_finite() && (0.0..1.0).contains(&params.min_share)) {
+            return Err(Error::param("min_share", params.min_share, "must be in [0, 1)"));
+        }
+        if states.len() != words.len() {
+            return Err(Error::shape(
+                "states",
+                format!("{} runs (one per word)", words.len()),
+                states.len().to_string(),
+            ));
+        }
+        let n = states.first().and_then(|r| r.first()).map_or(0, |x| x.len());
+        for (b, (run, word)) in states.iter().zip(words).enumerate() {
+            if run.len() != word.len() + 1 {
+                return Err(Error::shape(
+                    format!("states[{b}]"),
+                    format!("{} moments", word.len() + 1),
+                    run.len().to_string(),
+                ));
+            }
+            if let Some((m, x)) = run.iter().enumerate().find(|(_, x)| x.len() != n || x.iter().any(|v| !v.is_finite()))
+            {
+                return Err(Error::param(
+                    format!("states[{b}][{m}]"),
+                    format!("{} values", x.len()),
+                    format!("must be {n} finite values"),
+                ));
+            }
+        }
+        let flat: Vec<&ndarray::Array1<f64>> = states.iter().flatten().collect();
+        let total = flat.len();
+        // At least min_share of the states: a cluster of `size` is kept when size >= share * total.
+        let min_size = (params.min_share * total as f64).ceil() as usize;
+        let same = |a: &&ndarray::Array1<f64>, b: &&ndarray::Array1<f64>| {
+            (*a - *b).mapv(|v| v * v).sum().sqrt() < params.tol * (1.0 + a.dot(*a).sqrt())
+        };
+        let distance = |a: &&ndarray::Array1<f64>, b: &&ndarray::Array1<f64>| (*a - *b).mapv(|v| v * v).sum().sqrt();
+        let (flat_labels, k) = cluster_greedy(&flat, same, distance, min_size);
+        let mut labels = Vec::with_capacity(states.len());
+        let mut at = 0;
+        for run in states {
+            labels.push(flat_labels[at..at + run.len()].to_vec());
+            at += run.len();
+        }
+        let automaton = Automaton::tabulate(&labels, words, k, letters)?;
+        Ok(Extracted { automaton, labels })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,6 +604,64 @@ mod tests {
                 }
             }
         }
+    }
+
+    proptest! {
+        #![proptest_config(emt_testkit::proptest_config(24))]
+
+        /// States on a circle that turn by a k-th of a turn per letter 1 (letter 0: stay), read
+        /// with noise far below the tolerance (and a few stragglers far off): extraction finds k
+        /// states, the stragglers merge, and the table is Z_k's.
+        #[test]
+        fn extraction_of_a_noisy_rotation_is_the_cyclic_group(seed in 0u64..10_000, k in 2usize..7) {
+            let mut r = emt_core::rng::seeded(seed);
+            let words: Vec<Vec<usize>> = (0..100).map(|_| (0..12).map(|_| r.random_range(0..2)).collect()).collect();
+            let point = |turns: usize, noise: f64| {
+                let a = std::f64::consts::TAU * (turns % k) as f64 / k as f64;
+                ndarray::array![a.cos() + noise, a.sin() - noise]
+            };
+            let states: Vec<Vec<ndarray::Array1<f64>>> = words
+                .iter()
+                .enumerate()
+                .map(|(b, w)| {
+                    let mut at = 0;
+                    let mut out = vec![point(0, 0.0)];
+                    for (m, &c) in w.iter().enumerate() {
+                        at += c;
+                        // A straggler halfway between two states in 1 run of 20; tiny noise elsewhere.
+                        let noise = if b % 20 == 7 && m == 2 { 0.3 / k as f64 } else { 1e-7 * r.random::<f64>() };
+                        out.push(point(at, noise));
+                    }
+                    out
+                })
+                .collect();
+            // Every true state is visited far more than 2% of the time (a rarer one would be
+            // merged as a straggler: seed 470, k = 6, with 60 words of 8 letters and 5%).
+            let e = Automaton::extract(&states, &words, 2, &ExtractParams { min_share: 0.02, ..Default::default() }).unwrap();
+            prop_assert_eq!(e.automaton.states, k);
+            prop_assert!(e.automaton.cyclic_group(k).unwrap().is_some());
+            prop_assert_eq!(e.labels.len(), words.len());
+        }
+    }
+
+    #[test]
+    fn extraction_refuses_bad_runs_by_name() {
+        let x = |v: f64| ndarray::array![v, 0.0];
+        let words = vec![vec![0, 1]];
+        let p = ExtractParams::default();
+        let short = Automaton::extract(&[vec![x(0.0), x(1.0)]], &words, 2, &p).unwrap_err().to_string();
+        assert!(short.contains("states[0]"), "{short}");
+        let nan = Automaton::extract(&[vec![x(0.0), x(f64::NAN), x(1.0)]], &words, 2, &p).unwrap_err().to_string();
+        assert!(nan.contains("states[0][1]"), "{nan}");
+        let runs = Automaton::extract(&[], &words, 2, &p).unwrap_err().to_string();
+        assert!(runs.contains("states"), "{runs}");
+        let tol = ExtractParams { tol: 0.0, ..ExtractParams::default() };
+        assert!(
+            Automaton::extract(&[vec![x(0.0), x(0.0), x(1.0)]], &words, 2, &tol)
+                .unwrap_err()
+                .to_string()
+                .contains("tol")
+        );
     }
 
     /// Z_k by the definition, literally: some bijection pi (start -> 0) and some sigma in k^m

@@ -80,7 +80,7 @@ mod scan;
 mod sweep;
 
 pub use attractor::{Attractor, AttractorKind, AttractorParams, classify_attractor};
-pub use automata::{Automaton, MAX_CYCLIC_ORDER};
+pub use automata::{Automaton, ExtractParams, Extracted, MAX_CYCLIC_ORDER, cluster_greedy};
 pub use certified::{
     CertifiedParams, CertifiedSearch, CertifiedZero, CtGruField, Interval, IntervalField, certified_zeros,
 };
@@ -105,7 +105,7 @@ pub use planar::{SlowManifold, SlowManifoldParams, SlowPoint, nullcline, slow_ma
 pub use scan::{ScanSummary, Transition, TransitionThresholds, summarise_scan, transition_verdict};
 pub use sweep::{
     AsFlow, AsMap, AsSystem, Bifurcation, Divergence, DivergenceFit, PeriodDivergence, Sweep, SweepParams, SweepPoint,
-    fit_period_divergence, locate_cycle_loss, orbit_range, sweep, sweep_flow, sweep_map,
+    fit_period_divergence, locate_cycle_loss, orbit, orbit_range, sweep, sweep_flow, sweep_map,
 };
 
 /// The README example, compiled and run as a doctest.

@@ -595,6 +595,27 @@ pub fn locate_cycle_loss(rows: &[(f64, Option<f64>, f64)]) -> Option<PeriodDiver
     Some(PeriodDivergence { best: best.clone(), fits: fits.clone(), parameters, periods })
 }
 
+/// The orbit `(steps, n)` of `map` from `x` under the constant input `u`: `x` and the next
+/// `steps - 1` states (e.g. one period of a cycle, for drawing it).
+pub fn orbit(
+    map: &dyn emt_core::DiscreteMap,
+    x: ndarray::ArrayView1<'_, f64>,
+    u: ndarray::ArrayView1<'_, f64>,
+    steps: usize,
+) -> Result<ndarray::Array2<f64>> {
+    emt_core::check::shape("x", &x, &[map.state_dim()])?;
+    let mut out = ndarray::Array2::zeros((steps, x.len()));
+    let mut x = x.to_owned();
+    for (k, mut row) in out.rows_mut().into_iter().enumerate() {
+        row.assign(&x);
+        if k + 1 < steps {
+            emt_core::interrupt::check("orbit")?;
+            x = map.step(x.view(), u)?;
+        }
+    }
+    Ok(out)
+}
+
 /// The range `[min, max]` of coordinate `coord` over `steps` steps of `map` from `x` under the
 /// constant input `u` (`x` included): an attractor's extent, e.g. a cycle's min and max for a
 /// bifurcation diagram. Errors on a bad `coord` or a step that fails.
@@ -661,6 +682,10 @@ mod tests {
         let [lo, hi] = orbit_range(&net, x.view(), u.view(), 8, 0).unwrap();
         assert!((lo + 1.0).abs() < 1e-12 && (hi - 1.0).abs() < 1e-12, "{lo} {hi}");
         assert_eq!(orbit_range(&net, x.view(), u.view(), 0, 1).unwrap(), [0.0, 0.0]);
+        let o = orbit(&net, x.view(), u.view(), 9).unwrap();
+        assert_eq!(o.dim(), (9, 2));
+        assert!((&o.row(8) - &x).iter().all(|v| v.abs() < 1e-12), "8 steps are one turn");
+        assert!(orbit(&net, ndarray::array![1.0].view(), u.view(), 3).is_err());
         assert!(orbit_range(&net, x.view(), u.view(), 8, 2).unwrap_err().to_string().contains("coord"));
     }
 

@@ -7,6 +7,9 @@
 //! `.png` or `.svg` path (chosen by the extension) atomically ([`emt_core::fs::write_atomic`]
 //! for SVG; PNGs go through a temporary sibling too).
 //!
+//! [`phase_portrait::fixed_point_portrait`] builds a phase portrait from a fixed-point search's
+//! typed result ([`emt_dynamics::FixedPoints`]).
+//!
 //! Text uses a font compiled into the crate (a subset of DejaVu Sans, `assets/`, Bitstream
 //! Vera licence): PNGs never touch system fonts, and SVGs carry the same font inline
 //! (`@font-face` with a data URL), so both look the same on any machine.
@@ -27,6 +30,8 @@
 //! ```
 
 #![warn(missing_docs)]
+
+pub mod phase_portrait;
 
 use std::path::Path;
 

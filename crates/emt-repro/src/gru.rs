@@ -41,7 +41,7 @@ pub struct GruSettings {
     /// Where the networks are saved (the most multistable one, the pseudo-line attractor, the
     /// analog-memory networks); created if missing.
     pub out: PathBuf,
-    /// Values of b_h[0] in the saddle-node sweep over [0.3, 0.5].
+    /// Values of `b_h[0]` in the saddle-node sweep over `[0.3, 0.5]`.
     pub snic_values: usize,
     /// Distances below the saddle-node where the cycle's period is measured for the fit.
     pub snic_deltas: Vec<f64>,
@@ -166,7 +166,7 @@ pub struct Snic {
 /// A located saddle-node on the cycle.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SnicFound {
-    /// b_h[0] at the saddle-node (Newton on {f = 0, det Df = 0}).
+    /// `b_h[0]` at the saddle-node (Newton on {f = 0, det Df = 0}).
     pub saddle_node: f64,
     /// The state there.
     pub state: Vec<f64>,
@@ -434,7 +434,7 @@ pub fn limit_cycle() -> Result<CycleSummary> {
 }
 
 /// A saddle-node on the cycle of a 2-D ctgru: U_h = 6 R(0.5) carries a stable cycle; raising the
-/// bias b_h[0] slows it down until a saddle-node pair appears on it and the cycle vanishes. The
+/// bias `b_h[0]` slows it down until a saddle-node pair appears on it and the cycle vanishes. The
 /// saddle-node is located by the sweep (Newton on {f = 0, det Df = 0}); periods measured by
 /// shooting just below it are fitted with T ~ (p_c - p)^(-1/2) and the two critical values
 /// compared.

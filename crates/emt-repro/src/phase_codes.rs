@@ -671,53 +671,25 @@ pub fn extract_fsa(file: &ModelFile, task: &SetTask, oscillating: bool, run: &Tr
             features.push([f(0)?, f(1)?, f(2)?, f(3)?]);
         }
     }
-    // Greedy clustering: each feature joins the first centre within the threshold.
-    let mut centres: Vec<Feature> = Vec::new();
-    let mut label = |f: &Feature| -> usize {
-        let hit = centres.iter().position(|c| match (c, f) {
-            (Feature::Angle(a), Feature::Angle(b)) => wrap(a - b).abs() < 0.6,
-            (Feature::Point(a), Feature::Point(b)) => {
-                let d = (a - b).mapv(|v| v * v).sum().sqrt();
-                d < 1e-3 * (1.0 + a.dot(a).sqrt())
-            }
-            _ => false,
-        });
-        match hit {
-            Some(k) => k,
-            None => {
-                centres.push(match f {
-                    Feature::Angle(a) => Feature::Angle(*a),
-                    Feature::Point(p) => Feature::Point(p.clone()),
-                });
-                centres.len() - 1
-            }
+    // Greedy clustering in trial order (circularly within 0.6 rad / within 1e-3 (1 + |x|) of
+    // the first state of a cluster). Stragglers (states that had not relaxed yet) form small
+    // clusters: those under 5% of the states join the nearest kept centre.
+    let flat: Vec<&Feature> = features.iter().flatten().collect();
+    let same = |c: &&Feature, f: &&Feature| match (*c, *f) {
+        (Feature::Angle(a), Feature::Angle(b)) => wrap(a - b).abs() < 0.6,
+        (Feature::Point(a), Feature::Point(b)) => {
+            let d = (a - b).mapv(|v| v * v).sum().sqrt();
+            d < 1e-3 * (1.0 + a.dot(a).sqrt())
         }
+        _ => false,
     };
-    let raw: Vec<[usize; 4]> =
-        features.iter().map(|fs| [label(&fs[0]), label(&fs[1]), label(&fs[2]), label(&fs[3])]).collect();
-    // Stragglers (states that had not relaxed yet) form small clusters: keep clusters holding at
-    // least 5% of the states and move every other state to the nearest kept centre.
-    let mut size = vec![0usize; centres.len()];
-    raw.iter().flatten().for_each(|&c| size[c] += 1);
-    let total_states = 4 * raw.len();
-    let kept: Vec<usize> = (0..centres.len()).filter(|&c| size[c] * 20 >= total_states).collect();
-    let distance = |a: &Feature, b: &Feature| match (a, b) {
+    let distance = |a: &&Feature, b: &&Feature| match (*a, *b) {
         (Feature::Angle(x), Feature::Angle(y)) => wrap(x - y).abs(),
         (Feature::Point(x), Feature::Point(y)) => (x - y).mapv(|v| v * v).sum().sqrt(),
         _ => f64::INFINITY,
     };
-    let remap: Vec<usize> = (0..centres.len())
-        .map(|c| {
-            kept.iter()
-                .enumerate()
-                .min_by(|(_, p), (_, q)| {
-                    distance(&centres[c], &centres[**p]).total_cmp(&distance(&centres[c], &centres[**q]))
-                })
-                .map_or(0, |(i, _)| i)
-        })
-        .collect();
-    let labels: Vec<[usize; 4]> = raw.iter().map(|l| [remap[l[0]], remap[l[1]], remap[l[2]], remap[l[3]]]).collect();
-    let k = kept.len().max(1);
+    let (flat_labels, k) = emt_dynamics::cluster_greedy(&flat, same, distance, flat.len().div_ceil(20));
+    let labels: Vec<[usize; 4]> = flat_labels.chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
     let cards: Vec<[usize; 3]> = trials.iter().map(|t| t.0).collect();
     Ok(SetAutomaton::tabulate(&labels, k, &cards)?.report(trials.len()))
 }

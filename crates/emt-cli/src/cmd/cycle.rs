@@ -82,7 +82,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
 /// invariant circle; `None` otherwise (for figures).
 pub fn zero_input_orbit(file: &ModelFile, seed: u64) -> Result<Option<ndarray::Array2<f64>>> {
     let model = &file.model;
-    let (n, d) = (model.state_dim(), model.input_dim());
+    let d = model.input_dim();
     let x0 = file.start_state(seed);
     let system = model.system()?;
     let dt = model.step_time();
@@ -98,12 +98,5 @@ pub fn zero_input_orbit(file: &ModelFile, seed: u64) -> Result<Option<ndarray::A
         return Ok(None);
     }
     let steps = ((period / dt).ceil() as usize).clamp(2, 100_000);
-    let map = model.cell().map();
-    let mut out = ndarray::Array2::zeros((steps, n));
-    let mut x = a.state.clone();
-    for mut row in out.rows_mut() {
-        row.assign(&x);
-        x = map.step(x.view(), u.view())?;
-    }
-    Ok(Some(out))
+    Ok(Some(emt_dynamics::orbit(model.cell().map().as_ref(), a.state.view(), u.view(), steps)?))
 }

@@ -651,116 +651,24 @@ fn fixed_points(
     let search = crate::cmd::fixed_points::search(args)?;
     let ends = trials.map(|p| trial_endpoints(&search.file, p)).transpose()?;
     let system = search.system()?;
-    let n = search.file.model.state_dim();
     let u = search.input();
     let trajs = trajectories(system, u, &search.starts, args.steps.max(50))?;
     let found = search.found();
     let kind = search.file.model.kind();
     let title = format!("Fixed points of the {kind} cell: {} ({} stable)", found.fixed.len(), found.stable_count());
     let orbit = crate::cmd::cycle::zero_input_orbit(&search.file, args.seed)?;
-    let portrait = if n == 2 {
-        let b = search.bound * 1.05;
-        let k = 121;
-        let xs: Vec<f64> = (0..k).map(|i| -b + 2.0 * b * i as f64 / (k - 1) as f64).collect();
-        let res = |x: f64, y: f64| -> Result<[f64; 2]> {
-            let p = ndarray::array![x, y];
-            let r = match system {
-                emt_dynamics::System::Map(m) => m.step(p.view(), u.view())? - &p,
-                emt_dynamics::System::Flow(f) => f.field(p.view(), u.view())?,
-            };
-            Ok([r[0], r[1]])
-        };
-        let mut fields = [vec![vec![0.0; k]; k], vec![vec![0.0; k]; k]];
-        for (i, &x) in xs.iter().enumerate() {
-            for (j, &y) in xs.iter().enumerate() {
-                let r = res(x, y)?;
-                fields[0][i][j] = r[0];
-                fields[1][i][j] = r[1];
-            }
-        }
-        let mut arrows = Vec::new();
-        let m = 17;
-        for i in 0..m {
-            for j in 0..m {
-                let (x, y) = (-b + 2.0 * b * (i as f64 + 0.5) / m as f64, -b + 2.0 * b * (j as f64 + 0.5) / m as f64);
-                let r = res(x, y)?;
-                let len = (r[0] * r[0] + r[1] * r[1]).sqrt();
-                if len > 0.0 {
-                    let s = 0.8 * b / m as f64 / len;
-                    arrows.push(((x, y), (x + s * r[0], y + s * r[1])));
-                }
-            }
-        }
-        emt_plot::Portrait {
-            x_desc: "x1",
-            y_desc: "x2",
-            x_range: (-b, b),
-            y_range: (-b, b),
-            nullclines: vec![
-                emt_plot::zero_contour(&xs, &xs, &fields[0]),
-                emt_plot::zero_contour(&xs, &xs, &fields[1]),
-            ],
-            arrows,
-            trajectories: trajs.iter().map(|t| t.rows().into_iter().map(|r| (r[0], r[1])).collect()).collect(),
-            points: found
-                .fixed
-                .iter()
-                .map(|p| ((p.state[0], p.state[1]), p.stability == emt_dynamics::Stability::Stable, p.unstable_dims))
-                .collect(),
-            dims: n,
-            dots: matches!(system, emt_dynamics::System::Map(_)),
-            cycle: orbit.as_ref().map_or(vec![], |o| o.rows().into_iter().map(|r| (r[0], r[1])).collect()),
-            endpoints: ends.as_ref().map_or(vec![], |(e, _)| e.iter().map(|(h, l)| ((h[0], h[1]), *l)).collect()),
-            reference: ends.as_ref().map(|(_, r)| (r[0], r[1])),
-        }
-    } else {
-        // Box starts lie far out (|x| up to the box bound, 120 for a 128-unit CT-RNN), so the
-        // first half of each run is the fall inwards: projecting and scaling by it put every
-        // fixed point in one blob. The principal axes and the drawing use the second halves,
-        // where the dynamics live, with the fixed points.
-        let tails: Vec<ndarray::ArrayView2<'_, f64>> =
-            trajs.iter().map(|t| t.slice(ndarray::s![t.nrows() / 2.., ..])).collect();
-        let mut rows = tails.clone();
-        let fixed_states = ndarray::Array2::from_shape_fn((found.fixed.len(), n), |(i, j)| found.fixed[i].state[j]);
-        rows.push(fixed_states.view());
-        let all =
-            ndarray::concatenate(Axis(0), &rows).map_err(|e| Error::shape("trajectories", "(T, n)", e.to_string()))?;
-        let pca = emt_linalg::pca(all.view(), 2)?;
-        let project = |x: ndarray::ArrayView1<'_, f64>| {
-            let c = &x - &pca.mean;
-            (pca.components.row(0).dot(&c), pca.components.row(1).dot(&c))
-        };
-        let lines: Vec<Vec<(f64, f64)>> = tails.iter().map(|t| t.rows().into_iter().map(project).collect()).collect();
-        let points: Vec<((f64, f64), bool, usize)> = found
-            .fixed
-            .iter()
-            .map(|p| (project(p.state.view()), p.stability == emt_dynamics::Stability::Stable, p.unstable_dims))
-            .collect();
-        let endpoints: Vec<((f64, f64), Option<bool>)> =
-            ends.as_ref().map_or(vec![], |(e, _)| e.iter().map(|(h, l)| (project(h.view()), *l)).collect());
-        let reference = ends.as_ref().map(|(_, r)| project(r.view()));
-        let (mut lo, mut hi) = ((f64::INFINITY, f64::INFINITY), (f64::NEG_INFINITY, f64::NEG_INFINITY));
-        for &(x, y) in lines.iter().flatten().chain(points.iter().map(|q| &q.0)).chain(endpoints.iter().map(|q| &q.0)) {
-            lo = (lo.0.min(x), lo.1.min(y));
-            hi = (hi.0.max(x), hi.1.max(y));
-        }
-        let pad = |a: f64, b: f64| if b > a { 0.08 * (b - a) } else { 1.0 };
-        emt_plot::Portrait {
-            x_desc: "PC1",
-            y_desc: "PC2",
-            x_range: (lo.0 - pad(lo.0, hi.0), hi.0 + pad(lo.0, hi.0)),
-            y_range: (lo.1 - pad(lo.1, hi.1), hi.1 + pad(lo.1, hi.1)),
-            nullclines: vec![],
-            arrows: vec![],
-            trajectories: lines,
-            points,
-            dims: n,
-            dots: matches!(system, emt_dynamics::System::Map(_)),
-            cycle: orbit.as_ref().map_or(vec![], |o| o.rows().into_iter().map(project).collect()),
-            endpoints,
-            reference,
-        }
+    let no_ends = Vec::new();
+    let data = emt_plot::phase_portrait::PortraitData {
+        system,
+        u: u.view(),
+        found,
+        runs: &trajs,
+        cycle: orbit.as_ref().map(|o| o.view()),
+        ends: ends.as_ref().map_or(&no_ends, |(e, _)| e),
+        reference: ends.as_ref().map(|(_, r)| r.view()),
+        bound: search.bound,
     };
+    let portrait = emt_plot::phase_portrait::fixed_point_portrait(&data)?;
     emt_plot::save(out, (1000, 1000), &emt_plot::Figure::Portrait { title: &title, portrait: &portrait })?;
     let mut j = summary("fixed-points", out)?;
     j["count"] = json!(found.fixed.len());
