@@ -52,8 +52,8 @@ pub struct GatingSettings {
     pub transition_steps: usize,
     /// Constant inputs `b_r` to the r-gate of the input-driven scan (g_h = 1.8, alpha_r = 4).
     pub inputs: Vec<f64>,
-    /// Run only the input-driven panels, skipping the zero-state checks' neighbours
-    /// (timescales, chaos grid, alpha_r transition).
+    /// Run only the input-driven panels (and the zero-state check, seconds), skipping the
+    /// timescales, the chaos grid and the alpha_r transition.
     pub input_only: bool,
     /// Sizes N of the fixed-point census along the inputs (cost ~ N^3 per Newton step).
     pub fp_n: Vec<usize>,

@@ -28,7 +28,8 @@ pub struct GatingArgs {
     /// the 3 values 0, 0.5, 1].
     #[arg(long)]
     input_max: Option<f64>,
-    /// Run only the input-driven scan (at N/2 and N), skipping (a)-(c) and the alpha_r scan.
+    /// Run only the input-driven scan (at N/2 and N) and its fixed-point census, skipping the
+    /// timescales, the (g_h, alpha_r) grid and the alpha_r scan (the zero-state check still runs).
     #[arg(long)]
     input_only: bool,
     /// The (g_h, alpha_r) grid of the phase diagram as `G1,G2,..xA1,A2,..` (g_h values, then
