@@ -13,6 +13,11 @@
 //! | [`dynamics`] | `emt-dynamics` | fixed points, Lyapunov spectra, attractors, limit cycles, phase response, sweeps, certified zeros |
 //! | [`linalg`] | `emt-linalg` | dense linear algebra on ndarray types |
 //!
+//! Two crates sit beside the facade rather than in it, so that a library user does not compile
+//! plotters unless asked: `emt-plot` (every figure emt draws, PNG / SVG with an embedded font) and
+//! `emt-repro` (each dynamics paper as typed settings returning a serialisable report). Add them
+//! as dependencies of their own.
+//!
 //! ```
 //! use emt::prelude::*;
 //! let task = LinearVb::new("255,0,0".parse()?, 8, 8)?;
