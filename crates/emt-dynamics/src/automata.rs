@@ -327,7 +327,7 @@ fn permutations(v: &mut [usize], i: usize, visit: &mut dyn FnMut(&[usize]) -> bo
 ///
 /// ```
 /// use emt_dynamics::cluster_greedy;
-/// let xs = [0.0, 0.05, 1.0, 1.02, 0.01, 5.0];
+/// let xs = [0.0f64, 0.05, 1.0, 1.02, 0.01, 5.0];
 /// let (labels, k) = cluster_greedy(&xs, |a, b| (a - b).abs() < 0.1, |a, b| (a - b).abs(), 2);
 /// // 5.0 is alone (1 < 2 items) and joins the nearest kept cluster, {1.0, 1.02}.
 /// assert_eq!((labels, k), (vec![0, 0, 1, 1, 0, 1], 2));

@@ -102,7 +102,10 @@ pub use lyapunov::{
 pub use newton::{NewtonOutcome, NewtonParams, NewtonStatus, newton};
 pub use phase::{PhaseParams, PhaseResponse, phase_response_map, wrap};
 pub use planar::{SlowManifold, SlowManifoldParams, SlowPoint, nullcline, slow_manifold};
-pub use scan::{ScanSummary, Transition, TransitionThresholds, summarise_scan, transition_verdict};
+pub use scan::{
+    LambdaScanParams, ScanSummary, Transition, TransitionThresholds, lambda_max_scan, summarise_scan,
+    transition_verdict,
+};
 pub use sweep::{
     AsFlow, AsMap, AsSystem, Bifurcation, Divergence, DivergenceFit, PeriodDivergence, Sweep, SweepParams, SweepPoint,
     fit_period_divergence, locate_cycle_loss, orbit, orbit_range, sweep, sweep_flow, sweep_map,

@@ -13,7 +13,10 @@
 //! # Ok::<(), emt_core::Error>(())
 //! ```
 
-use emt_core::{Error, Result};
+use emt_core::{Error, Flow, Result};
+use ndarray::{Array1, Array2};
+
+use crate::{LyapunovParams, Rk4, in_order_on_threads, lambda_max_flow};
 
 /// What counts as non-chaotic, chaotic and resolved. Default: non-chaotic `lambda_max <=
 /// 0.005`, chaotic `>= 0.02`, onset at the first mean above 0.01, resolved at 3 standard errors.
@@ -171,5 +174,135 @@ mod tests {
             let best = curve.windows(2).map(|w| w[1] - w[0]).fold(f64::NEG_INFINITY, f64::max);
             prop_assert!((s.largest_step - best).abs() < 1e-12);
         }
+    }
+}
+
+/// How [`lambda_max_scan`] measures each network: a settling run, then lambda_max.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LambdaScanParams {
+    /// Time run with RK4 (step `lyapunov.dt`, zero input) from the start before measuring.
+    pub settle_time: f64,
+    /// The lambda_max run ([`lambda_max_flow`], zero input); its `seed` is replaced by the
+    /// draw's seed, so every draw is reproducible alone.
+    pub lyapunov: LyapunovParams,
+    /// Threads over the draws (the answer does not depend on it).
+    pub threads: usize,
+}
+
+impl Default for LambdaScanParams {
+    /// 50 time units of settling; 3,000 RK4 steps of 0.05 renormalised every 10 (the theory of
+    /// gating's setting); 1 thread.
+    fn default() -> Self {
+        LambdaScanParams {
+            settle_time: 50.0,
+            lyapunov: LyapunovParams {
+                exponents: Some(1),
+                steps: 3000,
+                transient: 0,
+                renormalize_every: 10,
+                dt: 0.05,
+                ..Default::default()
+            },
+            threads: 1,
+        }
+    }
+}
+
+/// lambda_max over a family of flows and coupling draws: for each draw seed in `draws` and each
+/// value in `values`, the flow `build(draw, value)` is run from `start(draw, &flow)` for
+/// `settle_time` (RK4, zero input), then lambda_max is measured from there ([`lambda_max_flow`],
+/// zero input, seed = the draw). Returns the curves `(draws, values)` in the order given; feed
+/// them to [`summarise_scan`] for the mean, spread, onset and verdict. Draws run on `threads`;
+/// the caller's interrupt hook goes with them.
+///
+/// ```
+/// use emt_core::cells::{CtGruWeights};
+/// use emt_dynamics::{LambdaScanParams, lambda_max_scan};
+/// // A 2-D ctgru whose recurrent gain grows: a stable node, then a limit cycle (lambda_max 0).
+/// let build = |_draw: u64, g: f64| {
+///     let c = std::f64::consts::FRAC_PI_4.cos() * g;
+///     let mut u = ndarray::Array2::zeros((6, 2));
+///     u.slice_mut(ndarray::s![4.., ..]).assign(&ndarray::array![[c, -c], [c, c]]);
+///     CtGruWeights::new(u, None, None, 0.1, None)
+/// };
+/// let start = |_draw: u64, _net: &CtGruWeights| ndarray::array![0.05, 0.0];
+/// let mut p = LambdaScanParams::default();
+/// p.lyapunov.steps = 2000;
+/// let curves = lambda_max_scan(&[0.5, 4.0], &[0, 1], build, start, &p)?;
+/// assert_eq!((curves.len(), curves[0].len()), (2, 2));
+/// assert!(curves[0][0] < -0.1);          // a stable node: contracting
+/// assert!(curves[0][1].abs() < 0.02);    // on a cycle: the flow direction, lambda_max ~ 0
+/// # Ok::<(), emt_core::Error>(())
+/// ```
+pub fn lambda_max_scan<F, B, S>(
+    values: &[f64],
+    draws: &[u64],
+    build: B,
+    start: S,
+    p: &LambdaScanParams,
+) -> Result<Vec<Vec<f64>>>
+where
+    F: Flow + Sync,
+    B: Fn(u64, f64) -> Result<F> + Sync,
+    S: Fn(u64, &F) -> Array1<f64> + Sync,
+{
+    if !(p.settle_time.is_finite() && p.settle_time >= 0.0) {
+        return Err(Error::param("settle_time", p.settle_time, "must be finite and >= 0"));
+    }
+    let dt = p.lyapunov.dt;
+    if !(dt.is_finite() && dt > 0.0) {
+        return Err(Error::param("lyapunov.dt", dt, "must be finite and > 0"));
+    }
+    let per_draw = |draw: u64| -> Result<Vec<f64>> {
+        let lp = LyapunovParams { seed: draw, ..p.lyapunov };
+        values
+            .iter()
+            .map(|&v| {
+                let flow = build(draw, v)?;
+                let n = flow.state_dim();
+                let mut x = start(draw, &flow);
+                emt_core::check::shape("start", &x, &[n])?;
+                let u = Array1::zeros(flow.input_dim());
+                let mut rk = Rk4::new(n, 0);
+                for _ in 0..(p.settle_time / dt).round() as usize {
+                    emt_core::interrupt::check("lambda_max scan")?;
+                    rk.step(&flow, &mut x, u.view(), dt)?;
+                }
+                lambda_max_flow(&flow, x.view(), Array2::zeros((1, flow.input_dim())).view(), &lp)
+            })
+            .collect()
+    };
+    in_order_on_threads(draws.len(), p.threads, |k| per_draw(draws[k])).into_iter().collect()
+}
+
+#[cfg(test)]
+mod scan_runner_tests {
+    use super::*;
+    use emt_core::cells::CtGruWeights;
+
+    fn rotation(draw: u64, g: f64) -> Result<CtGruWeights> {
+        let c = std::f64::consts::FRAC_PI_4.cos() * g * (1.0 + 0.1 * draw as f64);
+        let mut u = Array2::zeros((6, 2));
+        u.slice_mut(ndarray::s![4.., ..]).assign(&ndarray::array![[c, -c], [c, c]]);
+        CtGruWeights::new(u, None, None, 0.1, None)
+    }
+
+    /// Draws on 1 or 3 threads give the same curves, in the draws' order; bad settings and a
+    /// start of the wrong size are refused by name.
+    #[test]
+    fn threads_do_not_change_the_curves_and_bad_input_is_named() {
+        let start = |_: u64, _: &CtGruWeights| ndarray::array![0.05, 0.0];
+        let mut p = LambdaScanParams::default();
+        p.lyapunov.steps = 300;
+        let one = lambda_max_scan(&[0.5, 2.0, 4.0], &[3, 0, 1], rotation, start, &p).unwrap();
+        let three =
+            lambda_max_scan(&[0.5, 2.0, 4.0], &[3, 0, 1], rotation, start, &LambdaScanParams { threads: 3, ..p })
+                .unwrap();
+        assert_eq!(one, three);
+        assert_eq!((one.len(), one[0].len()), (3, 3));
+        let bad = LambdaScanParams { settle_time: f64::NAN, ..p };
+        assert!(lambda_max_scan(&[1.0], &[0], rotation, start, &bad).unwrap_err().to_string().contains("settle_time"));
+        let wrong = |_: u64, _: &CtGruWeights| ndarray::array![0.05];
+        assert!(lambda_max_scan(&[1.0], &[0], rotation, wrong, &p).unwrap_err().to_string().contains("start"));
     }
 }

@@ -608,13 +608,18 @@ pub fn settle_and_lambda(w: &GatedWeights, steps: usize, seed: u64) -> Result<(A
     Ok((states, lambda_max(w, last.view(), steps, dt, seed)?))
 }
 
-/// RK4 from a seeded random state (stream 30) for time `t`: the h-part of the states sampled
-/// every step over the second half `(steps / 2, N)`, and the final full state `(3N)`.
-pub fn run_flow(w: &GatedWeights, t: f64, dt: f64, seed: u64) -> Result<(Array2<f64>, Array1<f64>)> {
+/// A standard Gaussian state `(3N)` from stream 30 of `seed`: where every run of the paper starts.
+pub fn random_state(seed: u64, w: &GatedWeights) -> Array1<f64> {
     use rand_distr::Distribution;
-    let n = w.hidden_dim();
     let mut r = rng::stream(seed, 30);
-    let mut x = Array1::from_shape_simple_fn(3 * n, || rand_distr::StandardNormal.sample(&mut r));
+    Array1::from_shape_simple_fn(3 * w.hidden_dim(), || rand_distr::StandardNormal.sample(&mut r))
+}
+
+/// RK4 from [`random_state`] for time `t`: the h-part of the states sampled every step over the
+/// second half `(steps / 2, N)`, and the final full state `(3N)`.
+pub fn run_flow(w: &GatedWeights, t: f64, dt: f64, seed: u64) -> Result<(Array2<f64>, Array1<f64>)> {
+    let n = w.hidden_dim();
+    let mut x = random_state(seed, w);
     let steps = (t / dt).round() as usize;
     let keep = steps / 2;
     let mut rk = emt_dynamics::Rk4::new(3 * n, 0);
@@ -715,21 +720,29 @@ pub fn count_fixed_points(w: &GatedWeights, seeds: usize, seed: u64) -> Result<F
     Ok(out)
 }
 
-/// lambda_max ([`settle_and_lambda`]) of the networks `build(J0, value)` for each value, one
-/// curve per coupling draw `seed..seed + transition_seeds`, the draws on `threads`.
+/// lambda_max of the networks `build(J0, value)` for each value, one curve per coupling draw
+/// `seed..seed + transition_seeds` ([`emt_dynamics::lambda_max_scan`]: 50 time units of RK4 from
+/// [`random_state`], then `transition_steps` steps of 0.05), the draws on `threads`.
 fn scan_lambda_max(
     s: &GatingSettings,
     size: usize,
     values: &[f64],
     build: impl Fn(&[Array2<f64>; 3], f64) -> Result<GatedWeights> + Sync,
 ) -> Result<Vec<Vec<f64>>> {
-    let per_draw = |draw: u64| -> Result<Vec<f64>> {
-        let j = coupling_draw(size, draw);
-        values.iter().map(|&v| Ok(settle_and_lambda(&build(&j, v)?, s.transition_steps, draw)?.1)).collect()
+    let p = emt_dynamics::LambdaScanParams {
+        settle_time: 50.0,
+        lyapunov: emt_dynamics::LyapunovParams {
+            exponents: Some(1),
+            steps: s.transition_steps,
+            transient: 0,
+            renormalize_every: 10,
+            dt: 0.05,
+            ..Default::default()
+        },
+        threads: s.threads,
     };
-    emt_dynamics::in_order_on_threads(s.transition_seeds as usize, s.threads, |k| per_draw(s.seed + k as u64))
-        .into_iter()
-        .collect()
+    let draws: Vec<u64> = (0..s.transition_seeds).map(|k| s.seed + k).collect();
+    emt_dynamics::lambda_max_scan(values, &draws, |draw, v| build(&coupling_draw(size, draw), v), random_state, &p)
 }
 
 /// Mean and spread over draws, onset, largest step and verdict of a scan over `name`, with a
