@@ -290,6 +290,21 @@ fn font(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().into()
 }
 
+/// The legend box every figure uses: text of `size` on a translucent white box, grey border.
+fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    size: u32,
+    at: SeriesLabelPosition,
+) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .label_font(font(size))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .position(at)
+        .draw()
+}
+
 /// One labelled set of eigenvalues.
 #[derive(Debug, Clone)]
 pub struct EigenSet<'a> {
@@ -361,13 +376,7 @@ pub fn spectrum<DB: DrawingBackend>(
                 .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
         }
     }
-    chart
-        .configure_series_labels()
-        .label_font(font(16))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()?;
+    legend(&mut chart, 16, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
@@ -630,13 +639,7 @@ pub fn curves<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, pa
                         chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
                     }
                 }
-                chart
-                    .configure_series_labels()
-                    .label_font(font(14))
-                    .background_style(WHITE.mix(0.9))
-                    .border_style(BLACK.mix(0.4))
-                    .position(SeriesLabelPosition::UpperRight)
-                    .draw()?;
+                legend(&mut chart, 14, SeriesLabelPosition::UpperRight)?;
             }};
         }
         if *log {
@@ -780,13 +783,7 @@ pub fn portrait<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, 
         .draw_series(source.iter().map(|&q| Circle::new(q, 7, black.stroke_width(2))))?
         .label(format!("unstable ({})", source.len()))
         .legend(move |(x, y)| Circle::new((x + 10, y), 6, black.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .label_font(font(15))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()?;
+    legend(&mut chart, 15, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
@@ -959,13 +956,7 @@ pub fn bifurcation<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &st
             font(13).color(&red),
         )))?;
     }
-    chart
-        .configure_series_labels()
-        .label_font(font(14))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .position(SeriesLabelPosition::LowerLeft)
-        .draw()?;
+    legend(&mut chart, 14, SeriesLabelPosition::LowerLeft)?;
     let (t_lo, t_hi) = d.periods.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
     let (t_lo, t_hi) = if t_hi > t_lo {
         (t_lo, t_hi)
@@ -1024,13 +1015,7 @@ pub fn prc<DB: DrawingBackend>(
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
         chart.draw_series(pts.iter().map(|&q| Circle::new(q, 3, c.filled())))?;
     }
-    chart
-        .configure_series_labels()
-        .label_font(font(15))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()?;
+    legend(&mut chart, 15, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
@@ -1082,13 +1067,7 @@ pub fn bars<DB: DrawingBackend>(
             .label(name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
     }
-    chart
-        .configure_series_labels()
-        .label_font(font(15))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()?;
+    legend(&mut chart, 15, SeriesLabelPosition::LowerRight)?;
     Ok(())
 }
 
