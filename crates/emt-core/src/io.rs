@@ -72,6 +72,44 @@ impl Tensors {
         Ok(Tensors { tensors, dtypes, metadata: header.metadata, source: source.to_string() })
     }
 
+    /// Tensors held in memory (a PyTorch `state_dict` handed over by a binding): `tensors`
+    /// with each one's stored dtype in `dtypes` (`"f32"` or `"f64"`, one per tensor) and the
+    /// metadata a file would carry; `source` names them in errors. Errors name a tensor
+    /// without a dtype, a dtype without a tensor, an unknown dtype, or a non-finite value.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// let tensors = BTreeMap::from([("w".to_string(), ndarray::arr1(&[1.0f64, 2.0]).into_dyn())]);
+    /// let dtypes = BTreeMap::from([("w".to_string(), "f32".to_string())]);
+    /// let t = emt_core::io::Tensors::from_parts(tensors, &dtypes, BTreeMap::new(), "state dict")?;
+    /// assert_eq!(t.dtypes["w"], "f32");
+    /// # Ok::<(), emt_core::Error>(())
+    /// ```
+    pub fn from_parts(
+        tensors: BTreeMap<String, ArrayD<f64>>,
+        dtypes: &BTreeMap<String, String>,
+        metadata: BTreeMap<String, String>,
+        source: &str,
+    ) -> Result<Self> {
+        let mut kinds = BTreeMap::new();
+        for (name, array) in &tensors {
+            let kind = match dtypes.get(name).map(String::as_str) {
+                Some("f32") => Elem::F32.name(),
+                Some("f64") => Elem::F64.name(),
+                Some(other) => {
+                    return Err(format_err(source, format!("tensor {name}: dtype {other:?} is not f32 or f64")));
+                }
+                None => return Err(format_err(source, format!("tensor {name} has no dtype"))),
+            };
+            check::finite(name, array)?;
+            kinds.insert(name.clone(), kind);
+        }
+        if let Some(extra) = dtypes.keys().find(|k| !tensors.contains_key(*k)) {
+            return Err(format_err(source, format!("a dtype is given for {extra:?}, which is not a tensor")));
+        }
+        Ok(Tensors { tensors, dtypes: kinds, metadata, source: source.to_string() })
+    }
+
     /// Reads a safetensors file; its header is checked before the data is read, so a file
     /// that is not one is refused after its first bytes, whatever its size.
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
@@ -358,6 +396,24 @@ pub fn load_weights(path: impl AsRef<Path>) -> Result<(ElmanWeights<f64>, Weight
 mod tests {
     use super::*;
     use ndarray::{Array, array};
+
+    /// In-memory tensors (a binding's state dict) are refused by name when a dtype is missing,
+    /// unknown or given for no tensor, or a value is not finite; accepted ones keep their dtype.
+    #[test]
+    fn tensors_from_parts_name_what_is_wrong() {
+        let one = |v: f64| BTreeMap::from([("w".to_string(), array![v, 1.0].into_dyn())]);
+        let dt = |d: &str| BTreeMap::from([("w".to_string(), d.to_string())]);
+        let meta = BTreeMap::new;
+        let ok = Tensors::from_parts(one(0.5), &dt("f64"), meta(), "sd").unwrap();
+        assert_eq!((ok.dtypes["w"], ok.tensors["w"][0]), ("f64", 0.5));
+        let err = |t, d: &BTreeMap<String, String>| Tensors::from_parts(t, d, meta(), "sd").unwrap_err().to_string();
+        assert!(err(one(0.5), &BTreeMap::new()).contains("tensor w has no dtype"));
+        assert!(err(one(0.5), &dt("bf16")).contains("\"bf16\" is not f32 or f64"));
+        assert!(err(one(f64::NAN), &dt("f32")).contains("non-finite value NaN in w"));
+        let mut extra = dt("f32");
+        extra.insert("v".into(), "f32".into());
+        assert!(err(one(0.5), &extra).contains("\"v\", which is not a tensor"));
+    }
 
     fn sample() -> ElmanWeights<f64> {
         let w_hh = Array::from_shape_fn((4, 4), |(i, j)| (i as f64 - 1.5) * 0.25 + j as f64 * 0.125);

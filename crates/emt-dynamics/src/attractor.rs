@@ -57,6 +57,49 @@ impl Default for AttractorParams {
     }
 }
 
+impl AttractorParams {
+    /// The settings `emt cycle` uses for `system`: the defaults (2,000 + 2,000 steps) for a map,
+    /// 200 + 200 time units for a flow (whose periods are a few to tens of time units).
+    pub fn for_system(system: System<'_>) -> Self {
+        match system {
+            System::Map(_) => AttractorParams::default(),
+            System::Flow(_) => AttractorParams { transient: 200.0, length: 200.0, ..Default::default() },
+        }
+    }
+}
+
+/// One period of the attractor of `model`'s run from `x0` under `u`, sampled by the cell's step
+/// map `(steps, n)`, when the run settles on a limit cycle or an invariant circle
+/// ([`AttractorParams::for_system`]); `None` otherwise. What figures draw as "the cycle".
+///
+/// ```
+/// use emt_core::cells::{CtGruWeights, Model};
+/// // The 2-D continuous-time GRU whose U_h = 4 R(pi/4) oscillates with period 12.8325.
+/// let (c, s) = (4.0 * std::f64::consts::FRAC_PI_4.cos(), 4.0 * std::f64::consts::FRAC_PI_4.sin());
+/// let mut w_hh = ndarray::Array2::<f64>::zeros((6, 2));
+/// w_hh.slice_mut(ndarray::s![4.., ..]).assign(&ndarray::array![[c, -s], [s, c]]);
+/// let model = Model::CtGru(CtGruWeights::new(w_hh, None, None, 0.1, None)?);
+/// let x0 = ndarray::array![0.05, 0.0];
+/// let orbit = emt_dynamics::cycle_orbit(&model, x0.view(), ndarray::Array1::zeros(0).view())?.expect("a cycle");
+/// assert_eq!(orbit.nrows(), 129); // ceil(12.8325 / 0.1) steps of dt = 0.1
+/// # Ok::<(), emt_core::Error>(())
+/// ```
+pub fn cycle_orbit(
+    model: &emt_core::cells::Model,
+    x0: ArrayView1<'_, f64>,
+    u: ArrayView1<'_, f64>,
+) -> Result<Option<Array2<f64>>> {
+    use crate::AsSystem;
+    let system = model.system()?;
+    let a = classify_attractor(system, x0, u, &AttractorParams::for_system(system))?;
+    let Some(period) = a.period else { return Ok(None) };
+    if !matches!(a.kind, AttractorKind::LimitCycle | AttractorKind::InvariantCircle) {
+        return Ok(None);
+    }
+    let steps = ((period / model.step_time()).ceil() as usize).clamp(2, 100_000);
+    Ok(Some(crate::orbit(model.cell().map().as_ref(), a.state.view(), u, steps)?))
+}
+
 /// A classified attractor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attractor {

@@ -79,7 +79,7 @@ mod planar;
 mod scan;
 mod sweep;
 
-pub use attractor::{Attractor, AttractorKind, AttractorParams, classify_attractor};
+pub use attractor::{Attractor, AttractorKind, AttractorParams, classify_attractor, cycle_orbit};
 pub use automata::{Automaton, ExtractParams, Extracted, MAX_CYCLIC_ORDER, cluster_greedy};
 pub use certified::{
     CertifiedParams, CertifiedSearch, CertifiedZero, CtGruField, Interval, IntervalField, certified_zeros,

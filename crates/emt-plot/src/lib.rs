@@ -588,6 +588,45 @@ fn decimal_label(v: &f64) -> String {
     format!("{:.2}", v + 0.0)
 }
 
+/// The figure of `emt plot lyapunov`, saved to `path` (1100 x 1000): the spectrum (exponent
+/// against index) above the running estimates of the first 8 exponents over the measured
+/// steps or time (frame order), so convergence can be judged by eye.
+pub fn save_lyapunov(path: &Path, spectrum: &emt_dynamics::LyapunovSpectrum, title: &str) -> Result<()> {
+    let s = spectrum;
+    let unit = s.time_unit.name();
+    let points: Vec<(f64, f64)> = s.exponents.iter().enumerate().map(|(i, &l)| ((i + 1) as f64, l)).collect();
+    let shown = s.exponents.len().min(8);
+    // Blue, red, green, grey first (the CLI's order since it drew this figure).
+    let colours = [
+        PALETTE[0],
+        PALETTE[3],
+        PALETTE[1],
+        PALETTE[5],
+        RGBColor(118, 42, 131),
+        RGBColor(230, 97, 1),
+        RGBColor(1, 133, 113),
+        RGBColor(0, 0, 0),
+    ];
+    let labels: Vec<String> = (1..=shown).map(|i| format!("lambda_{i}")).collect();
+    let mut running = Vec::new();
+    for (i, label) in labels.iter().enumerate() {
+        let mut pts: Vec<(f64, f64)> = s.trace.iter().map(|p| (p.time, p.exponents[i])).collect();
+        pts.retain(|p| p.1.is_finite());
+        running.push(Curve { label, points: pts, color: colours[i % colours.len()] });
+    }
+    let panels = [
+        ("Spectrum", "index i", "lambda_i", false, vec![Curve { label: "lambda_i", points, color: PALETTE[0] }]),
+        (
+            "Convergence of the running estimates (frame order)",
+            if unit == "step" { "steps measured" } else { "time measured" },
+            "estimate",
+            false,
+            running,
+        ),
+    ];
+    save(path, (1100, 1000), &Figure::Curves { title, panels: &panels })
+}
+
 /// One panel of [`curves`]: title, x label, y label, log-scale y, the curves.
 pub type Panel<'a> = (&'a str, &'a str, &'a str, bool, Vec<Curve<'a>>);
 
@@ -1213,6 +1252,32 @@ pub fn automaton<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Lyapunov figure is written as PNG and SVG, with no temporary file left, and a bad
+    /// extension is refused by name.
+    #[test]
+    fn the_lyapunov_figure_is_saved() {
+        use emt_dynamics::{KaplanYorke, LyapunovSpectrum, TimeUnit, TracePoint};
+        let s = LyapunovSpectrum {
+            exponents: vec![0.1, -0.5],
+            time_unit: TimeUnit::Time,
+            trace: (1..=20)
+                .map(|k| TracePoint { time: k as f64, exponents: vec![0.1 + 1.0 / k as f64, -0.5] })
+                .collect(),
+            sum_rule: None,
+            kaplan_yorke: KaplanYorke::of(&[0.1, -0.5], 2),
+            final_state: ndarray::Array1::zeros(2),
+        };
+        let dir = std::env::temp_dir().join(format!("emt-plot-lyapunov-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["l.png", "l.svg"] {
+            save_lyapunov(&dir.join(name), &s, "test").unwrap();
+            assert!(std::fs::metadata(dir.join(name)).unwrap().len() > 1000);
+        }
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+        assert!(save_lyapunov(&dir.join("l.jpg"), &s, "test").unwrap_err().to_string().contains("jpg"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn zero_contour_of_a_circle_lies_on_it() {

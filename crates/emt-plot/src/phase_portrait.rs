@@ -33,6 +33,26 @@ pub struct PortraitData<'a> {
     pub bound: f64,
 }
 
+/// Runs of `system` under `u` from the first 8 of `starts` `(S, n)`, `steps` steps each (flows:
+/// RK4 steps of 0.05), each `(steps + 1, n)` with its start first: the runs
+/// [`fixed_point_portrait`] draws for a search seeded from `starts`.
+pub fn runs(
+    system: System<'_>,
+    u: ArrayView1<'_, f64>,
+    starts: ArrayView2<'_, f64>,
+    steps: usize,
+) -> Result<Vec<Array2<f64>>> {
+    let mut out = Vec::new();
+    for start in starts.rows().into_iter().take(8) {
+        let one = start.to_owned().insert_axis(Axis(0));
+        let states = emt_dynamics::trajectory_seeds(system, u, one.view(), steps, 1, 0.05, 0.0, 0)?;
+        let run = ndarray::concatenate(Axis(0), &[one.view(), states.view()])
+            .map_err(|e| Error::shape("trajectory", "(T, n)", e.to_string()))?;
+        out.push(run);
+    }
+    Ok(out)
+}
+
 /// Samples per axis of the field behind the 2-D nullclines, and arrows per axis.
 const FIELD_GRID: usize = 121;
 const ARROWS: usize = 17;
@@ -147,6 +167,21 @@ mod tests {
     use super::*;
     use emt_core::cells::CtGruWeights;
     use emt_dynamics::{FixedPointParams, find_fixed_points};
+
+    /// Runs start at their start, take `steps` steps, and stop after 8 starts.
+    #[test]
+    fn runs_are_the_first_eight_starts_run_forward() {
+        let mut u_w = Array2::zeros((6, 2));
+        u_w[[4, 0]] = 3.0;
+        let net = CtGruWeights::new(u_w, None, None, 0.1, None).unwrap();
+        let starts = Array2::from_shape_fn((10, 2), |(k, i)| 0.05 * (k + i) as f64);
+        let runs = runs(System::Flow(&net), Array1::zeros(0).view(), starts.view(), 30).unwrap();
+        assert_eq!(runs.len(), 8);
+        for (run, start) in runs.iter().zip(starts.rows()) {
+            assert_eq!(run.dim(), (31, 2));
+            assert_eq!(run.row(0), start);
+        }
+    }
 
     /// The decoupled 2-D ctgru U_h = 3 I has 9 fixed points, 4 stable: the portrait shows all 9
     /// by kind, and its nullclines pass through them.

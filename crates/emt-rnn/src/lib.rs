@@ -34,6 +34,7 @@ mod kernels;
 mod optim;
 mod params;
 mod profile;
+pub mod recipe;
 mod trainer;
 
 pub use curriculum::Curriculum;

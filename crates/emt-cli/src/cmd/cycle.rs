@@ -39,11 +39,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     let x0 = file.start_state(args.seed);
     let system = model.system()?;
     let flow = matches!(system, System::Flow(_));
-    let defaults = if flow {
-        AttractorParams { transient: 200.0, length: 200.0, ..Default::default() }
-    } else {
-        AttractorParams::default()
-    };
+    let defaults = AttractorParams::for_system(system);
     let params = AttractorParams {
         transient: args.transient.unwrap_or(defaults.transient),
         length: args.steps.unwrap_or(defaults.length),
@@ -77,26 +73,9 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     }))
 }
 
-/// One period of the zero-input attractor `(steps, n)`, sampled by the cell's step map, when the
-/// run from the file's `h0` (else a seeded small state) settles on a limit cycle or an
-/// invariant circle; `None` otherwise (for figures).
+/// One period of the zero-input attractor `(steps, n)` from the file's `h0` (else a seeded
+/// small state), when it is a limit cycle or an invariant circle; `None` otherwise (for figures).
 pub fn zero_input_orbit(file: &ModelFile, seed: u64) -> Result<Option<ndarray::Array2<f64>>> {
-    let model = &file.model;
-    let d = model.input_dim();
-    let x0 = file.start_state(seed);
-    let system = model.system()?;
-    let dt = model.step_time();
-    let params = if matches!(system, System::Flow(_)) {
-        AttractorParams { transient: 200.0, length: 200.0, ..Default::default() }
-    } else {
-        AttractorParams::default()
-    };
-    let u = Array1::zeros(d);
-    let a = classify_attractor(system, x0.view(), u.view(), &params)?;
-    let Some(period) = a.period else { return Ok(None) };
-    if !matches!(a.kind, emt_dynamics::AttractorKind::LimitCycle | emt_dynamics::AttractorKind::InvariantCircle) {
-        return Ok(None);
-    }
-    let steps = ((period / dt).ceil() as usize).clamp(2, 100_000);
-    Ok(Some(emt_dynamics::orbit(model.cell().map().as_ref(), a.state.view(), u.view(), steps)?))
+    let u = Array1::zeros(file.model.input_dim());
+    emt_dynamics::cycle_orbit(&file.model, file.start_state(seed).view(), u.view())
 }

@@ -559,61 +559,13 @@ fn lyapunov(run: &crate::cmd::lyapunov::RunArgs, out: &Path) -> Result<serde_jso
     emt_plot::check_out(out, &[&run.model.weights])?;
     let (file, s, _) = crate::cmd::lyapunov::spectrum(run)?;
     let unit = s.time_unit.name();
-    let spectrum: Vec<(f64, f64)> = s.exponents.iter().enumerate().map(|(i, &l)| ((i + 1) as f64, l)).collect();
-    // Running estimates in frame order, at most 8 of them (the largest first).
-    let shown = s.exponents.len().min(8);
-    let colours = [
-        BLUE,
-        RED,
-        GREEN,
-        GREY,
-        RGBColor(118, 42, 131),
-        RGBColor(230, 97, 1),
-        RGBColor(1, 133, 113),
-        RGBColor(0, 0, 0),
-    ];
-    let labels: Vec<String> = (1..=shown).map(|i| format!("lambda_{i}")).collect();
-    let mut curves = Vec::new();
-    for (i, label) in labels.iter().enumerate() {
-        let mut pts: Vec<(f64, f64)> = s.trace.iter().map(|p| (p.time, p.exponents[i])).collect();
-        pts.retain(|p| p.1.is_finite());
-        curves.push(Curve { label, points: pts, color: colours[i % colours.len()] });
-    }
-    let panels = [
-        ("Spectrum", "index i", "lambda_i", false, vec![Curve { label: "lambda_i", points: spectrum, color: BLUE }]),
-        (
-            "Convergence of the running estimates (frame order)",
-            if unit == "step" { "steps measured" } else { "time measured" },
-            "estimate",
-            false,
-            curves,
-        ),
-    ];
     let title =
         format!("Lyapunov spectrum of the {} cell (per {unit}), {}", file.model.kind(), run.model.weights.display());
-    emt_plot::save(out, (1100, 1000), &emt_plot::Figure::Curves { title: &title, panels: &panels })?;
+    emt_plot::save_lyapunov(out, &s, &title)?;
     let mut j = summary("lyapunov", out)?;
     j["exponents"] = json!(s.exponents);
     j["time_unit"] = json!(unit);
     Ok(j)
-}
-
-/// Trajectories from the search's starts (at most 8), `steps` steps each (flows: RK4, dt 0.05).
-fn trajectories(
-    system: emt_dynamics::System<'_>,
-    u: &Array1<f64>,
-    starts: &ndarray::Array2<f64>,
-    steps: usize,
-) -> Result<Vec<ndarray::Array2<f64>>> {
-    let mut out = Vec::new();
-    for start in starts.rows().into_iter().take(8) {
-        let one = start.to_owned().insert_axis(Axis(0));
-        let mut states = emt_dynamics::trajectory_seeds(system, u.view(), one.view(), steps, 1, 0.05, 0.0, 0)?;
-        states = ndarray::concatenate(Axis(0), &[one.view(), states.view()])
-            .map_err(|e| Error::shape("trajectory", "(T, n)", e.to_string()))?;
-        out.push(states);
-    }
-    Ok(out)
 }
 
 /// Trial end states with their labels (accepted / rejected, if given).
@@ -652,7 +604,7 @@ fn fixed_points(
     let ends = trials.map(|p| trial_endpoints(&search.file, p)).transpose()?;
     let system = search.system()?;
     let u = search.input();
-    let trajs = trajectories(system, u, &search.starts, args.steps.max(50))?;
+    let trajs = emt_plot::phase_portrait::runs(system, u.view(), search.starts.view(), args.steps.max(50))?;
     let found = search.found();
     let kind = search.file.model.kind();
     let title = format!("Fixed points of the {kind} cell: {} ({} stable)", found.fixed.len(), found.stable_count());

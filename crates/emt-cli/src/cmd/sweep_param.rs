@@ -101,12 +101,7 @@ fn attractor(
     length: Option<f64>,
 ) -> Result<(AttractorKind, Option<f64>, [f64; 2])> {
     let system = model.system()?;
-    let flow = matches!(system, System::Flow(_));
-    let mut params = if flow {
-        AttractorParams { transient: 200.0, length: 200.0, ..Default::default() }
-    } else {
-        AttractorParams::default()
-    };
+    let mut params = AttractorParams::for_system(system);
     if let Some(l) = length {
         params.length = l;
         params.transient = params.transient.max(l / 2.0);

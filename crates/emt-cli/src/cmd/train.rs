@@ -13,10 +13,9 @@
 
 use std::path::PathBuf;
 
-use emt_core::io::WeightsMetadata;
-use emt_core::{Error, Result, Task};
-use emt_rnn::{AdamConfig, CellSpec, Curriculum, Observer, TrainReport, Trainer, TrainerParams};
-use emt_tasks::{FlipFlop, LinearVb};
+use emt_core::{Error, Result};
+use emt_rnn::recipe::{TrainSettings, TrainTask, Trained};
+use emt_rnn::{CellSpec, Observer};
 use serde_json::json;
 
 use crate::common::{TaskArgs, ensure_writable, progress_bar};
@@ -120,6 +119,48 @@ enum Optimizer {
     Adamw,
 }
 
+impl Args {
+    /// The library's settings for this run.
+    fn settings(&self) -> Result<TrainSettings> {
+        use emt_core::cells::CellKind;
+        let task = match self.flipflop {
+            Some(bits) => TrainTask::FlipFlop { bits, p_flip: self.p_flip, horizon: self.horizon },
+            None => TrainTask::VariableBinding { id: self.task.id_or_repeat_copy(), s: self.task.s, d: self.task.d },
+        };
+        Ok(TrainSettings {
+            task,
+            cell: match self.cell {
+                Cell::Elman => CellKind::Elman,
+                Cell::Gru => CellKind::Gru,
+                Cell::Ctrnn => CellKind::CtRnn,
+                Cell::Ctgru => CellKind::CtGru,
+                Cell::Lstm => CellKind::Lstm,
+            },
+            nonlinearity: self.nonlinearity,
+            hidden: self.hidden,
+            seed: self.seed,
+            max_steps: self.max_steps,
+            threads: self.threads,
+            optimizer: match self.optimizer {
+                Optimizer::Adam => emt_rnn::recipe::Optimizer::Adam,
+                Optimizer::Adamw => emt_rnn::recipe::Optimizer::AdamW,
+            },
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            alpha: self.alpha,
+            dt: self.dt,
+            noise: self.noise,
+            rate_penalty: self.rate_penalty,
+            bias: self.bias,
+            init: match self.init {
+                InitArg::Pytorch => emt_rnn::Init::PyTorch,
+                InitArg::Glorot => emt_rnn::Init::GlorotNormal,
+            },
+            h0_ones: self.h0_ones,
+        })
+    }
+}
+
 pub fn run(args: &Args) -> Result<serde_json::Value> {
     // Fail on a bad path now, not after minutes of training.
     ensure_writable(&args.out, &[])?;
@@ -129,69 +170,28 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
             return Err(Error::param("--log", log.display(), "is the same file as --out"));
         }
     }
-    let adam = match args.optimizer {
-        Optimizer::Adam => AdamConfig { lr: args.lr, weight_decay: args.weight_decay, ..Default::default() },
-        Optimizer::Adamw => AdamConfig::adamw(args.lr, args.weight_decay),
-    };
-    let cell = match (args.cell, args.nonlinearity) {
-        (Cell::Elman, emt_core::Activation::Relu) => CellSpec::ElmanRelu,
-        (_, emt_core::Activation::Tanh) => match args.cell {
-            Cell::Elman => CellSpec::Elman,
-            Cell::Gru => CellSpec::Gru,
-            Cell::Ctrnn => CellSpec::CtRnn { alpha: args.alpha },
-            Cell::Ctgru => CellSpec::CtGru { dt: args.dt },
-            Cell::Lstm => CellSpec::Lstm,
-        },
-        (cell, other) => {
-            return Err(emt_core::Error::param(
-                "--nonlinearity",
-                other.name(),
-                format!("the engine trains tanh, and relu for elman only (not {cell:?})"),
-            ));
+    let settings = args.settings()?;
+    let cell = settings.cell_spec().map_err(|e| match e {
+        Error::InvalidParameter { name, value, reason } if name == "nonlinearity" => {
+            Error::InvalidParameter { name: "--nonlinearity".into(), value, reason }
         }
-    };
-    let params = TrainerParams::paper()
-        .cell(cell)
-        .noise(args.noise)
-        .rate_penalty(args.rate_penalty)
-        .bias(args.bias)
-        .init(match args.init {
-            InitArg::Pytorch => emt_rnn::Init::PyTorch,
-            InitArg::Glorot => emt_rnn::Init::GlorotNormal,
-        })
-        .h0(args.h0_ones.then(|| vec![1.0; args.hidden]))
-        .hidden(args.hidden)
-        .seed(args.seed)
-        .max_steps(args.max_steps)
-        .threads(args.threads)
-        .adam(adam);
-    let (mut summary, name) = match args.flipflop {
-        Some(bits) => {
-            let task = FlipFlop::new(bits, args.p_flip)?;
-            let params = params.curriculum(Curriculum::new(vec![args.horizon], 1.0)?).eval_horizon(args.horizon);
-            let meta = WeightsMetadata { task: Some("flipflop".into()), d: Some(bits), ..Default::default() };
-            let mut j = train(args, task, params, meta)?;
-            j["task"] = json!("flipflop");
-            j["s"] = serde_json::Value::Null;
-            j["d"] = json!(bits);
-            j["bits"] = json!(bits);
-            j["p_flip"] = json!(args.p_flip);
-            (j, format!("flipflop({bits} bits)"))
+        other => other,
+    })?;
+    let mut summary = train(args, &settings)?;
+    let name = match settings.task {
+        TrainTask::FlipFlop { bits, p_flip, .. } => {
+            summary["task"] = json!("flipflop");
+            summary["s"] = serde_json::Value::Null;
+            summary["d"] = json!(bits);
+            summary["bits"] = json!(bits);
+            summary["p_flip"] = json!(p_flip);
+            format!("flipflop({bits} bits)")
         }
-        None => {
-            let id = args.task.id_or_repeat_copy();
-            let task = LinearVb::new(id, args.task.s, args.task.d)?;
-            let meta = WeightsMetadata {
-                task: Some(id.to_string()),
-                s: Some(args.task.s),
-                d: Some(args.task.d),
-                ..Default::default()
-            };
-            let mut j = train(args, task, params, meta)?;
-            j["task"] = json!(id.to_string());
-            j["s"] = json!(args.task.s);
-            j["d"] = json!(args.task.d);
-            (j, id.to_string())
+        TrainTask::VariableBinding { id, s, d } => {
+            summary["task"] = json!(id.to_string());
+            summary["s"] = json!(s);
+            summary["d"] = json!(d);
+            id.to_string()
         }
     };
     match cell {
@@ -212,17 +212,15 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     Ok(summary)
 }
 
-/// Trains on `task`, writes the model file, and returns the summary keys common to all tasks.
-fn train<T: Task>(args: &Args, task: T, params: TrainerParams, meta: WeightsMetadata) -> Result<serde_json::Value> {
-    let cell = params.get_cell();
-    let mut trainer = Trainer::new(task, params)?;
-    let meta = WeightsMetadata { seed: Some(args.seed), ..meta };
+/// Trains, writes the model file, and returns the summary keys common to all tasks.
+fn train(args: &Args, settings: &TrainSettings) -> Result<serde_json::Value> {
+    let cell = settings.cell_spec()?;
     let mut progress = Progress::new(progress_bar(args.max_steps));
     let mut log = match &args.log {
         Some(p) => Some(JsonlLog::create(p.clone(), args.log_every)?),
         None => None,
     };
-    let mut checkpoint = Checkpoint { path: args.out.clone(), every: args.checkpoint_every, meta: meta.clone() };
+    let mut checkpoint = Checkpoint { path: args.out.clone(), every: args.checkpoint_every, meta: settings.metadata() };
     let mut deadline = crate::common::deadline().map(|(start, s)| crate::observers::Deadline {
         until: start + std::time::Duration::from_secs_f64(s),
         hit: false,
@@ -234,7 +232,7 @@ fn train<T: Task>(args: &Args, task: T, params: TrainerParams, meta: WeightsMeta
     if let Some(d) = deadline.as_mut() {
         observers.push(d);
     }
-    let report: TrainReport = trainer.run(&mut observers)?;
+    let Trained { file, report } = emt_rnn::recipe::train(settings, &mut observers)?;
     let stop = match report.stop {
         _ if deadline.as_ref().is_some_and(|d| d.hit) => "deadline",
         emt_rnn::StopReason::TargetReached => "target_reached",
@@ -242,12 +240,6 @@ fn train<T: Task>(args: &Args, task: T, params: TrainerParams, meta: WeightsMeta
         emt_rnn::StopReason::Observer => "observer",
         emt_rnn::StopReason::Interrupted => "interrupted",
     };
-    let mut file = emt_core::cells::ModelFile::new(trainer.model()?);
-    if let Some(h0) = trainer.settings().get_h0() {
-        file = file.with_h0(ndarray::Array1::from(h0.to_vec()))?;
-    }
-    let file =
-        file.with_meta(WeightsMetadata { step: Some(report.steps), ..meta }).with_dtype(emt_core::cells::Dtype::F32);
     crate::common::write_atomic(&args.out, &file.to_bytes()?)?;
     let rate = report.steps as f64 / report.train_seconds.max(f64::MIN_POSITIVE);
     let mut summary = json!({
@@ -262,7 +254,7 @@ fn train<T: Task>(args: &Args, task: T, params: TrainerParams, meta: WeightsMeta
         "final_loss": report.final_loss,
         "weights": args.out.display().to_string(),
         "threads": args.threads,
-        "optimizer": match args.optimizer { Optimizer::Adam => "adam", Optimizer::Adamw => "adamw" },
+        "optimizer": settings.optimizer.name(),
         "lr": args.lr,
         "weight_decay": args.weight_decay,
         "cell": cell.name(),
