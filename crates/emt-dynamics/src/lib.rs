@@ -74,6 +74,7 @@ mod helpers;
 mod integrate;
 mod lyapunov;
 mod newton;
+mod param_sweep;
 mod phase;
 mod planar;
 mod scan;
@@ -96,10 +97,11 @@ pub use helpers::{
 };
 pub use integrate::Rk4;
 pub use lyapunov::{
-    KaplanYorke, LyapunovParams, LyapunovSpectrum, SumRule, TimeUnit, TracePoint, lambda_max_flow, lambda_max_map,
-    lyapunov_flow, lyapunov_map,
+    KaplanYorke, LyapunovParams, LyapunovSpectrum, SumRule, TimeUnit, TracePoint, lambda_max, lambda_max_flow,
+    lambda_max_map, lyapunov_flow, lyapunov_map, lyapunov_spectrum,
 };
 pub use newton::{NewtonOutcome, NewtonParams, NewtonStatus, newton};
+pub use param_sweep::{ParameterSweep, ParameterSweepParams, SweepValue, parameter_sweep};
 pub use phase::{PhaseParams, PhaseResponse, phase_response_map, wrap};
 pub use planar::{SlowManifold, SlowManifoldParams, SlowPoint, nullcline, slow_manifold};
 pub use scan::{

@@ -424,6 +424,34 @@ pub fn lambda_max_flow(
     Ok(sum / (p.steps as f64 * p.dt))
 }
 
+/// The spectrum of a map ([`lyapunov_map`]) or a flow ([`lyapunov_flow`]), whichever `system` is.
+pub fn lyapunov_spectrum(
+    system: crate::System<'_>,
+    x0: ArrayView1<'_, f64>,
+    inputs: ArrayView2<'_, f64>,
+    params: &LyapunovParams,
+) -> Result<LyapunovSpectrum> {
+    match system {
+        crate::System::Map(m) => lyapunov_map(m, x0, inputs, params),
+        crate::System::Flow(f) => lyapunov_flow(f, x0, inputs, params),
+    }
+}
+
+/// `lambda_max` by two nearby trajectories of a map ([`lambda_max_map`]) or a flow
+/// ([`lambda_max_flow`]), whichever `system` is: the cross-check of [`lyapunov_spectrum`]'s first
+/// exponent.
+pub fn lambda_max(
+    system: crate::System<'_>,
+    x0: ArrayView1<'_, f64>,
+    inputs: ArrayView2<'_, f64>,
+    params: &LyapunovParams,
+) -> Result<f64> {
+    match system {
+        crate::System::Map(m) => lambda_max_map(m, x0, inputs, params),
+        crate::System::Flow(f) => lambda_max_flow(f, x0, inputs, params),
+    }
+}
+
 /// Pulls `y` back to distance `d0` from `x`; returns `ln(|y - x| / d0)` if `measure`, else 0.
 fn renormalize_pair(x: &Array1<f64>, y: &mut Array1<f64>, d0: f64, measure: bool, t: usize) -> Result<f64> {
     let diff = &*y - x;

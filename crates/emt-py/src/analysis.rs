@@ -7,9 +7,9 @@ use emt::core::io::{ParamPath, Tensors};
 use emt::core::{Error, Flow, check};
 use emt::dynamics::{
     AsSystem, Attractor, AttractorKind, AttractorParams, CertifiedParams, CycleParams, FixedPoint, FixedPointParams,
-    Interval, LyapunovParams, PhaseParams, SeedParams, Stability, SweepParams, System, box_half_width,
-    classify_attractor, find_fixed_points_per_input, lambda_max_flow, lambda_max_map, limit_cycle, lyapunov_flow,
-    lyapunov_map, phase_response_map, seed_states, sweep,
+    Interval, LyapunovParams, ParameterSweepParams, PhaseParams, SeedParams, Stability, SweepParams, System,
+    box_half_width, classify_attractor, find_fixed_points_per_input, limit_cycle, parameter_sweep, phase_response_map,
+    seed_states,
 };
 use emt::ndarray::{Array1, Array2, Array3, ArrayView1, Axis};
 use num_complex::Complex64;
@@ -252,11 +252,8 @@ fn lyapunov_spectrum<'py>(
     let x0 = start_or(model, x0, seed);
     let inputs = inputs.map_or_else(|| Array2::zeros((1, m.input_dim())), |u| u.as_array().to_owned());
     let params = lyapunov_params(k, steps, transient, dt, renormalize_every, seed);
-    let s = detached(py, || match (m.as_map(), m.as_flow()) {
-        (Some(map), _) => lyapunov_map(map, x0.view(), inputs.view(), &params),
-        (None, Some(f)) => lyapunov_flow(f, x0.view(), inputs.view(), &params),
-        (None, None) => Err(Error::param("cell", m.kind(), "is neither a map nor a flow")),
-    })?;
+    let system = m.system().py()?;
+    let s = detached(py, || emt::dynamics::lyapunov_spectrum(system, x0.view(), inputs.view(), &params))?;
     let times: Vec<f64> = s.trace.iter().map(|t| t.time).collect();
     let kk = s.exponents.len();
     let trace =
@@ -293,20 +290,13 @@ fn lambda_max(
     let x0 = start_or(model, x0, seed);
     let inputs = inputs.map_or_else(|| Array2::zeros((1, m.input_dim())), |u| u.as_array().to_owned());
     let params = lyapunov_params(None, steps, transient, dt, renormalize_every, seed);
-    detached(py, || match (m.as_map(), m.as_flow()) {
-        (Some(map), _) => lambda_max_map(map, x0.view(), inputs.view(), &params),
-        (None, Some(f)) => lambda_max_flow(f, x0.view(), inputs.view(), &params),
-        (None, None) => Err(Error::param("cell", m.kind(), "is neither a map nor a flow")),
-    })
+    let system = m.system().py()?;
+    detached(py, || emt::dynamics::lambda_max(system, x0.view(), inputs.view(), &params))
 }
 
-/// `emt cycle`'s settings: maps 2000 + 2000 steps, flows 200 + 200 time units.
-fn attractor_params(flow: bool, transient: Option<f64>, length: Option<f64>) -> AttractorParams {
-    let defaults = if flow {
-        AttractorParams { transient: 200.0, length: 200.0, ..Default::default() }
-    } else {
-        AttractorParams::default()
-    };
+/// `emt cycle`'s settings ([`AttractorParams::for_system`]) with `transient` / `length` given.
+fn attractor_params(system: System<'_>, transient: Option<f64>, length: Option<f64>) -> AttractorParams {
+    let defaults = AttractorParams::for_system(system);
     AttractorParams {
         transient: transient.unwrap_or(defaults.transient),
         length: length.unwrap_or(defaults.length),
@@ -350,7 +340,7 @@ fn classify_attractor_py<'py>(
     let system = m.system().py()?;
     let flow = matches!(system, System::Flow(_));
     let (x0, u) = (start_or(model, x0, seed), input_or_zero(model, u));
-    let params = attractor_params(flow, transient, length);
+    let params = attractor_params(system, transient, length);
     let a = detached(py, || classify_attractor(system, x0.view(), u.view(), &params))?;
     attractor_dict(py, &a, flow, m.kind())
 }
@@ -453,9 +443,10 @@ fn phase_response<'py>(
     Ok(dict!(py, { "kind" => kind.name(), "period" => period, "curves" => out, "cell" => m.kind().name() }))
 }
 
-/// Fixed points and their bifurcations along one parameter (see `emt.sweep`).
+/// `emt sweep-param` (see `emt.sweep`): fixed points, bifurcations, attractors along one
+/// parameter.
 #[pyfunction(name = "sweep")]
-#[pyo3(signature = (model, param, start, stop, values=21, *, tol=1e-8, starts=32, seed=0))]
+#[pyo3(signature = (model, param, start, stop, values=21, *, tol=1e-8, starts=32, seed=0, coord=0, length=None, continuation=false))]
 #[allow(clippy::too_many_arguments)]
 fn sweep_py<'py>(
     py: Python<'py>,
@@ -467,29 +458,33 @@ fn sweep_py<'py>(
     tol: f64,
     starts: usize,
     seed: u64,
+    coord: usize,
+    length: Option<f64>,
+    continuation: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let file = &model.file;
-    let (points, bifurcations, original) = detached(py, || {
-        if !(start.is_finite() && stop.is_finite()) || start == stop {
-            return Err(Error::param("start/stop", format!("{start} .. {stop}"), "must be finite and differ"));
-        }
+    let params = ParameterSweepParams {
+        sweep: SweepParams { from: start, to: stop, values, tol },
+        starts,
+        seed,
+        coord,
+        length,
+        continuation,
+    };
+    let (swept, original) = detached(py, || {
         let tensors = Tensors::from_bytes(&file.to_bytes()?, "model")?;
         let target = ParamPath::parse(param, &tensors)?;
         let at = |v: f64| -> emt::core::Result<CellModel> {
             Ok(emt::core::cells::ModelFile::from_tensors(&target.set(&tensors, v)?)?.model)
         };
-        let model0 = at(start)?;
-        let u = Array1::zeros(model0.input_dim());
-        let p = SeedParams { starts, noise: 0.02, seed, ..Default::default() };
-        let seeds = seed_states(model0.system()?, u.view(), file.h0.as_ref().map(|h| h.view()), &p)?.seeds;
-        let params = SweepParams { from: start, to: stop, values, tol };
-        let s = sweep(at, u.view(), seeds.view(), &params)?;
-        Ok((s.points, s.bifurcations, target.get(&tensors)))
+        let x0 = file.start_state(seed);
+        let swept = parameter_sweep(at, x0.view(), file.h0.as_ref().map(|h| h.view()), &params)?;
+        Ok((swept, target.get(&tensors)))
     })?;
     let rows = PyList::empty(py);
-    for pt in &points {
+    for v in &swept.values {
         let fixed = PyList::empty(py);
-        for f in &pt.fixed {
+        for f in &v.fixed {
             let z = f.leading_eigenvalue();
             fixed.append(dict!(py, {
                 "state" => f.state.clone().into_pyarray(py),
@@ -498,10 +493,16 @@ fn sweep_py<'py>(
                 "leading_eigenvalue" => (z.re, z.im),
             }))?;
         }
-        rows.append(dict!(py, { "parameter" => pt.parameter, "fixed_points" => fixed }))?;
+        rows.append(dict!(py, {
+            "parameter" => v.parameter,
+            "fixed_points" => fixed,
+            "attractor" => v.attractor.name(),
+            "period" => v.period,
+            "range" => (v.range[0], v.range[1]),
+        }))?;
     }
     let found = PyList::empty(py);
-    for b in &bifurcations {
+    for b in &swept.bifurcations {
         let entry = dict!(py, {
             "kind" => b.name(),
             "parameter" => b.parameter(),
@@ -514,7 +515,42 @@ fn sweep_py<'py>(
         }
         found.append(entry)?;
     }
-    Ok(dict!(py, { "points" => rows, "bifurcations" => found, "original" => original, "param" => param }))
+    let divergence = match &swept.divergence {
+        Some(d) => {
+            let fits = PyDict::new(py);
+            for f in &d.fits {
+                let fit = dict!(py, { "critical" => f.critical, "residual" => f.residual });
+                if let emt::dynamics::Divergence::Homoclinic { lambda_u } = f.kind {
+                    fit.set_item("lambda_u", lambda_u)?;
+                }
+                fits.set_item(f.kind.name(), fit)?;
+            }
+            Some(dict!(py, {
+                "kind" => d.best.kind.name(), "critical" => d.best.critical, "residual" => d.best.residual,
+                "fits" => fits, "periods" => d.periods.clone(), "parameters" => d.parameters.clone(),
+            }))
+        }
+        None => None,
+    };
+    let branches = PyList::empty(py);
+    for b in &swept.branches {
+        let n = b.points.first().map_or(0, |q| q.state.len());
+        let mut states = Array2::zeros((b.points.len(), n));
+        for (mut row, q) in states.rows_mut().into_iter().zip(&b.points) {
+            row.assign(&q.state);
+        }
+        branches.append(dict!(py, {
+            "parameters" => b.points.iter().map(|q| q.parameter).collect::<Vec<f64>>(),
+            "states" => states.into_pyarray(py),
+            "stable" => b.points.iter().map(|q| q.stable).collect::<Vec<bool>>(),
+            "folds" => b.folds.iter().map(|f| f.parameter()).collect::<Vec<f64>>(),
+            "end" => format!("{:?}", b.end),
+        }))?;
+    }
+    Ok(dict!(py, {
+        "points" => rows, "bifurcations" => found, "original" => original, "param" => param,
+        "period_divergence" => divergence, "branches" => branches,
+    }))
 }
 
 /// Every fixed point of a 2-D continuous-time GRU in [-1, 1]^2, proven by interval arithmetic

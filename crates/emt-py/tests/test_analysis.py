@@ -1,13 +1,15 @@
 """Every analysis on small models: ground truths, and the same numbers as the `emt` CLI on the same
 file and seeds."""
 
+import json
 import math
+import subprocess
 
 import numpy as np
 import pytest
 
 import emt
-from conftest import MODELS, TORCH, cli, read_safetensors
+from conftest import MODELS, TORCH, cli, emt_binary, read_safetensors
 
 
 @pytest.fixture(scope="module")
@@ -125,11 +127,22 @@ def test_phase_response_equals_the_cli_and_the_z3_truth():
 
 def test_sweep_finds_the_hopf_point_as_the_cli_does():
     path = MODELS / "ctgru_rotation.safetensors"
-    s = emt.sweep(emt.load(path), "weight_hh_l0[4,0]", 0.0, 2.5, 11)
-    j = cli("sweep-param", "--weights", path, "--param", "weight_hh_l0[4,0]", "--from", 0, "--to", 2.5, "--steps", 11)
+    s = emt.sweep(emt.load(path), "weight_hh_l0[4,0]", 0.0, 2.5, 11, continuation=True)
+    args = ["--param", "weight_hh_l0[4,0]", "--from", 0, "--to", 2.5, "--steps", 11, "--continuation"]
+    j = cli("sweep-param", "--weights", path, *args)
     assert [(b.kind, round(b.parameter, 9)) for b in s.bifurcations] == [
         (b["kind"], round(b["parameter"], 9)) for b in j["bifurcations"]
     ]
+    # The per-value lines: attractor, period, range as the CLI prints them.
+    lines = subprocess.run(
+        [emt_binary(), "sweep-param", "--weights", str(path), *map(str, args)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[:-1]
+    rows = [json.loads(line) for line in lines]
+    assert s.attractors == [r["attractor"] for r in rows]
+    np.testing.assert_allclose(s.periods, [np.nan if r["period"] is None else r["period"] for r in rows], atol=1e-12)
+    np.testing.assert_allclose(s.ranges, [r["range"] for r in rows], atol=1e-12)
+    assert s.period_divergence == j["period_divergence"]
+    assert len(s.branches) == len(j["branches"]) and s.attractors[-1] == "limit_cycle"
     hopf = [b for b in s.bifurcations if b.kind == "hopf"]
     assert len(hopf) == 1 and hopf[0].parameter == pytest.approx(4 - 2 * math.sqrt(2), abs=1e-7)
     assert len(s.parameters) == 11 and s.counts.min() >= 1
@@ -232,3 +245,17 @@ def test_reproduce_gating_and_phase_codes_quick_return_the_cli_reports(tmp_path)
     for key in set(j) - {"seconds", "out"}:
         assert _without_paths(p[key]) == _without_paths(j[key]), key
     assert (tmp_path / "py").is_dir() and p.networks == j["networks"]
+
+
+def test_results_pickle_and_convert_to_plain_data(uncoupled):
+    import pickle
+
+    m = emt.load(uncoupled)
+    fps = emt.find_fixed_points(m, n_inits=16, threads=1)
+    back = pickle.loads(pickle.dumps(fps))
+    np.testing.assert_array_equal(back.xstar, fps.xstar)
+    assert back.n_stable == 4 and len(back.slow) == len(fps.slow)
+    s = emt.lyapunov_spectrum(m, steps=200, transient=10)
+    assert pickle.loads(pickle.dumps(s)).exponents.tolist() == s.exponents.tolist()
+    for result in (fps, s, emt.classify_attractor(m)):
+        json.dumps(result.to_dict())  # JSON-ready: no arrays, no complex numbers left

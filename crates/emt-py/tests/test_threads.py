@@ -76,3 +76,23 @@ def test_ctrl_c_stops_a_long_search_and_leaves_the_interpreter_usable():
     assert lines[0].startswith("interrupted"), out.stdout
     assert float(lines[0].split()[1]) < 5.0, out.stdout
     assert lines[1] == "after 9", out.stdout
+
+
+TRAIN_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, threading, warnings
+    import emt
+
+    threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model, report = emt.train(s=8, d=8, hidden=32, max_steps=10**7, progress=False)
+    print(report.stop, report.steps < 10**7, model.state_dim, len(caught))
+    """
+)
+
+
+def test_ctrl_c_stops_training_and_returns_the_model_so_far():
+    out = subprocess.run([sys.executable, "-c", TRAIN_SCRIPT], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["interrupted", "True", "32", "1"], out.stdout + out.stderr

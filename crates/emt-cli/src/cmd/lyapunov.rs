@@ -13,9 +13,9 @@
 //! `kaplan_yorke` is null when more exponents are needed to decide it; an exponent of `-inf`
 //! (a direction the map annihilates) prints as null.
 
+use emt_core::Result;
 use emt_core::cells::ModelFile;
-use emt_core::{Error, Result};
-use emt_dynamics::{LyapunovParams, LyapunovSpectrum, lambda_max_flow, lambda_max_map, lyapunov_flow, lyapunov_map};
+use emt_dynamics::{AsSystem, LyapunovParams, LyapunovSpectrum, lambda_max, lyapunov_spectrum};
 use ndarray::Array2;
 use serde_json::json;
 
@@ -66,16 +66,9 @@ pub fn spectrum(args: &RunArgs) -> Result<(ModelFile, LyapunovSpectrum, f64)> {
         seed: args.seed,
         ..Default::default()
     };
-    let (s, l1) = match (model.as_map(), model.as_flow()) {
-        (Some(m), _) => {
-            (lyapunov_map(m, x0.view(), inputs.view(), &params)?, lambda_max_map(m, x0.view(), inputs.view(), &params)?)
-        }
-        (None, Some(f)) => (
-            lyapunov_flow(f, x0.view(), inputs.view(), &params)?,
-            lambda_max_flow(f, x0.view(), inputs.view(), &params)?,
-        ),
-        (None, None) => return Err(Error::param("cell", model.kind(), "is neither a map nor a flow")),
-    };
+    let system = model.system()?;
+    let s = lyapunov_spectrum(system, x0.view(), inputs.view(), &params)?;
+    let l1 = lambda_max(system, x0.view(), inputs.view(), &params)?;
     Ok((file, s, l1))
 }
 

@@ -32,11 +32,8 @@ use emt_core::cells::{Model, ModelFile};
 use emt_core::io::{ParamPath, Tensors};
 use emt_core::{Error, Result};
 use emt_dynamics::{
-    AsSystem, AttractorKind, AttractorParams, Bifurcation, ContinuationParams, Divergence, FixedPointParams,
-    SeedParams, Stability, SweepParams, System, classify_attractor, continue_branch, find_fixed_points, seed_states,
-    sweep,
+    Bifurcation, Divergence, ParameterSweepParams, PeriodDivergence, Stability, SweepParams, parameter_sweep,
 };
-use ndarray::Array1;
 use serde_json::{Value, json};
 
 #[derive(clap::Args, Debug)]
@@ -93,31 +90,9 @@ fn bifurcation_json(b: &Bifurcation) -> Value {
     j
 }
 
-/// The attractor of the zero-input run at one value: kind, period, range of `coord` over it.
-fn attractor(
-    model: &Model,
-    x0: &Array1<f64>,
-    coord: usize,
-    length: Option<f64>,
-) -> Result<(AttractorKind, Option<f64>, [f64; 2])> {
-    let system = model.system()?;
-    let mut params = AttractorParams::for_system(system);
-    if let Some(l) = length {
-        params.length = l;
-        params.transient = params.transient.max(l / 2.0);
-    }
-    let u = Array1::zeros(model.input_dim());
-    let a = classify_attractor(system, x0.view(), u.view(), &params)?;
-    // The range over one period (or 200 steps) of the cell's step map from the final state.
-    let steps = a.period.map_or(200, |p| ((p / model.step_time()).ceil() as usize).clamp(1, 100_000));
-    let range = emt_dynamics::orbit_range(model.cell().map().as_ref(), a.state.view(), u.view(), steps, coord)?;
-    Ok((a.kind, a.period, range))
-}
-
-/// The JSON of [`emt_dynamics::locate_cycle_loss`]: `kind`, `critical`, `residual`, `fits` (per
-/// law: `critical`, `residual`, and `lambda_u` for the homoclinic one), `periods`, `parameters`.
-fn period_divergence(rows: &[(f64, Option<f64>, f64)]) -> Option<Value> {
-    let d = emt_dynamics::locate_cycle_loss(rows)?;
+/// The JSON of a [`PeriodDivergence`]: `kind`, `critical`, `residual`, `fits` (per law:
+/// `critical`, `residual`, and `lambda_u` for the homoclinic one), `periods`, `parameters`.
+fn divergence_json(d: &PeriodDivergence) -> Value {
     let mut fits = serde_json::Map::new();
     for f in &d.fits {
         let mut j = json!({"critical": f.critical, "residual": f.residual});
@@ -126,10 +101,10 @@ fn period_divergence(rows: &[(f64, Option<f64>, f64)]) -> Option<Value> {
         }
         fits.insert(f.kind.name().into(), j);
     }
-    Some(json!({
+    json!({
         "kind": d.best.kind.name(), "critical": d.best.critical, "residual": d.best.residual, "fits": fits,
         "periods": d.periods, "parameters": d.parameters,
-    }))
+    })
 }
 
 pub fn run(args: &Args) -> Result<Value> {
@@ -143,73 +118,59 @@ pub fn run(args: &Args) -> Result<Value> {
     let target = ParamPath::parse(&args.param, &tensors)?;
     let file = ModelFile::from_tensors(&tensors)?;
     let model0 = model_at(&tensors, &target, args.from)?;
-    let (n, d) = (model0.state_dim(), model0.input_dim());
+    let n = model0.state_dim();
     if args.coord >= n {
         return Err(Error::param("--coord", args.coord, format!("the state has {n} coordinates")));
     }
-    let u = Array1::zeros(d);
-    // Seeds at the first value: box starts, the file's h0, and their zero-input trajectories.
-    let p = SeedParams { starts: args.starts, noise: 0.02, seed: args.seed, ..Default::default() };
-    let seeds = seed_states(model0.system()?, u.view(), file.h0.as_ref().map(|h| h.view()), &p)?.seeds;
+    let params = ParameterSweepParams {
+        sweep: SweepParams { from: args.from, to: args.to, values: args.steps, tol: args.tol },
+        starts: args.starts,
+        seed: args.seed,
+        coord: args.coord,
+        length: args.length,
+        continuation: args.continuation,
+    };
+    // The sweep asks for the model at each value, at the bisections and again for each
+    // attractor: a spinner counting the models built says it is alive.
     let bar = crate::common::progress_bar(args.steps as u64);
-    bar.set_message("fixed points");
-    let params = SweepParams { from: args.from, to: args.to, values: args.steps, tol: args.tol };
-    let swept = sweep(
-        |p| {
-            bar.inc(1);
-            model_at(&tensors, &target, p)
-        },
-        u.view(),
-        seeds.view(),
-        &params,
-    )?;
-    bar.finish_and_clear();
+    bar.set_message("models built (fixed points, bifurcations, attractors)");
+    let family = |p| {
+        bar.inc(1);
+        model_at(&tensors, &target, p)
+    };
     let x0 = file.start_state(args.seed);
-    let flow = matches!(model0.system()?, System::Flow(_));
-    let mut rows = Vec::new();
-    for pt in &swept.points {
-        let model = model_at(&tensors, &target, pt.parameter)?;
-        let (kind, period, range) = attractor(&model, &x0, args.coord, args.length)?;
-        let cycle = matches!(kind, AttractorKind::LimitCycle | AttractorKind::InvariantCircle);
-        // The unstable eigenvalue of a saddle there (per unit time, or ln|mu| per step).
-        let lambda_u = pt
-            .fixed
-            .iter()
-            .filter(|f| f.unstable_dims == 1)
-            .map(|f| {
-                let z = f.leading_eigenvalue();
-                if flow { z.re } else { z.norm().ln() }
-            })
-            .fold(f64::NAN, f64::max);
-        rows.push((pt.parameter, if cycle { period } else { None }, lambda_u));
+    let swept = parameter_sweep(family, x0.view(), file.h0.as_ref().map(|h| h.view()), &params)?;
+    bar.finish_and_clear();
+    for v in &swept.values {
+        let stable = v.fixed.iter().filter(|f| f.stability == Stability::Stable).count();
         let line = json!({
-            "parameter": pt.parameter,
-            "count": pt.fixed.len(),
-            "stable_count": pt.fixed.iter().filter(|f| f.stability == Stability::Stable).count(),
-            "fixed_points": pt.fixed.iter().map(|f| {
+            "parameter": v.parameter,
+            "count": v.fixed.len(),
+            "stable_count": stable,
+            "fixed_points": v.fixed.iter().map(|f| {
                 let z = f.leading_eigenvalue();
                 json!({"state": f.state.to_vec(), "stable": f.stability == Stability::Stable,
                        "unstable_dims": f.unstable_dims, "leading_eigenvalue": [z.re, z.im]})
             }).collect::<Vec<_>>(),
-            "attractor": kind.name(),
-            "period": period,
-            "range": range,
+            "attractor": v.attractor.name(),
+            "period": v.period,
+            "range": v.range,
         });
         outln!("{line}");
         errln!(
             "{} = {:+.6}: {} fixed points ({} stable), {}{}",
             args.param,
-            pt.parameter,
-            pt.fixed.len(),
-            pt.fixed.iter().filter(|f| f.stability == Stability::Stable).count(),
-            kind.name(),
-            period.map_or(String::new(), |p| format!(", period {p:.4}"))
+            v.parameter,
+            v.fixed.len(),
+            stable,
+            v.attractor.name(),
+            v.period.map_or(String::new(), |p| format!(", period {p:.4}"))
         );
     }
     for b in &swept.bifurcations {
         errln!("{} at {} = {:.8}", b.name(), args.param, b.parameter());
     }
-    let divergence = period_divergence(&rows);
+    let divergence = swept.divergence.as_ref().map(divergence_json);
     if let Some(dv) = &divergence {
         errln!("period divergence: {} at {}", dv["kind"], dv["critical"]);
     }
@@ -225,27 +186,17 @@ pub fn run(args: &Args) -> Result<Value> {
         "period_divergence": divergence,
     });
     if args.continuation {
-        let (lo, hi) = (args.from.min(args.to), args.from.max(args.to));
-        let ds = (hi - lo) / (4.0 * args.steps as f64);
-        let mut branches = Vec::new();
-        let fps = find_fixed_points(model0.system()?, u.view(), seeds.view(), &FixedPointParams::default())?.fixed;
-        for fp in &fps {
-            let cp = ContinuationParams {
-                ds: if args.to > args.from { ds } else { -ds },
-                ds_max: 2.0 * ds,
-                ds_min: ds * 1e-4,
-                steps: 40 * args.steps,
-                p_min: lo,
-                p_max: hi,
-                tol: 1e-10,
-            };
-            let b = continue_branch(|p| model_at(&tensors, &target, p), u.view(), fp.state.view(), args.from, &cp)?;
-            branches.push(json!({
-                "points": b.points.iter().map(|q| json!([q.parameter, q.state[args.coord], q.stable])).collect::<Vec<_>>(),
-                "folds": b.folds.iter().map(|f| f.parameter()).collect::<Vec<_>>(),
-                "end": format!("{:?}", b.end),
-            }));
-        }
+        let branches: Vec<Value> = swept
+            .branches
+            .iter()
+            .map(|b| {
+                json!({
+                    "points": b.points.iter().map(|q| json!([q.parameter, q.state[args.coord], q.stable])).collect::<Vec<_>>(),
+                    "folds": b.folds.iter().map(|f| f.parameter()).collect::<Vec<_>>(),
+                    "end": format!("{:?}", b.end),
+                })
+            })
+            .collect();
         summary["branches"] = json!(branches);
     }
     Ok(summary)
@@ -265,6 +216,8 @@ mod tests {
                 (p, (p > 1.0).then(|| 2.0 * std::f64::consts::PI / (p * p - 1.0).sqrt()), f64::NAN)
             })
             .collect();
+        let period_divergence =
+            |rows: &[(f64, Option<f64>, f64)]| emt_dynamics::locate_cycle_loss(rows).map(|d| divergence_json(&d));
         let j = period_divergence(&rows).expect("a fit");
         assert_eq!(j["kind"], "saddle_node_on_cycle");
         // 1/T^2 = (p^2 - 1)/(4 pi^2) is only linear near p_c: 2e-3 off from 0.02-0.12 away.

@@ -494,9 +494,18 @@ def sweep(
     tol: float = 1e-8,
     starts: int = 32,
     seed: int = 0,
+    coord: int = 0,
+    length: Optional[float] = None,
+    continuation: bool = False,
 ) -> Sweep:
-    """Fixed points along one parameter, and the bifurcations between values (saddle-node,
-    Hopf, Neimark-Sacker, flip), located to ``tol`` (as ``emt sweep-param``'s fixed-point part).
+    """Vary one scalar of the model and follow its fixed points, bifurcations and attractor
+    (``emt sweep-param``: the same numbers for the same settings).
+
+    At each value: the fixed points (seeded at the first value by ``starts`` states in the box
+    that holds every fixed point, then continued) and the zero-input attractor from the model's
+    start (kind, period, range of coordinate ``coord``). Between values: saddle-node, Hopf
+    (flows), Neimark-Sacker and flip (maps) points, located to ``tol``. Where a cycle is lost, its
+    period is fitted by the saddle-node-on-cycle and homoclinic laws (``period_divergence``).
 
     Parameters
     ----------
@@ -511,14 +520,33 @@ def sweep(
     tol : float
         Parameter tolerance of the located bifurcations.
     starts, seed : int
-        Random starting states of the search at the first value.
+        Random starting states of the search at the first value (``seed`` also seeds the
+        attractor run's start when the model has no h0).
+    coord : int
+        State coordinate whose range over the attractor is reported.
+    length : float, optional
+        Steps (maps) or time (flows) each attractor run examines (default 2000 / 200).
+    continuation : bool
+        Also continue every fixed point of the first value by pseudo-arclength.
 
     Returns
     -------
     Sweep
     """
     m = _as_model(model)
-    raw = _emt.sweep(m._m, param, float(start), float(stop), int(values), tol=tol, starts=starts, seed=seed)
+    raw = _emt.sweep(
+        m._m,
+        param,
+        float(start),
+        float(stop),
+        int(values),
+        tol=tol,
+        starts=starts,
+        seed=seed,
+        coord=coord,
+        length=length,
+        continuation=continuation,
+    )
     points = [
         [
             {
@@ -541,6 +569,11 @@ def sweep(
         parameters=np.array([p["parameter"] for p in raw["points"]], dtype=np.float64),
         points=points,
         bifurcations=bifurcations,
+        attractors=[p["attractor"] for p in raw["points"]],
+        periods=np.array([np.nan if p["period"] is None else p["period"] for p in raw["points"]], dtype=np.float64),
+        ranges=np.array([p["range"] for p in raw["points"]], dtype=np.float64).reshape(-1, 2),
+        period_divergence=raw["period_divergence"],
+        branches=raw["branches"],
     )
 
 

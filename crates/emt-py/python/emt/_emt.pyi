@@ -159,6 +159,9 @@ def sweep(
     tol: float = 1e-8,
     starts: int = 32,
     seed: int = 0,
+    coord: int = 0,
+    length: Optional[float] = None,
+    continuation: bool = False,
 ) -> dict[str, Any]: ...
 def certified_fixed_points(
     model: Model, u: Optional[F64] = None, *, max_boxes: int = 200000, min_width: float = 1e-9

@@ -441,6 +441,18 @@ class Sweep(_Result):
         ``leading_eigenvalue`` (complex).
     bifurcations : list of Bifurcation
         Located between the values, in order.
+    attractors : list of str
+        Per value, what the zero-input run settles on (``"fixed_point"``, ``"limit_cycle"``, ...).
+    periods : ndarray, shape (V,)
+        Its period (NaN where it has none).
+    ranges : ndarray, shape (V, 2)
+        ``[min, max]`` of coordinate ``coord`` over it.
+    period_divergence : dict or None
+        Where a cycle is lost: ``kind`` (``"saddle_node_on_cycle"`` or ``"homoclinic"``),
+        ``critical``, ``residual``, ``fits`` per law, ``periods``, ``parameters``.
+    branches : list of dict
+        With ``continuation=True``: per first-value fixed point, ``parameters`` (P,), ``states``
+        (P, n), ``stable`` (P,), ``folds``, ``end``.
     """
 
     param: str
@@ -448,6 +460,11 @@ class Sweep(_Result):
     parameters: np.ndarray
     points: list
     bifurcations: list
+    attractors: list = field(default_factory=list)
+    periods: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ranges: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    period_divergence: Optional[dict] = None
+    branches: list = field(default_factory=list)
 
     @property
     def counts(self) -> np.ndarray:
