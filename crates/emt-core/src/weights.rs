@@ -250,6 +250,12 @@ impl<F: Real> ElmanWeights<F> {
             ));
         }
         check::shape("h0", &h0, &[batch, n])?;
+        let cells = t_len as f64 * batch as f64 * (n + self.output_dim()) as f64;
+        check::memory(
+            "inputs",
+            format!("(T, B) = ({t_len}, {batch}) with N = {n}"),
+            cells * std::mem::size_of::<F>() as f64,
+        )?;
         check::finite("inputs", &inputs)?;
         check::finite("h0", &h0)?;
         let mut hidden = Array3::zeros((t_len, batch, n));

@@ -111,3 +111,10 @@ def test_wrong_python_types_are_type_errors():
         emt.find_fixed_points("not a model")
     with pytest.raises(TypeError):
         emt.Model(object())
+
+
+def test_a_simulation_larger_than_memory_is_refused_not_attempted():
+    m = emt.load(TORCH / "gru2.safetensors")
+    huge = np.broadcast_to(np.zeros((1, 1, 3)), (10**11, 1, 3))  # a view: no memory behind it
+    with pytest.raises(emt.ParameterError, match="GiB"):
+        m.simulate(huge)

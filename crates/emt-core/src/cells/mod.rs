@@ -130,6 +130,9 @@ pub fn simulate(
     if d_in != d {
         return Err(Error::shape("inputs", format!("(T, B, {d})"), check::fmt_shape(inputs.shape())));
     }
+    // States and outputs for every step: an input of a few MB can ask for many GB when n >> d_in.
+    let cells = t_len as f64 * batch as f64 * (n + cell.output_dim()) as f64;
+    check::memory("inputs", format!("(T, B) = ({t_len}, {batch}) with a {n}-dimensional state"), 8.0 * cells)?;
     check::finite("inputs", &inputs)?;
     let start = match h0 {
         Some(h0) => {
@@ -191,6 +194,29 @@ pub(crate) fn check_scalar(name: &str, value: f64, lo: f64, hi: f64) -> Result<(
         Ok(())
     } else {
         Err(Error::param(name, value, format!("must be finite and in ({lo}, {hi}]")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long input for a large state is refused by its size before anything is allocated or
+    /// scanned (a broadcast view of one step stands for 10^12 steps).
+    #[test]
+    fn a_simulation_too_large_for_memory_is_refused_first() {
+        let net = crate::cells::CtRnnWeights::new(
+            Array2::zeros((3, 1)),
+            Array2::eye(3),
+            None,
+            0.5,
+            Readout::new(Array2::ones((1, 3)), None, 3).unwrap(),
+        )
+        .unwrap();
+        let one = ndarray::Array3::<f64>::zeros((1, 1, 1));
+        let huge = one.broadcast((1_000_000_000_000, 1, 1)).unwrap();
+        let e = simulate(&net, huge, None).unwrap_err().to_string();
+        assert!(e.contains("(T, B) = (1000000000000, 1)") && e.contains("GiB"), "{e}");
     }
 }
 
