@@ -40,6 +40,7 @@ pub mod io;
 pub mod maps;
 pub mod metrics;
 mod param_path;
+pub mod progress;
 mod real;
 pub mod rng;
 mod weights;

@@ -284,6 +284,8 @@ impl FixedPoints {
 /// Fixed and slow points of `system` under the constant input `u` `(d_in)`, from `seeds`
 /// `(S, n)` (trajectory states plus noise, or points of a box; see [`trajectory_seeds`]).
 /// Trajectory seeds promise no completeness: a point no seed falls towards is not found.
+/// Each minimised seed is reported to the caller's [`emt_core::progress`] reporter (`done` of
+/// `S`), from whichever thread minimised it.
 ///
 /// ```
 /// use emt_dynamics::{FixedPointParams, Stability, System, find_fixed_points};
@@ -320,12 +322,16 @@ pub fn find_fixed_points(
     let problem = reduction.map_or(Problem::Full(system), Problem::Reduced);
     // Each seed's end point: `y` in the coordinates minimised, `x` the full state (the lift of
     // `y` where the equation is reduced; `None` when `y` left the finite numbers).
+    // Seeds minimised so far, for the caller's progress reporter.
+    let done = std::sync::atomic::AtomicUsize::new(0);
     let minima = in_order_on_threads(seeds.nrows(), p.threads, |i| -> Result<Candidate> {
         let start = match reduction {
             Some(r) => r.restrict(seeds.row(i))?,
             None => seeds.row(i).to_owned(),
         };
         let (y, q, grad) = minimise(problem, u, start, &p)?;
+        let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        emt_core::progress::report("fixed-point search: seeds minimised", finished, seeds.nrows());
         let x = match reduction {
             _ if !y.iter().all(|v| v.is_finite()) => None,
             Some(r) => Some(r.lift_root(y.view(), u)?).filter(|x| x.iter().all(|v| v.is_finite())),
@@ -407,7 +413,8 @@ struct Candidate {
 
 /// `f(0), .., f(count - 1)` computed on up to `threads` threads over contiguous blocks, returned
 /// in index order (so the result never depends on the thread count). The caller's interrupt
-/// hook ([`emt_core::interrupt`]) goes with the work to every thread; a panic in `f` is passed on.
+/// hook ([`emt_core::interrupt`]) and progress reporter ([`emt_core::progress`]) go with the work
+/// to every thread; a panic in `f` is passed on.
 ///
 /// ```
 /// let squares = emt_dynamics::in_order_on_threads(5, 2, |i| i * i);
@@ -419,17 +426,20 @@ pub fn in_order_on_threads<T: Send>(count: usize, threads: usize, f: impl Fn(usi
         return (0..count).map(&f).collect();
     }
     let block = count.div_ceil(threads);
-    // The caller's interrupt hook goes with the work to every thread.
+    // The caller's interrupt hook and progress reporter go with the work to every thread.
     let hook = emt_core::interrupt::current();
+    let reporter = emt_core::progress::current();
     std::thread::scope(|scope| {
         let f = &f;
         let handles: Vec<_> = (0..count)
             .step_by(block)
             .map(|start| {
-                let hook = hook.clone();
+                let (hook, reporter) = (hook.clone(), reporter.clone());
                 scope.spawn(move || {
                     emt_core::interrupt::with_installed(hook, || {
-                        (start..(start + block).min(count)).map(f).collect::<Vec<T>>()
+                        emt_core::progress::with_installed(reporter, || {
+                            (start..(start + block).min(count)).map(f).collect::<Vec<T>>()
+                        })
                     })
                 })
             })

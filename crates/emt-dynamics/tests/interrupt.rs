@@ -66,3 +66,26 @@ fn a_lyapunov_run_stops_mid_way_when_the_hook_turns() {
     // The hook is gone afterwards.
     assert!(interrupt::current().is_none());
 }
+
+/// The progress reporter (emt_core::progress) hears of every seed, from every thread, and ends
+/// at all of them; reporting changes nothing in the result.
+#[test]
+fn every_seed_is_reported_on_every_thread() {
+    let net = elman(6, 5);
+    let seeds = emt_testkit::gaussian(30, 6, 6);
+    for threads in [1, 3] {
+        let p = FixedPointParams { threads, ..Default::default() };
+        let (count, last) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (c, l) = (Arc::clone(&count), Arc::clone(&last));
+        let found = emt_core::progress::with_reporter(
+            move |r: &emt_core::progress::Progress<'_>| {
+                assert_eq!(r.total, 30);
+                c.fetch_add(1, Ordering::SeqCst);
+                l.fetch_max(r.done, Ordering::SeqCst);
+            },
+            || find_fixed_points(System::Map(&net), array![0.0].view(), seeds.view(), &p).unwrap(),
+        );
+        assert_eq!((count.load(Ordering::SeqCst), last.load(Ordering::SeqCst)), (30, 30), "threads {threads}");
+        assert_eq!(found, find_fixed_points(System::Map(&net), array![0.0].view(), seeds.view(), &p).unwrap());
+    }
+}

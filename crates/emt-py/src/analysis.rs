@@ -15,11 +15,11 @@ use emt::ndarray::{Array1, Array2, Array3, ArrayView1, Axis};
 use num_complex::Complex64;
 use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyAny, PyDict, PyList};
 
 use crate::errors::{IntoPy, param};
 use crate::model::Model;
-use crate::run::detached;
+use crate::run::{detached, detached_progress};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(find_fixed_points, m)?)?;
@@ -122,7 +122,7 @@ fn points_dict<'py>(
 #[pyo3(signature = (
     model, initial_states=None, inputs=None, *, tol_q=1e-12, tol_dq=1e-20, max_iters=5000, tol_unique=1e-3,
     outlier_distance_scale=10.0, boundary_tol=1e-6, reduce=true, compute_jacobians=true,
-    decompose_jacobians=true, n_inits=64, steps=200, noise_scale=0.05, seed=0, threads=None
+    decompose_jacobians=true, n_inits=64, steps=200, noise_scale=0.05, seed=0, threads=None, progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn find_fixed_points<'py>(
@@ -144,6 +144,7 @@ fn find_fixed_points<'py>(
     noise_scale: f64,
     seed: u64,
     threads: Option<usize>,
+    progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let m = &model.file.model;
     let (n, d) = (m.state_dim(), m.input_dim());
@@ -163,7 +164,7 @@ fn find_fixed_points<'py>(
         reduce,
     };
     let h0 = model.file.h0.as_ref().map(|h| h.view());
-    let (groups, starts, bound) = detached(py, || {
+    let work = || {
         check::finite("inputs", &inputs)?;
         let (starts, seeds, bound) = match given {
             Some(states) => {
@@ -187,7 +188,8 @@ fn find_fixed_points<'py>(
         };
         let groups = find_fixed_points_per_input(system, inputs.view(), seeds.view(), &params)?;
         Ok((groups, starts, bound))
-    })?;
+    };
+    let (groups, starts, bound) = detached_progress(py, work, progress.as_ref())?;
     let gather = |slow: bool| -> Vec<(&FixedPoint, &Array1<f64>)> {
         groups.iter().flat_map(|(u, g)| (if slow { &g.slow } else { &g.fixed }).iter().map(move |p| (p, u))).collect()
     };

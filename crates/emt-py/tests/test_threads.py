@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 import emt
+from conftest import MODELS
 
 
 def _random_elman(n, gain, seed):
@@ -96,3 +97,24 @@ def test_ctrl_c_stops_training_and_returns_the_model_so_far():
     out = subprocess.run([sys.executable, "-c", TRAIN_SCRIPT], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["interrupted", "True", "32", "1"], out.stdout + out.stderr
+
+
+def test_progress_reaches_every_seed_and_a_failing_callback_stops_the_search(capfd):
+    m = emt.load(MODELS / "flipflop_gru16.safetensors")
+    calls = []
+    raw = emt._emt.find_fixed_points(m._m, n_inits=8, threads=2, progress=lambda d, t: calls.append((d, t)))
+    assert calls and calls[-1] == (raw["n_seeds"], raw["n_seeds"])
+    assert all(d1 <= d2 for (d1, _), (d2, _) in zip(calls, calls[1:]))
+
+    def boom(done, total):
+        raise RuntimeError("stop from progress")
+
+    start = time.perf_counter()
+    try:
+        emt._emt.find_fixed_points(m._m, threads=1, progress=boom)
+        raise AssertionError("the callback's exception was not raised")
+    except RuntimeError as e:
+        assert "stop from progress" in str(e)
+    assert time.perf_counter() - start < 5
+    emt.find_fixed_points(m, n_inits=8, progress=True)
+    assert "seeds" in capfd.readouterr().err

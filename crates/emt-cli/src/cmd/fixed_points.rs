@@ -191,16 +191,19 @@ pub fn search(args: &SearchArgs) -> Result<Search> {
     // The search reports nothing until it is done: a spinner with the elapsed time says it is
     // alive (hidden when stderr is not a terminal).
     let spinner = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {prefix} {msg}") {
         spinner.set_style(style);
     }
-    spinner.set_message(format!(
-        "minimising {} seeds of a {n}-dimensional state under {} input(s) on {threads} thread(s)",
-        seeds.nrows(),
-        inputs.nrows()
-    ));
+    spinner.set_prefix(format!("0/{} seeds", seeds.nrows()));
+    spinner.set_message(format!("minimised ({n}-dimensional state, {} input(s), {threads} thread(s))", inputs.nrows()));
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    let groups = find_fixed_points_per_input(system, inputs.view(), seeds.view(), &params);
+    // The seed count goes into the spinner's prefix (a ProgressBar is shared by reference
+    // counting, so the workers' reports update it from their threads).
+    let shown = spinner.clone();
+    let groups = emt_core::progress::with_reporter(
+        move |p: &emt_core::progress::Progress<'_>| shown.set_prefix(format!("{}/{} seeds", p.done, p.total)),
+        || find_fixed_points_per_input(system, inputs.view(), seeds.view(), &params),
+    );
     spinner.finish_and_clear();
     Ok(Search { file, starts, bound, groups: groups? })
 }

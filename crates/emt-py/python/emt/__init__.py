@@ -140,6 +140,7 @@ def find_fixed_points(
     noise_scale: float = 0.05,
     seed: int = 0,
     threads: Optional[int] = None,
+    progress: bool = False,
 ) -> FixedPoints:
     """Fixed points (maps: ``F(x, u) = x``; flows: ``f(x, u) = 0``) and slow points, classified.
 
@@ -173,6 +174,8 @@ def find_fixed_points(
         emt's seeding recipe (only without ``initial_states``).
     threads : int, optional
         Threads the seeds are minimised on (default: every core; the result does not depend on it).
+    progress : bool
+        Show the seeds minimised so far on stderr (tqdm's bar when installed).
 
     Returns
     -------
@@ -186,25 +189,31 @@ def find_fixed_points(
         Bad seeds, inputs or settings. KeyboardInterrupt on Ctrl-C.
     """
     m = _as_model(model)
-    raw = _emt.find_fixed_points(
-        m._m,
-        _opt(initial_states, "initial_states", 2),
-        None if inputs is None else np.atleast_2d(as_f64(inputs, "inputs")),
-        tol_q=tol_q,
-        tol_dq=tol_dq,
-        max_iters=max_iters,
-        tol_unique=tol_unique,
-        outlier_distance_scale=outlier_distance_scale,
-        boundary_tol=boundary_tol,
-        reduce=reduce,
-        compute_jacobians=compute_jacobians,
-        decompose_jacobians=decompose_jacobians,
-        n_inits=n_inits,
-        steps=steps,
-        noise_scale=noise_scale,
-        seed=seed,
-        threads=threads,
-    )
+    bar = _Bar("seeds") if progress else None
+    try:
+        raw = _emt.find_fixed_points(
+            m._m,
+            _opt(initial_states, "initial_states", 2),
+            None if inputs is None else np.atleast_2d(as_f64(inputs, "inputs")),
+            tol_q=tol_q,
+            tol_dq=tol_dq,
+            max_iters=max_iters,
+            tol_unique=tol_unique,
+            outlier_distance_scale=outlier_distance_scale,
+            boundary_tol=boundary_tol,
+            reduce=reduce,
+            compute_jacobians=compute_jacobians,
+            decompose_jacobians=decompose_jacobians,
+            n_inits=n_inits,
+            steps=steps,
+            noise_scale=noise_scale,
+            seed=seed,
+            threads=threads,
+            progress=None if bar is None else bar.update,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     slow = FixedPoints._from_raw(raw["slow"], raw)
     return FixedPoints._from_raw(raw["fixed"], raw, slow=slow)
 
@@ -785,36 +794,35 @@ def plot_lyapunov(spectrum: LyapunovSpectrum, path: Any, *, title: Optional[str]
     _emt.plot_lyapunov(spectrum, os.fspath(path), title=title)
 
 
-class _Progress:
-    """A one-line progress display on stderr (tqdm's when installed)."""
+class _Bar:
+    """A progress display on stderr: tqdm's bar when installed, else one rewritten line."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, unit: str, total: Optional[int] = None) -> None:
+        self.unit = unit
         self.total = total
-        self.bar = None
+        self.done = 0
+        self.postfix = ""
         try:
             from tqdm.auto import tqdm  # type: ignore[import-not-found]
 
-            self.bar = tqdm(total=total, unit="step", leave=False)
+            self.bar: Any = tqdm(total=total, unit=unit, leave=False)
         except ImportError:
             self.bar = None
-        self.last = 0
-        self.eval = float("nan")
 
-    def update(self, event: dict) -> None:
-        if event["event"] == "eval":
-            self.eval = event["accuracy"]
-        if event["event"] != "step":
-            return
+    def update(self, done: int, total: Optional[int] = None, postfix: str = "") -> None:
+        """``done`` of ``total`` units so far."""
+        if total is not None and total != self.total:
+            self.total = total
+            if self.bar is not None:
+                self.bar.total = total
         if self.bar is not None:
-            self.bar.update(event["step"] - self.last)
-            self.bar.set_postfix(loss=f"{event['loss']:.4f}", acc=f"{event['accuracy']:.4f}", eval=f"{self.eval:.4f}")
+            self.bar.update(done - self.done)
+            if postfix:
+                self.bar.set_postfix_str(postfix)
         else:
-            sys.stderr.write(
-                f"\rstep {event['step']}/{self.total}  H={event['horizon']}  loss {event['loss']:.4f}  "
-                f"acc {event['accuracy']:.4f}  eval {self.eval:.4f}"
-            )
+            sys.stderr.write(f"\r{self.unit} {done}/{self.total} {postfix}")
             sys.stderr.flush()
-        self.last = event["step"]
+        self.done = done
 
     def close(self) -> None:
         if self.bar is not None:
@@ -822,6 +830,26 @@ class _Progress:
         else:
             sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+class _Progress:
+    """Training's display: steps with the loss, batch accuracy and last evaluation."""
+
+    def __init__(self, total: int) -> None:
+        self.bar = _Bar("steps", total)
+        self.eval = float("nan")
+
+    def update(self, event: dict) -> None:
+        if event["event"] == "eval":
+            self.eval = event["accuracy"]
+        if event["event"] == "step":
+            self.bar.update(
+                event["step"],
+                postfix=f"H={event['horizon']} loss {event['loss']:.4f} acc {event['accuracy']:.4f} eval {self.eval:.4f}",
+            )
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def train(

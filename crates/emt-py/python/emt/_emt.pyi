@@ -94,6 +94,7 @@ def find_fixed_points(
     noise_scale: float = 0.05,
     seed: int = 0,
     threads: Optional[int] = None,
+    progress: Optional[Callable[[int, int], Any]] = None,
 ) -> dict[str, Any]: ...
 def sample_states(states: F64, n_inits: int, noise_scale: float = 0.0, seed: int = 0) -> F64: ...
 def lyapunov_spectrum(
