@@ -44,7 +44,7 @@ mod decoding;
 mod spectral;
 mod variable;
 
-pub use compare::{Extraction, METHODS, compare_methods};
+pub use compare::{Extraction, METHODS, TaskFit, compare_methods, task_fit};
 pub use decoding::{Decoding, decoding_accuracy, memory_windows, stack_states};
 pub use spectral::{SpectralComparison, compare_spectra, spectral_error};
 pub use variable::{ClosureResidual, ExtractOptions, Grounding, Method, VariableBasis};

@@ -3,16 +3,15 @@
 //! the reproductions (emt-repro).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use emt::circuit::{LinearCircuit, MemoryBasis, TanhCircuit};
 use emt::core::cells::{CellKind, Model as CellModel, ModelFile};
-use emt::core::{Activation, Error, Task, metrics, rng};
+use emt::core::{Activation, Error, rng};
 use emt::dynamics::{Automaton, ExtractParams};
-use emt::ndarray::{Array1, Array2, Axis};
+use emt::ndarray::{Array1, Array2};
 use emt::rnn::recipe::{Optimizer, TrainSettings, TrainTask, Trained};
 use emt::rnn::{Control, Event, Observer, StopReason, TrainerView};
-use emt::tasks::{LinearVb, Phi, TaskId};
+use emt::tasks::{LinearVb, TaskId};
 use numpy::{IntoPyArray, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyDict};
@@ -40,7 +39,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 struct PyObserver {
     callback: Option<Py<PyAny>>,
     every: u64,
-    raised: Mutex<Option<PyErr>>,
+    raised: Option<PyErr>,
 }
 
 impl Observer for PyObserver {
@@ -71,9 +70,7 @@ impl Observer for PyObserver {
             Ok(true) => Ok(Control::Continue),
             Ok(false) => Ok(Control::Stop),
             Err(e) => {
-                if let Ok(mut slot) = self.raised.lock() {
-                    *slot = Some(e);
-                }
+                self.raised = Some(e);
                 Ok(Control::Stop)
             }
         }
@@ -163,10 +160,10 @@ fn train<'py>(
         },
         h0_ones,
     };
-    let mut watcher = PyObserver { callback: observer, every: observe_every, raised: Mutex::new(None) };
+    let mut watcher = PyObserver { callback: observer, every: observe_every, raised: None };
     let (Trained { file, report }, interrupt) =
         detached_keep(py, || emt::rnn::recipe::train(&settings, &mut [&mut watcher]))?;
-    if let Some(e) = watcher.raised.lock().ok().and_then(|mut slot| slot.take()) {
+    if let Some(e) = watcher.raised.take() {
         return Err(e);
     }
     let report = dict!(py, {
@@ -262,18 +259,13 @@ fn variable_basis<'py>(
     let grounding = if ground_on_input { emt::basis::Grounding::Input } else { emt::basis::Grounding::Readout };
     let (compared, accuracy, spectral, projection) = detached(py, || {
         let task = LinearVb::new(id, s, d)?;
-        let phi = Phi::new(&task);
-        let ep = task.sample(200, 512, &mut rng::seeded(seed))?;
-        let traj = weights.simulate(ep.inputs().mapv(f64::from).view())?;
-        let accuracy = metrics::sign_accuracy(traj.outputs.view(), ep.targets(), ep.first_scored())?;
-        let spectral = emt::basis::spectral_error(weights.w_hh(), phi.matrix().view(), 0.9)?;
+        let fit = emt::basis::task_fit(weights, &task, seed)?;
         let compared = emt::basis::compare_methods(weights, &task, seed, pca, grounding)?;
-        let one = traj.hidden.index_axis(Axis(1), 0).to_owned();
         let projection = match compared.iter().find(|(n, _)| *n == method) {
-            Some((_, Ok((b, _)))) => Some(b.project(one.view())?),
+            Some((_, Ok((b, _)))) => Some(b.project(fit.first_hidden.view())?),
             _ => None,
         };
-        Ok((compared, accuracy, spectral.radians, projection))
+        Ok((compared, fit.accuracy, fit.spectral.radians, projection))
     })?;
     let methods = PyDict::new(py);
     let mut chosen = None;

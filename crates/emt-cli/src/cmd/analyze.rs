@@ -22,11 +22,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use emt_basis::{Grounding, spectral_error};
+use emt_basis::Grounding;
+use emt_core::Result;
 use emt_core::io::tensors_to_safetensors;
-use emt_core::{Result, Task, metrics, rng};
 use emt_tasks::{LinearVb, Phi};
-use ndarray::Axis;
 use serde_json::json;
 
 use crate::common::{ModelTaskArgs, elman_of, ensure_writable, write_atomic};
@@ -71,10 +70,9 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
     let task = LinearVb::new(id, s, d)?;
     let phi = Phi::new(&task);
 
-    // Accuracy at H = 200 on 512 fresh sequences, and a hidden history for the complement.
-    let ep = task.sample(200, 512, &mut rng::seeded(args.seed))?;
-    let traj = weights.simulate(ep.inputs().mapv(f64::from).view())?;
-    let accuracy = metrics::sign_accuracy(traj.outputs.view(), ep.targets(), ep.first_scored())?;
+    // Accuracy at H = 200 on 512 fresh sequences, the spectral error, and one hidden history.
+    let fit = emt_basis::task_fit(&weights, &task, args.seed)?;
+    let accuracy = fit.accuracy;
     let n = weights.hidden_dim();
 
     let grounding = if args.ground_on_input { Grounding::Input } else { Grounding::Readout };
@@ -105,7 +103,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         None => return Err(emt_core::Error::param("--method", chosen, "unknown")),
     };
     let method = basis.method();
-    let spectral = spectral_error(weights.w_hh(), phi.matrix().view(), 0.9)?;
+    let spectral = &fit.spectral;
     let eig_whh = emt_linalg::eigenvalues(weights.w_hh())?.iter().filter(|z| z.norm() > 0.8).count();
 
     outln!("{task}, N = {n}, activation {:?}, {}", weights.activation(), args.model.weights.display());
@@ -145,8 +143,7 @@ pub fn run(args: &Args) -> Result<serde_json::Value> {
         outln!("  unexplained history: top PCA components explain {}", shown.join(", "));
     }
     if let Some(path) = &args.save {
-        let one = traj.hidden.index_axis(Axis(1), 0).to_owned();
-        let projection = basis.project(one.view())?;
+        let projection = basis.project(fit.first_hidden.view())?;
         let coords: ndarray::Array1<f64> = basis.coordinates().iter().map(|&c| c as f64).collect();
         let phi_emp = basis.phi_emp().to_owned();
         let list = [
