@@ -72,9 +72,9 @@ enum Command {
     ///
     /// Work: per seed (--starts box starts and the states of their --steps-step runs, or the
     /// --init-states rows), at most 5000 Levenberg-Marquardt / Newton iterations of an n x n
-    /// solve (a seed whose q falls by < 1% in 50, or too slowly to reach 1e-12 in the
-    /// iterations left, stops), then one eigenvalue problem per distinct point; seeds and points
-    /// run on --threads. Gated models solve the reduced equation in h (N unknowns, not 3N) and
+    /// solve (a seed whose q falls by < 1% in 50 iterations or by < 0.1% in 10 accepted steps,
+    /// or too slowly to reach 1e-12 in the iterations left, stops), then one eigenvalue problem
+    /// per distinct point; seeds and points run on --threads. Gated models solve the reduced equation in h (N unknowns, not 3N) and
     /// classify by the full Jacobian: defaults at N = 200 take ~30 s on 2 cores. The cost grows
     /// as n^3: at n = 2000 an iteration takes 0.25-0.6 s and a point's spectrum ~3 s, so use
     /// few --starts there. Sizes past the machine's memory are refused before allocating.

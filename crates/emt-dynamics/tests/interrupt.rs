@@ -90,43 +90,6 @@ fn every_seed_is_reported_on_every_thread() {
     }
 }
 
-/// A map that counts its Jacobians.
-struct Counting<'a>(&'a ElmanWeights, &'a AtomicUsize);
-
-impl emt_core::DiscreteMap for Counting<'_> {
-    fn state_dim(&self) -> usize {
-        self.0.state_dim()
-    }
-    fn input_dim(&self) -> usize {
-        self.0.input_dim()
-    }
-    fn step_into(
-        &self,
-        x: ndarray::ArrayView1<'_, f64>,
-        u: ndarray::ArrayView1<'_, f64>,
-        out: ndarray::ArrayViewMut1<'_, f64>,
-    ) -> emt_core::Result<()> {
-        self.0.step_into(x, u, out)
-    }
-    fn jacobian_into(
-        &self,
-        x: ndarray::ArrayView1<'_, f64>,
-        u: ndarray::ArrayView1<'_, f64>,
-        out: ndarray::ArrayViewMut2<'_, f64>,
-    ) -> emt_core::Result<()> {
-        self.1.fetch_add(1, Ordering::SeqCst);
-        self.0.jacobian_into(x, u, out)
-    }
-    fn input_jacobian_into(
-        &self,
-        x: ndarray::ArrayView1<'_, f64>,
-        u: ndarray::ArrayView1<'_, f64>,
-        out: ndarray::ArrayViewMut2<'_, f64>,
-    ) -> emt_core::Result<()> {
-        self.0.input_jacobian_into(x, u, out)
-    }
-}
-
 /// Once stopped, no seed does any more work: not even its first Jacobian (at n = 2000 that
 /// setup, over 1,344 seeds, ran 2 s past `--max-seconds` and the watchdog ended the process).
 #[test]
@@ -134,14 +97,13 @@ fn a_stopped_search_builds_no_more_jacobians() {
     let net = elman(6, 7);
     let seeds = emt_testkit::gaussian(40, 6, 8);
     for threads in [1, 2] {
-        let count = AtomicUsize::new(0);
-        let map = Counting(&net, &count);
+        let map = emt_testkit::systems::CountingMap::new(&net);
         let p = FixedPointParams { threads, ..Default::default() };
         let out = interrupt::with_hook(
             || true,
             || find_fixed_points(System::Map(&map), array![0.0].view(), seeds.view(), &p),
         );
         assert!(matches!(out, Err(Error::Interrupted { .. })), "threads {threads}");
-        assert_eq!(count.load(Ordering::SeqCst), 0, "threads {threads}: Jacobians built after the stop");
+        assert_eq!(map.count(), 0, "threads {threads}: Jacobians built after the stop");
     }
 }

@@ -16,10 +16,12 @@
 #![warn(missing_docs)]
 
 mod cluster;
+mod gram;
 
 pub use cluster::{Clusters, single_linkage};
 use emt_core::{Error, Result, check};
 use faer::Mat;
+pub use gram::gram;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use num_complex::Complex64;
 

@@ -13,6 +13,8 @@
 //! | [`CircleSnic`] `dtheta/dt = p - sin theta` on an attracting circle | SNIC at `p_c = 1`, `T = 2 pi / sqrt(p^2 - 1)` |
 //! | [`StrogatzHomoclinic`] `x' = y, y' = mu y + x - x^2 + x y` | homoclinic at `mu_c = -0.864545`, `lambda_u = 0.65716` |
 //! | [`RandomRateNetwork`] `dh/dt = -h + J tanh h` | g < 1: lambda_max = max Re eig(J) - 1 |
+//!
+//! [`CountingMap`] wraps any map to count the Jacobians an analysis asks for (its work).
 
 use emt_core::{DiscreteMap, Error, Flow, Result};
 use ndarray::{Array2, ArrayView1, ArrayViewMut1, ArrayViewMut2};
@@ -486,5 +488,65 @@ impl Flow for RandomRateNetwork {
         }
         out.diag_mut().mapv_inplace(|v| v - 1.0);
         Ok(())
+    }
+}
+
+/// Any [`DiscreteMap`], unchanged, counting the steps and Jacobians asked of it (from any
+/// thread): a test measures an analysis's work with it, e.g. that a stopped search builds no
+/// more Jacobians, or how many trial points a minimisation evaluated.
+pub struct CountingMap<'a> {
+    /// The map stepped and differentiated.
+    pub map: &'a dyn DiscreteMap,
+    /// Jacobians built so far.
+    pub jacobians: std::sync::atomic::AtomicUsize,
+    /// Steps (`step_into` calls) taken so far.
+    pub steps: std::sync::atomic::AtomicUsize,
+}
+
+impl<'a> CountingMap<'a> {
+    /// `map` with a count of zero.
+    pub fn new(map: &'a dyn DiscreteMap) -> Self {
+        CountingMap { map, jacobians: Default::default(), steps: Default::default() }
+    }
+
+    /// Jacobians built so far.
+    pub fn count(&self) -> usize {
+        self.jacobians.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Steps taken so far.
+    pub fn step_count(&self) -> usize {
+        self.steps.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl DiscreteMap for CountingMap<'_> {
+    fn state_dim(&self) -> usize {
+        self.map.state_dim()
+    }
+    fn input_dim(&self) -> usize {
+        self.map.input_dim()
+    }
+    fn step_into(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>, out: ArrayViewMut1<'_, f64>) -> Result<()> {
+        self.steps.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.map.step_into(x, u, out)
+    }
+    fn jacobian_into(&self, x: ArrayView1<'_, f64>, u: ArrayView1<'_, f64>, out: ArrayViewMut2<'_, f64>) -> Result<()> {
+        self.jacobians.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.map.jacobian_into(x, u, out)
+    }
+    fn input_jacobian_into(
+        &self,
+        x: ArrayView1<'_, f64>,
+        u: ArrayView1<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) -> Result<()> {
+        self.map.input_jacobian_into(x, u, out)
+    }
+    fn fixed_point_bounds(&self, u: ArrayView1<'_, f64>) -> Option<ndarray::Array1<f64>> {
+        self.map.fixed_point_bounds(u)
+    }
+    fn fixed_point_reduction(&self) -> Option<&dyn emt_core::FixedPointReduction> {
+        self.map.fixed_point_reduction()
     }
 }
