@@ -74,10 +74,12 @@ enum Command {
     /// --init-states rows), at most 5000 Levenberg-Marquardt / Newton iterations of an n x n
     /// solve (a seed whose q falls by < 1% in 50 iterations or by < 0.1% in 10 accepted steps,
     /// or too slowly to reach 1e-12 in the iterations left, stops), then one eigenvalue problem
-    /// per distinct point; seeds and points run on --threads. Gated models solve the reduced equation in h (N unknowns, not 3N) and
-    /// classify by the full Jacobian: defaults at N = 200 take ~30 s on 2 cores. The cost grows
-    /// as n^3: at n = 2000 an iteration takes 0.25-0.6 s and a point's spectrum ~3 s, so use
-    /// few --starts there. Sizes past the machine's memory are refused before allocating.
+    /// per distinct point; seeds and points run on --threads. Gated models solve the reduced
+    /// equation in h (N unknowns, not 3N) and classify by the full Jacobian: defaults at
+    /// N = 200 take ~30 s on 2 cores. An iteration costs n^3 (0.45 s at n = 2000, a point's
+    /// spectrum ~2 s), so without --starts the recipe keeps max(4, 1344 (256/n)^3) seeds above
+    /// 256 unknowns (n = 2000: 4 seeds, 20-90 s on 2 cores). Sizes past the machine's memory
+    /// are refused before allocating.
     FixedPoints(cmd::fixed_points::Args),
     /// Lyapunov spectrum of a model's zero-input dynamics (any cell).
     ///

@@ -1009,3 +1009,30 @@ fn a_relu_elman_trains_and_stays_relu() {
     let e = fails(&["train", "--cell", "gru", "--nonlinearity", "relu", "--out", s(&d.join("x.safetensors"))]);
     assert!(e.contains("--nonlinearity"), "{e}");
 }
+
+/// Without --starts, a search of more than 256 unknowns keeps fewer seeds (their cost grows as
+/// n^3; issue 23: the full recipe at n = 2000 took hours) and says so on stderr; --starts is
+/// kept as given.
+#[test]
+fn fixed_points_scale_the_default_seeding_to_the_size() {
+    use emt_core::cells::{Model, ModelFile};
+    let d = dir("fixed-points-scaled");
+    let n = 800;
+    let w = ndarray::Array2::eye(n) * 0.5;
+    let net = emt_core::ElmanWeights::new(w, ndarray::Array2::zeros((n, 1)), ndarray::Array2::zeros((1, n))).unwrap();
+    let model = d.join("elman800.safetensors");
+    ModelFile::new(Model::Elman(net)).save(&model).unwrap();
+    // 1,344 (256 / 800)^3 = 44 seeds: 2 whole starts of 21.
+    let (success, j, stderr) = emt(&["fixed-points", "--weights", s(&model), "--threads", "2"]);
+    assert!(success, "{stderr}");
+    assert!(stderr.contains("800 unknowns: minimising 42 seeds (2 start(s), every 10th state"), "{stderr}");
+    // h = tanh(h / 2) has the origin as its one fixed point, stable.
+    assert_eq!(
+        (j["seeds"].as_u64(), j["count"].as_u64(), j["stable_count"].as_u64()),
+        (Some(42), Some(1), Some(1)),
+        "{j}"
+    );
+    let (success, j, stderr) = emt(&["fixed-points", "--weights", s(&model), "--starts", "1", "--threads", "2"]);
+    assert!(success && !stderr.contains("unknowns: minimising"), "{stderr}");
+    assert_eq!(j["seeds"].as_u64(), Some(21), "{j}");
+}

@@ -4,7 +4,7 @@
 //! by emt.
 //!
 //! ```text
-//! cargo run --release -p emt-dynamics --example fpf_problem -- /tmp/fpf
+//! cargo run --release -p emt-dynamics --example fpf_problem -- /tmp/fpf   # default: out/fpf
 //! python tools/fixed_points_torch.py /tmp/fpf
 //! ```
 
@@ -18,7 +18,8 @@ use ndarray::{Array1, Array2};
 use rand::Rng;
 
 fn main() -> Result<()> {
-    let dir = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fpf".into()));
+    // Default out/fpf: the README's outputs go under out/, which git ignores.
+    let dir = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "out/fpf".into()));
     std::fs::create_dir_all(&dir).map_err(|e| emt_core::Error::file(&dir, e))?;
     let n = 128;
     let scale = 1.0 / (n as f64).sqrt();

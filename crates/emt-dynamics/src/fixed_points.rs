@@ -85,6 +85,13 @@ impl System<'_> {
         }
     }
 
+    /// The number of unknowns a search minimises: the reduced equation's where the system has
+    /// one ([`FixedPointReduction::reduced_dim`]), else the state dimension. One
+    /// Levenberg-Marquardt iteration costs about its cube.
+    pub fn search_dim(&self) -> usize {
+        self.reduction().map_or_else(|| self.state_dim(), |r| r.reduced_dim())
+    }
+
     /// The system's reduced fixed-point equation, if it has one
     /// ([`FixedPointReduction`]; the gated cell's is in `h` alone).
     pub fn reduction(&self) -> Option<&dyn FixedPointReduction> {
@@ -864,6 +871,72 @@ impl Default for SeedParams {
     }
 }
 
+/// Unknowns up to which [`SeedParams::scaled_to`] keeps a recipe as it is.
+pub const FULL_SEEDING_DIM: usize = 256;
+
+/// Seeds [`SeedParams::scaled_to`] keeps at least (besides a given start).
+pub const MIN_SCALED_SEEDS: usize = 4;
+
+impl SeedParams {
+    /// Seeds the recipe yields besides a given start: `starts (1 + steps / every)`.
+    pub fn seed_count(&self) -> usize {
+        self.starts.saturating_mul(1 + self.steps / self.every.max(1))
+    }
+
+    /// The recipe a default search uses at `dim` unknowns (the dimension minimised:
+    /// [`System::search_dim`]): unchanged up to [`FULL_SEEDING_DIM`]; above it the seed count
+    /// falls as `dim^-3`, the cost of one Levenberg-Marquardt iteration, so that a default search
+    /// costs about the same at every size: about `max(4, seeds (256 / dim)^3)` seeds, as fewer
+    /// starts and then, at one start, fewer kept states of its run (a larger `every`). With the
+    /// default recipe (64 starts, 1,344 seeds): 168 seeds (8 starts) at 512, 21 (1 start) at
+    /// 1000, 4 (1 start, every 66th state) at 2000. Explicit settings are the caller's to keep:
+    /// scale only a recipe the user did not choose.
+    ///
+    /// ```
+    /// use emt_dynamics::SeedParams;
+    /// let p = SeedParams::default();
+    /// assert_eq!(p.scaled_to(200), p);
+    /// assert_eq!(p.scaled_to(512).starts, 8);
+    /// let big = p.scaled_to(2000);
+    /// assert_eq!((big.starts, big.every, big.seed_count()), (1, 66, 4));
+    /// ```
+    pub fn scaled_to(self, dim: usize) -> SeedParams {
+        let full = self.seed_count();
+        if dim <= FULL_SEEDING_DIM || full <= MIN_SCALED_SEEDS {
+            return self;
+        }
+        let ratio = FULL_SEEDING_DIM as f64 / dim as f64;
+        let target = ((full as f64 * ratio.powi(3)).floor() as usize).clamp(MIN_SCALED_SEEDS, full);
+        let per_start = 1 + self.steps / self.every.max(1);
+        // Whole starts within the target, but enough of them for the floor of seeds.
+        let starts = (target / per_start).max(MIN_SCALED_SEEDS.div_ceil(per_start)).clamp(1, self.starts.max(1));
+        if starts > 1 || target >= per_start {
+            return SeedParams { starts, ..self };
+        }
+        // One start: keep `target - 1` states of its run, evenly spaced.
+        let every = (self.steps / (target - 1).max(1)).max(1);
+        SeedParams { starts: 1, every, ..self }
+    }
+
+    /// [`scaled_to`](Self::scaled_to), and what it changed in words for the user (`None` when
+    /// nothing changed), e.g. "2000 unknowns: minimising 4 seeds (1 start(s), every 66th state
+    /// of each 200-step run) instead of the default recipe's 1344 (a seed's cost grows as n^3)".
+    pub fn scaled_with_note(self, dim: usize) -> (SeedParams, Option<String>) {
+        let scaled = self.scaled_to(dim);
+        let note = (scaled != self).then(|| {
+            format!(
+                "{dim} unknowns: minimising {} seeds ({} start(s), every {}th state of each {}-step run) instead of the default recipe's {} (a seed's cost grows as n^3)",
+                scaled.seed_count(),
+                scaled.starts,
+                scaled.every,
+                scaled.steps,
+                self.seed_count()
+            )
+        });
+        (scaled, note)
+    }
+}
+
 /// Seeds from [`seed_states`]: the starts, all seeds (starts, then trajectory states), and the
 /// box half-width the starts were drawn in.
 #[derive(Debug, Clone, PartialEq)]
@@ -982,4 +1055,55 @@ pub fn trajectory_seeds(
     let count = rows.len() / n.max(1);
     Array2::from_shape_vec((count, n), rows)
         .map_err(|e| Error::shape("seeds", format!("({count}, {n})"), e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Scaling never adds seeds, keeps at least 4 (or all, if fewer), leaves a recipe alone
+        /// up to 256 unknowns, and keeps the settings it does not scale.
+        #[test]
+        fn scaled_recipes_stay_within_the_recipe(
+            dim in 1usize..5000, starts in 0usize..100, steps in 0usize..500, every in 1usize..50,
+        ) {
+            let p = SeedParams { starts, steps, every, noise: 0.1, seed: 9, ..Default::default() };
+            let s = p.scaled_to(dim);
+            prop_assert!(s.seed_count() <= p.seed_count());
+            prop_assert!(s.seed_count() >= p.seed_count().min(MIN_SCALED_SEEDS), "{s:?}");
+            prop_assert_eq!((s.steps, s.noise, s.seed, s.dt), (p.steps, p.noise, p.seed, p.dt));
+            if dim <= FULL_SEEDING_DIM {
+                prop_assert_eq!(s, p);
+            }
+        }
+    }
+
+    /// The default recipe's seed count never grows with the dimension, and follows
+    /// `1344 (256 / n)^3` within one start's seeds until the floor of 4.
+    #[test]
+    fn the_default_recipe_shrinks_as_the_cube() {
+        let mut last = usize::MAX;
+        for dim in (1..4000).step_by(7) {
+            let count = SeedParams::default().scaled_to(dim).seed_count();
+            assert!(count <= last, "dim {dim}: {count} > {last}");
+            let ideal = 1344.0 * (256.0 / dim as f64).powi(3).min(1.0);
+            // (One start keeps every `steps / (target - 1)`-th state: a state or two over.)
+            assert!(
+                count as f64 <= ideal.max(4.0) + 2.0 && count as f64 > (ideal - 21.0).min(4.0 - 1e-9),
+                "dim {dim}: {count} vs {ideal}"
+            );
+            last = count;
+        }
+        assert_eq!(SeedParams::default().scaled_with_note(256), (SeedParams::default(), None));
+        let (p, note) = SeedParams::default().scaled_with_note(2000);
+        assert_eq!(p, SeedParams::default().scaled_to(2000));
+        assert_eq!(
+            note.as_deref(),
+            Some(
+                "2000 unknowns: minimising 4 seeds (1 start(s), every 66th state of each 200-step run) instead of the default recipe's 1344 (a seed's cost grows as n^3)"
+            )
+        );
+    }
 }

@@ -89,8 +89,9 @@ pub use continuation::{Branch, BranchEnd, BranchPoint, ContinuationParams, conti
 pub use cycles::{AdjointPrc, CycleParams, LimitCycle, adjoint_prc, limit_cycle, shoot};
 pub use dopri::{Dopri5Params, Dopri5Stats, Step, dopri5};
 pub use fixed_points::{
-    FixedPoint, FixedPointParams, FixedPoints, SeedParams, Seeds, Stability, System, box_half_width, find_fixed_points,
-    find_fixed_points_per_input, in_order_on_threads, sample_states, seed_states, trajectory_seeds,
+    FULL_SEEDING_DIM, FixedPoint, FixedPointParams, FixedPoints, MIN_SCALED_SEEDS, SeedParams, Seeds, Stability,
+    System, box_half_width, find_fixed_points, find_fixed_points_per_input, in_order_on_threads, sample_states,
+    seed_states, trajectory_seeds,
 };
 pub use helpers::{
     CircularLaw, autocorrelation_time, circular_law, participation_ratio, participation_ratio_of_vector,

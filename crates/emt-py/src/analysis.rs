@@ -122,7 +122,7 @@ fn points_dict<'py>(
 #[pyo3(signature = (
     model, initial_states=None, inputs=None, *, tol_q=1e-12, tol_dq=1e-20, max_iters=5000, tol_unique=1e-3,
     outlier_distance_scale=10.0, boundary_tol=1e-6, reduce=true, compute_jacobians=true,
-    decompose_jacobians=true, n_inits=64, steps=200, noise_scale=0.05, seed=0, threads=None, progress=None
+    decompose_jacobians=true, n_inits=None, steps=200, noise_scale=0.05, seed=0, threads=None, progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn find_fixed_points<'py>(
@@ -139,7 +139,7 @@ fn find_fixed_points<'py>(
     reduce: bool,
     compute_jacobians: bool,
     decompose_jacobians: bool,
-    n_inits: usize,
+    n_inits: Option<usize>,
     steps: usize,
     noise_scale: f64,
     seed: u64,
@@ -166,6 +166,8 @@ fn find_fixed_points<'py>(
     let h0 = model.file.h0.as_ref().map(|h| h.view());
     let work = || {
         check::finite("inputs", &inputs)?;
+        // The recipe actually used, when it was scaled down from the default (n_inits not given).
+        let mut scaled = None;
         let (starts, seeds, bound) = match given {
             Some(states) => {
                 check::shape("initial_states", &states, &[states.nrows(), n])?;
@@ -180,16 +182,25 @@ fn find_fixed_points<'py>(
                 ));
             }
             None => {
-                let p = SeedParams { starts: n_inits, steps, noise: noise_scale, seed, ..Default::default() };
+                let chosen =
+                    SeedParams { starts: n_inits.unwrap_or(64), steps, noise: noise_scale, seed, ..Default::default() };
+                // As `emt fixed-points`: the default recipe shrinks with the cube of the unknowns.
+                let p = if n_inits.is_some() {
+                    chosen
+                } else {
+                    let (p, note) = chosen.scaled_with_note(system.search_dim());
+                    scaled = note.map(|note| format!("{note}; pass n_inits to choose"));
+                    p
+                };
                 check::shape("inputs", &inputs, &[1, d])?;
                 let s = seed_states(system, inputs.row(0), h0, &p)?;
                 (s.starts, s.seeds, s.bound)
             }
         };
         let groups = find_fixed_points_per_input(system, inputs.view(), seeds.view(), &params)?;
-        Ok((groups, starts, bound))
+        Ok((groups, starts, bound, scaled))
     };
-    let (groups, starts, bound) = detached_progress(py, work, progress.as_ref())?;
+    let (groups, starts, bound, scaled) = detached_progress(py, work, progress.as_ref())?;
     let gather = |slow: bool| -> Vec<(&FixedPoint, &Array1<f64>)> {
         groups.iter().flat_map(|(u, g)| (if slow { &g.slow } else { &g.fixed }).iter().map(move |p| (p, u))).collect()
     };
@@ -202,6 +213,7 @@ fn find_fixed_points<'py>(
         "n_out_of_bounds" => total(&|g| g.out_of_bounds),
         "n_seeds" => total(&|g| g.seeds),
         "n_inputs" => groups.len(),
+        "seeding_note" => scaled,
         "starts" => starts.into_pyarray(py),
         "bound" => bound,
         "is_flow" => matches!(system, System::Flow(_)),

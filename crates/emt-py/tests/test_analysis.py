@@ -4,6 +4,7 @@ file and seeds."""
 import json
 import math
 import subprocess
+import warnings
 
 import numpy as np
 import pytest
@@ -59,6 +60,21 @@ def test_fixed_points_equal_the_cli(uncoupled):
             np.testing.assert_allclose(q, p["state"], rtol=0, atol=1e-12)
             assert lead == pytest.approx(complex(*p["leading_eigenvalue"]), abs=1e-12)
         assert list(fps.is_stable) == [p["stable"] for p in j["fixed_points"]]
+
+
+def test_a_large_model_gets_a_smaller_default_seeding_with_a_warning(tmp_path):
+    # As `emt fixed-points` without --starts: above 256 unknowns the recipe keeps about
+    # 1344 (256 / n)^3 seeds (n = 800: 2 starts, 42 seeds), and says so.
+    n = 800
+    path = tmp_path / "elman800.safetensors"
+    emt.Model.from_state_dict({"weight_ih_l0": np.zeros((n, 1)), "weight_hh_l0": 0.5 * np.eye(n)}).save(path)
+    with pytest.warns(UserWarning, match="800 unknowns: minimising 42 seeds"):
+        fps = emt.find_fixed_points(emt.load(path), threads=2, compute_jacobians=False, decompose_jacobians=False)
+    j = cli("fixed-points", "--weights", path, "--threads", 2)
+    assert (fps.n_seeds, len(fps), fps.n_stable) == (j["seeds"], j["count"], j["stable_count"]) == (42, 1, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert emt.find_fixed_points(emt.load(path), n_inits=1, threads=2, compute_jacobians=False).n_seeds == 21
 
 
 def test_fixed_points_from_sampled_states_and_an_input_per_seed(uncoupled, tmp_path):

@@ -16,7 +16,8 @@
 //! (`emt_dynamics::sample_states`). Otherwise emt's recipe (`emt_dynamics::seed_states`):
 //! `--starts` states uniform in the box that holds every fixed point (plus the file's h0), each
 //! run for `--steps` steps (flows: RK4 steps of 0.05) with every 10th state kept and noise of
-//! `--noise` added. Seeds are minimised on `--threads` threads (default: every core); the result
+//! `--noise` added; without `--starts`, above 256 unknowns the recipe is scaled down
+//! (`SeedParams::scaled_to`, said on stderr). Seeds are minimised on `--threads` threads (default: every core); the result
 //! does not depend on the count. Trajectory seeds promise no completeness. Last stdout line:
 //! `{"count":n,"stable_count":k,"fixed_points":[{"state":[...],"input":[...],"residual":q,
 //! "unstable_dims":u,"stable":b,"leading_eigenvalue":[re,im]},...]}` plus `cell`, `slow_points`
@@ -54,8 +55,11 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Starting states (box starts, or states sampled from --init-states trajectories).
-    #[arg(long, default_value_t = 64)]
-    pub starts: usize,
+    /// Default 64; for emt's recipe above 256 unknowns, fewer seeds (the cost of a seed grows
+    /// as n^3): 1,344 (256 / n)^3 of them, at least 4 (n = 512: 8 starts; n = 1000: 1 start;
+    /// n = 2000: 1 start and every 66th state of its run). Give --starts to choose.
+    #[arg(long)]
+    pub starts: Option<usize>,
     /// Steps run from each box start (not with --init-states).
     #[arg(long, default_value_t = 200)]
     pub steps: usize,
@@ -136,7 +140,7 @@ fn read_states(args: &SearchArgs, path: &Path, n: usize) -> Result<Array2<f64>> 
             check::finite("states", a)?;
             a.to_shape((*k, n)).map(|v| v.to_owned()).map_err(|e| format_err(path, e.to_string()))
         }
-        [_, _, m] if *m == n => sample_states(a.view(), args.starts, args.noise, args.seed),
+        [_, _, m] if *m == n => sample_states(a.view(), args.starts.unwrap_or(DEFAULT_STARTS), args.noise, args.seed),
         s => Err(Error::shape("states", format!("(K, {n}) or (T, B, {n})"), check::fmt_shape(s))),
     }
 }
@@ -150,6 +154,9 @@ impl SearchArgs {
         v
     }
 }
+
+/// `--starts` when not given (for emt's recipe, scaled to the model's size: see `--help`).
+const DEFAULT_STARTS: usize = 64;
 
 /// Loads the model, inputs and seeds, and searches.
 pub fn search(args: &SearchArgs) -> Result<Search> {
@@ -171,13 +178,19 @@ pub fn search(args: &SearchArgs) -> Result<Search> {
             ));
         }
         None => {
-            let p = SeedParams {
-                starts: args.starts,
+            let chosen = SeedParams {
+                starts: args.starts.unwrap_or(DEFAULT_STARTS),
                 steps: args.steps,
                 noise: args.noise,
                 seed: args.seed,
                 ..Default::default()
             };
+            // The default recipe shrinks with the cube of the unknowns; a chosen --starts stays.
+            let (p, note) =
+                if args.starts.is_some() { (chosen, None) } else { chosen.scaled_with_note(system.search_dim()) };
+            if let Some(note) = note {
+                errln!("{note}; --starts K to choose");
+            }
             let s = seed_states(system, inputs.row(0), file.h0.as_ref().map(|h| h.view()), &p)?;
             (s.starts, s.seeds, s.bound)
         }

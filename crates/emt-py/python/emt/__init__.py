@@ -135,7 +135,7 @@ def find_fixed_points(
     reduce: bool = True,
     compute_jacobians: bool = True,
     decompose_jacobians: bool = True,
-    n_inits: int = 64,
+    n_inits: Optional[int] = None,
     steps: int = 200,
     noise_scale: float = 0.05,
     seed: int = 0,
@@ -157,7 +157,9 @@ def find_fixed_points(
     initial_states : array_like, shape (K, n), optional
         Seeds, e.g. :func:`sample_states` of trajectories. Default: emt's recipe: ``n_inits``
         states uniform in the box that holds every fixed point (plus the file's h0), each run for
-        ``steps`` steps with every 10th state kept, plus noise of ``noise_scale``.
+        ``steps`` steps with every 10th state kept, plus noise of ``noise_scale``. Without
+        ``n_inits``: 64 starts up to 256 unknowns; above, ``max(4, 1344 (256 / n)^3)`` seeds
+        (a seed's cost grows as ``n^3``; n = 2000: 4 seeds), with a warning saying so.
     inputs : array_like, shape (K, d_in) or (1, d_in), optional
         The constant input per seed (FixedPointFinder's way), or one for all. Default zero.
     tol_q, tol_dq, max_iters, tol_unique, outlier_distance_scale : float / int
@@ -214,6 +216,8 @@ def find_fixed_points(
     finally:
         if bar is not None:
             bar.close()
+    if raw["seeding_note"] is not None:
+        warnings.warn(raw["seeding_note"], stacklevel=2)
     slow = FixedPoints._from_raw(raw["slow"], raw)
     return FixedPoints._from_raw(raw["fixed"], raw, slow=slow)
 

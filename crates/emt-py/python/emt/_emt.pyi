@@ -89,7 +89,7 @@ def find_fixed_points(
     reduce: bool = True,
     compute_jacobians: bool = True,
     decompose_jacobians: bool = True,
-    n_inits: int = 64,
+    n_inits: Optional[int] = None,
     steps: int = 200,
     noise_scale: float = 0.05,
     seed: int = 0,
