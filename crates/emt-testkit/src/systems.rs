@@ -14,7 +14,7 @@
 //! | [`StrogatzHomoclinic`] `x' = y, y' = mu y + x - x^2 + x y` | homoclinic at `mu_c = -0.864545`, `lambda_u = 0.65716` |
 //! | [`RandomRateNetwork`] `dh/dt = -h + J tanh h` | g < 1: lambda_max = max Re eig(J) - 1 |
 //!
-//! [`CountingMap`] wraps any map to count the Jacobians an analysis asks for (its work).
+//! [`CountingMap`] wraps any map to count the steps and Jacobians an analysis asks for (its work).
 
 use emt_core::{DiscreteMap, Error, Flow, Result};
 use ndarray::{Array2, ArrayView1, ArrayViewMut1, ArrayViewMut2};

@@ -17,8 +17,8 @@
 //! `--starts` states uniform in the box that holds every fixed point (plus the file's h0), each
 //! run for `--steps` steps (flows: RK4 steps of 0.05) with every 10th state kept and noise of
 //! `--noise` added; without `--starts`, above 256 unknowns the recipe is scaled down
-//! (`SeedParams::scaled_to`, said on stderr). Seeds are minimised on `--threads` threads (default: every core); the result
-//! does not depend on the count. Trajectory seeds promise no completeness. Last stdout line:
+//! (`SeedParams::scaled_to`, said on stderr). Seeds are minimised on `--threads` threads
+//! (default: every core); the result does not depend on the count. Trajectory seeds promise no completeness. Last stdout line:
 //! `{"count":n,"stable_count":k,"fixed_points":[{"state":[...],"input":[...],"residual":q,
 //! "unstable_dims":u,"stable":b,"leading_eigenvalue":[re,im]},...]}` plus `cell`, `slow_points`
 //! (same fields plus `speed`), `outliers`, `seeds` and `inputs` (distinct inputs searched).
