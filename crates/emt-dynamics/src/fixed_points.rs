@@ -636,6 +636,8 @@ fn minimise(
     let mut res_new = Array1::zeros(n);
     // A^T A and its largest diagonal, kept while A does not change (rejected steps retry it).
     let mut normal: Option<(Array2<f64>, f64)> = None;
+    // A^T A + mu s I, rebuilt in place for each damped step (no n x n allocation per step).
+    let mut damped = Array2::zeros((0, 0));
     problem.residual(&x, u, &mut res, &mut a)?;
     let mut q = 0.5 * res.dot(&res);
     let mut mu = 1e-3;
@@ -675,8 +677,11 @@ fn minimise(
             window_q = q;
         }
         let newton = mu <= NEWTON_DAMPING && newton_wait == 0;
-        let step =
-            if newton { emt_linalg::solve_vec(a.view(), res.view()) } else { damped_step(&a, &grad, mu, &mut normal) };
+        let step = if newton {
+            emt_linalg::solve_vec(a.view(), res.view())
+        } else {
+            damped_step(&a, &grad, mu, &mut normal, &mut damped)
+        };
         let Ok(step) = step else {
             // A singular A: a damped step at the same mu next. A singular damped system: more damping.
             if newton {
@@ -777,12 +782,14 @@ fn newton_backoff(failures: &mut u32) -> usize {
 }
 
 /// The Levenberg-Marquardt step `(A^T A + mu s I)^-1 grad`, `s` the largest diagonal of `A^T A`;
-/// `normal` caches `(A^T A, s)` for retries at the same `A`.
+/// `normal` caches `(A^T A, s)` for retries at the same `A`; `h` is the caller's buffer for the
+/// damped matrix.
 fn damped_step(
     a: &Array2<f64>,
     grad: &Array1<f64>,
     mu: f64,
     normal: &mut Option<(Array2<f64>, f64)>,
+    h: &mut Array2<f64>,
 ) -> Result<Array1<f64>> {
     let cached = match normal.take() {
         Some(cached) => cached,
@@ -794,7 +801,10 @@ fn damped_step(
         }
     };
     let (ata, scale) = normal.insert(cached);
-    let mut h = ata.clone();
+    if h.dim() != ata.dim() {
+        *h = Array2::zeros(ata.dim());
+    }
+    h.assign(ata);
     h.diag_mut().mapv_inplace(|v| v + mu * *scale);
     emt_linalg::solve_vec(h.view(), grad.view())
 }
